@@ -1,0 +1,67 @@
+"""Resolve ``$ref``s into the self-contained contract that clients see."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from .loader import SchemaSet
+
+CONTRACT_VERSION = "1.0.0"
+_PREFIX = "#/$defs/"
+
+
+def inline(node: Any, defs: dict[str, Any]) -> Any:
+    """Return ``node`` with every ``#/$defs/X`` reference replaced by X itself."""
+    if isinstance(node, list):
+        return [inline(item, defs) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if isinstance(node.get("$ref"), str) and node["$ref"].startswith(_PREFIX):
+        target = inline(copy.deepcopy(defs[node["$ref"][len(_PREFIX) :]]), defs)
+        siblings = {k: inline(v, defs) for k, v in node.items() if k != "$ref"}
+        target.pop("examples", None)
+        return {**target, **siblings}
+    return {key: inline(value, defs) for key, value in node.items()}
+
+
+def contract(schemas: SchemaSet) -> dict[str, Any]:
+    """The published contract: every tool with resolved input and output schemas."""
+    tools = []
+    for tool in sorted(schemas.tools, key=lambda t: t.name):
+        raw = tool.raw
+        tools.append(
+            {
+                "name": raw["name"],
+                "title": raw["title"],
+                "group": raw["group"],
+                "description": " ".join(raw["description"].split()),
+                "annotations": raw["annotations"],
+                "errors": sorted(set(raw.get("errors", [])) | {"invalid_argument"}),
+                "inputSchema": inline(raw["input"], schemas.defs),
+                "outputSchema": inline(raw["output"], schemas.defs),
+                "examples": raw["examples"],
+            }
+        )
+    return {
+        "contract_version": CONTRACT_VERSION,
+        "toolError": inline({"$ref": "#/$defs/ToolError"}, schemas.defs),
+        "tools": tools,
+    }
+
+
+def model_document(schemas: SchemaSet) -> dict[str, Any]:
+    """One JSON Schema document whose ``$defs`` become the pydantic models."""
+    defs = dict(schemas.defs)
+    for tool in schemas.tools:
+        for part, suffix in (("input", "Input"), ("output", "Output")):
+            schema = tool.raw[part]
+            if "$ref" not in schema:
+                defs[tool.class_stem + suffix] = schema
+    return {"$defs": dict(sorted(defs.items()))}
+
+
+def model_name(tool_schema: dict[str, Any], stem: str, suffix: str) -> str:
+    """The generated class for a tool's input or output."""
+    ref = tool_schema.get("$ref")
+    return ref[len(_PREFIX) :] if ref else stem + suffix

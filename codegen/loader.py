@@ -1,0 +1,146 @@
+"""Load the schema files and check them, collecting every problem found."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+
+
+@dataclass(frozen=True)
+class ToolDef:
+    """One tool file, as written."""
+
+    source: str  # path relative to the schemas folder, for messages
+    raw: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.raw["name"]
+
+    @property
+    def handler_module(self) -> str:
+        return self.raw["handler"].split(".")[0]
+
+    @property
+    def handler_function(self) -> str:
+        return self.raw["handler"].split(".")[1]
+
+    @property
+    def class_stem(self) -> str:
+        """``kitaru_executions_get`` -> ``KitaruExecutionsGet``."""
+        return "".join(part.capitalize() for part in self.name.split("_"))
+
+
+@dataclass
+class SchemaSet:
+    """Everything under schemas/: shared definitions and tool files."""
+
+    defs: dict[str, Any] = field(default_factory=dict)
+    tools: list[ToolDef] = field(default_factory=list)
+
+
+class SchemaErrors(Exception):
+    """Raised with every problem found, each as ``file: path: reason``."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _json_path(parts: Any) -> str:
+    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
+    return path.lstrip(".") or "(root)"
+
+
+def _read_yaml(path: Path, problems: list[str], label: str) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        problems.append(f"{label}: not valid YAML: {exc}")
+        return None
+
+
+def load(schemas_dir: Path) -> SchemaSet:
+    """Read and validate every schema file; raise SchemaErrors listing all problems."""
+    problems: list[str] = []
+    result = SchemaSet()
+
+    for path in sorted((schemas_dir / "defs").glob("*.yaml")):
+        label = f"defs/{path.name}"
+        data = _read_yaml(path, problems, label)
+        if not isinstance(data, dict):
+            problems.append(f"{label}: must be a mapping of definition name to JSON Schema")
+            continue
+        for name, schema in data.items():
+            if name in result.defs:
+                problems.append(f"{label}: {name}: defined twice")
+            result.defs[name] = schema
+
+    meta = json.loads((schemas_dir / "tool.schema.json").read_text(encoding="utf-8"))
+    meta_validator = Draft202012Validator(meta)
+    seen: set[str] = set()
+    for path in sorted((schemas_dir / "tools").glob("*.yaml")):
+        label = f"tools/{path.name}"
+        data = _read_yaml(path, problems, label)
+        if data is None:
+            continue
+        errors = sorted(meta_validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+        if errors:
+            for error in errors:
+                error = best_match([error])
+                problems.append(f"{label}: {_json_path(error.absolute_path)}: {error.message}")
+            continue
+        tool = ToolDef(source=label, raw=data)
+        if path.stem != tool.name:
+            problems.append(f"{label}: name: '{tool.name}' must match the file name '{path.stem}'")
+        if tool.name in seen:
+            problems.append(f"{label}: name: '{tool.name}' is defined twice")
+        seen.add(tool.name)
+        result.tools.append(tool)
+
+    if not problems:
+        problems.extend(_check_tools(result))
+    if problems:
+        raise SchemaErrors(problems)
+    return result
+
+
+def _check_tools(schemas: SchemaSet) -> list[str]:
+    """Check references, schema validity and examples of every tool."""
+    problems: list[str] = []
+    for tool in schemas.tools:
+        for part in ("input", "output"):
+            document = {"$defs": schemas.defs, **tool.raw[part]}
+            for ref in sorted(_refs(document)):
+                if ref.removeprefix("#/$defs/") not in schemas.defs:
+                    problems.append(f"{tool.source}: {part}: unknown reference {ref}")
+            try:
+                Draft202012Validator.check_schema(document)
+            except Exception as exc:  # jsonschema.SchemaError
+                problems.append(f"{tool.source}: {part}: not a valid JSON Schema: {exc}")
+        if problems:
+            continue
+        for index, example in enumerate(tool.raw["examples"]):
+            for part, key in (("input", "arguments"), ("output", "result")):
+                validator = Draft202012Validator({"$defs": schemas.defs, **tool.raw[part]})
+                for error in validator.iter_errors(example[key]):
+                    where = _json_path(["examples", index, key, *error.absolute_path])
+                    problems.append(f"{tool.source}: {where}: {error.message}")
+    return problems
+
+
+def _refs(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["$ref"]} if isinstance(node.get("$ref"), str) else set()
+        for value in node.values():
+            found |= _refs(value)
+        return found
+    if isinstance(node, list):
+        return set().union(*(_refs(item) for item in node)) if node else set()
+    return set()

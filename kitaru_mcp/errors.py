@@ -1,0 +1,150 @@
+"""The one error boundary: every failure becomes a ToolError, nothing else escapes.
+
+Handlers raise the small ladder below when they know what went wrong; anything
+else (a Kitaru, ZenML or Python exception) is mapped by ``to_failure``. The
+message is redacted of secret values; a traceback goes to the server's log
+(stderr), never to the client.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from typing import Any
+
+logger = logging.getLogger("kitaru_mcp")
+
+
+class ToolFailure(Exception):
+    """A failure the model can act on: code, message, field and hint."""
+
+    code = "internal"
+    retryable = False
+
+    def __init__(self, message: str, *, field: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.hint = hint
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "message": redact(self.message),
+            "field": self.field,
+            "hint": redact(self.hint) if self.hint else None,
+            "retryable": self.retryable,
+        }
+
+
+class NotFound(ToolFailure):
+    code = "not_found"
+
+
+class InvalidArgument(ToolFailure):
+    code = "invalid_argument"
+
+
+class Conflict(ToolFailure):
+    code = "conflict"
+
+
+class BackendUnavailable(ToolFailure):
+    code = "backend_unavailable"
+    retryable = True
+
+
+class Timeout(ToolFailure):
+    code = "timeout"
+    retryable = True
+
+
+class Unsupported(ToolFailure):
+    code = "unsupported"
+
+
+class Internal(ToolFailure):
+    code = "internal"
+
+
+# Exception class names (anywhere in the MRO) mapped to a failure kind. Names,
+# not classes, so this module never imports Kitaru or ZenML.
+_BY_CLASS_NAME: list[tuple[tuple[str, ...], type[ToolFailure], str | None]] = [
+    (("EntityExistsError",), Conflict, None),
+    (("IllegalOperationError", "StackComponentInterfaceError"), Conflict, None),
+    (("KitaruUsageError", "ValidationError", "ValueError", "TypeError"), InvalidArgument, None),
+    (("KeyError", "LookupError", "DoesNotExistException", "EntityNotFoundError"), NotFound, None),
+    (
+        (
+            "ConnectionError",
+            "ConnectTimeout",
+            "MaxRetryError",
+            "NewConnectionError",
+            "ConnectionRefusedError",
+            "AuthorizationException",
+            "CredentialsNotValid",
+        ),
+        BackendUnavailable,
+        "Check the connection with kitaru_status; log in again with `kitaru login`.",
+    ),
+    (("TimeoutError", "ReadTimeout"), Timeout, "Try again; the backend was slow to answer."),
+    (("NotImplementedError",), Unsupported, None),
+]
+
+
+def to_failure(exc: BaseException) -> ToolFailure:
+    """Map any exception onto the error ladder."""
+    if isinstance(exc, ToolFailure):
+        return exc
+    for cause in _chain(exc):
+        names = {cls.__name__ for cls in type(cause).__mro__}
+        for class_names, kind, hint in _BY_CLASS_NAME:
+            if names.intersection(class_names):
+                return kind(_message_of(exc), hint=hint)
+    logger.error("unexpected %s in a tool call", type(exc).__name__, exc_info=exc)
+    return Internal(
+        f"Unexpected {type(exc).__name__}: {_message_of(exc)}",
+        hint="This is a bug or an unexpected backend state; the server log has details.",
+    )
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception and its causes, outermost first (wrapped SDK errors keep their kind)."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain and len(chain) < 10:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def _message_of(exc: BaseException) -> str:
+    text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+    return " ".join(text.split())[:2000] or type(exc).__name__
+
+
+_SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|_KEY$|^KEY|CREDENTIAL", re.I)
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s:@]+(:[^/\s@]*)?@")
+_BEARER = re.compile(r"(?i)(bearer\s+|token[=:]\s*|password[=:]\s*)[^\s,;\"']+")
+
+
+def _secret_values() -> list[str]:
+    values = [
+        value for name, value in os.environ.items() if _SECRET_NAME.search(name) and len(value) >= 4
+    ]
+    return sorted(values, key=len, reverse=True)
+
+
+def redact(text: str) -> str:
+    """Remove secret environment values, URL credentials and bearer tokens from text."""
+    for value in _secret_values():
+        text = text.replace(value, "***")
+    text = _URL_CREDENTIALS.sub(lambda m: m.group("scheme") + "***@", text)
+    return _BEARER.sub(lambda m: m.group(1) + "***", text)
+
+
+def failure_text(failure: ToolFailure) -> str:
+    """The JSON text block of an error result."""
+    return json.dumps(failure.to_dict(), ensure_ascii=False)

@@ -1,0 +1,92 @@
+"""What every generated stub shares: input checks, the worker thread, output checks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+from pydantic import BaseModel
+
+from kitaru_mcp.errors import Internal, InvalidArgument
+
+
+@cache
+def load_contract() -> dict[str, dict[str, Any]]:
+    """The generated contract, keyed by tool name."""
+    text = resources.files("kitaru_mcp.generated").joinpath("contract.json").read_text("utf-8")
+    return {tool["name"]: tool for tool in json.loads(text)["tools"]}
+
+
+def _field_path(error: ValidationError) -> str:
+    parts = [str(p) if not isinstance(p, int) else f"[{p}]" for p in error.absolute_path]
+    if error.validator == "required" or (
+        error.validator == "additionalProperties" and "'" in error.message
+    ):
+        parts.append(error.message.split("'")[1])
+    path = ".".join(parts).replace(".[", "[")
+    return path or "(arguments)"
+
+
+def _describe(error: ValidationError, field: str) -> str:
+    rule = error.validator
+    if rule == "required":
+        return f"{field}: required field is missing"
+    if rule == "additionalProperties":
+        allowed = ", ".join(sorted(error.schema.get("properties", {}))) or "none"
+        return f"{field}: unknown field (allowed: {allowed})"
+    value = json.dumps(error.instance, default=str)[:200]
+    if rule == "type":
+        expected = error.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        return f"{field}: expected {expected}, got {value}"
+    if rule == "enum":
+        allowed = ", ".join(json.dumps(v) for v in error.validator_value)
+        return f"{field}: {value} is not one of {allowed}"
+    return f"{field}: {error.message} (rule: {rule})"
+
+
+class ToolStub:
+    """One tool: its contract, a validator compiled once, and the generated call."""
+
+    def __init__(self, spec: dict[str, Any], call: Callable[[dict[str, Any]], BaseModel]) -> None:
+        self.spec = spec
+        self.name: str = spec["name"]
+        self.call = call
+        self._input = Draft202012Validator(spec["inputSchema"])
+        self._output = Draft202012Validator(spec["outputSchema"])
+
+    @property
+    def read_only(self) -> bool:
+        return bool(self.spec["annotations"]["readOnlyHint"])
+
+    def check_arguments(self, arguments: Any) -> dict[str, Any]:
+        """Raise InvalidArgument naming the first bad field; return the arguments."""
+        arguments = {} if arguments is None else arguments
+        errors = sorted(self._input.iter_errors(arguments), key=lambda e: list(e.absolute_path))
+        if errors:
+            first = errors[0]
+            field = _field_path(first)
+            problems = "; ".join(_describe(e, _field_path(e)) for e in errors[:5])
+            raise InvalidArgument(
+                problems,
+                field=field,
+                hint=f"Fix the arguments to match the input schema of {self.name} and call again.",
+            )
+        return arguments
+
+    def run(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """Call the handler (blocking) and return its result checked against the output schema."""
+        result = self.call(arguments)
+        data = result.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        error = next(iter(self._output.iter_errors(data)), None)
+        if error is not None:
+            raise Internal(
+                f"{self.name} produced a result that does not match its output schema "
+                f"at {_field_path(error)}: {error.message}"
+            )
+        return data
