@@ -1,0 +1,22 @@
+# Every recipe is a plain command too: copy the line if you have no `just`.
+venv := ".venv/bin"
+
+# Regenerate generated/ and docs/tools.md from schemas/
+gen:
+    {{venv}}/python -m kitaru_mcp.codegen
+
+# Fail if generated/ or docs/tools.md drifted from schemas/
+check:
+    {{venv}}/python -m kitaru_mcp.codegen --check
+
+# The whole test suite (what CI runs)
+test:
+    {{venv}}/python -m pytest
+
+# Serve MCP over stdio on the current Kitaru connection
+serve:
+    {{venv}}/kitaru-mcp
+
+lint:
+    {{venv}}/ruff check .
+    {{venv}}/ruff format --check codegen handlers kitaru_mcp tests

@@ -1,0 +1,126 @@
+"""Shared fixtures: a throw-away Kitaru home, example executions, an MCP client.
+
+The environment is isolated at import time, before anything can import
+Kitaru: every test run gets its own HOME, so the user's real Kitaru
+configuration and store are never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+_HOME = Path(tempfile.mkdtemp(prefix="kitaru-mcp-tests-"))
+os.environ.update(
+    {
+        "HOME": str(_HOME),
+        "ZENML_ANALYTICS_OPT_IN": "false",
+        "KITARU_ANALYTICS_OPT_IN": "false",
+        "AUTO_OPEN_DASHBOARD": "false",
+    }
+)
+for _name in ("KITARU_CONFIG_PATH", "ZENML_CONFIG_PATH", "KITARU_SERVER_URL", "ZENML_STORE_URL"):
+    os.environ.pop(_name, None)
+
+sys.path.insert(0, str(Path(__file__).parent))
+from mcp_client import StdioClient  # noqa: E402
+
+_BACKGROUND: list[subprocess.Popen] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    for process in _BACKGROUND:
+        if process.poll() is None:
+            process.kill()
+    shutil.rmtree(_HOME, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def kitaru_home() -> Path:
+    return _HOME
+
+
+def run_example(file: str, flow: str, **args: object) -> str:
+    """Run an example flow to its end in a child process; return its exec_id."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tests" / "run_example.py"),
+            str(EXAMPLES / file),
+            flow,
+            json.dumps(args),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=ROOT,
+    )
+    lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+    assert lines, f"example {file}:{flow} printed no result:\n{out.stdout}\n{out.stderr[-3000:]}"
+    result = json.loads(lines[-1])
+    assert "exec_id" in result, result
+    return result["exec_id"]
+
+
+def start_example(file: str, flow: str, **args: object) -> subprocess.Popen:
+    """Start an example flow in the background (it keeps running after this returns)."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "tests" / "run_example.py"),
+            str(EXAMPLES / file),
+            flow,
+            json.dumps(args),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    _BACKGROUND.append(process)
+    return process
+
+
+def wait_until(predicate, timeout: float = 120, interval: float = 0.5):
+    """Poll ``predicate`` until it returns something truthy; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def mcp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StdioClient]:
+    """One kitaru-mcp server over stdio for the whole session, driven by the official client."""
+    log = tmp_path_factory.mktemp("server") / "stderr.log"
+    client = StdioClient(cwd=ROOT).start(errlog_path=log)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def seeded(mcp_server: StdioClient) -> dict[str, str]:
+    """A completed two-checkpoint execution and one paused on a wait."""
+    completed = run_example("two_steps.py", "two_steps", name="seed")
+    start_example("approval.py", "approval", topic="seeding")
+
+    def waiting() -> str | None:
+        found = mcp_server.ok("kitaru_executions_list", {"status": "waiting", "flow": "approval"})
+        return found["executions"][0]["exec_id"] if found["count"] else None
+
+    return {"completed": completed, "waiting": wait_until(waiting, timeout=180)}

@@ -1,0 +1,97 @@
+"""A blocking wrapper around the official MCP client over stdio, for tests.
+
+The client runs in its own thread and event loop, so one server process can
+serve a whole test module while tests stay plain functions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import threading
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+
+class StdioClient:
+    """Spawns ``kitaru-mcp`` (or any command) and talks to it with ClientSession."""
+
+    def __init__(
+        self,
+        command: list[str] | None = None,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+        session_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        self.command = command or [sys.executable, "-m", "kitaru_mcp"]
+        self.env = {**os.environ, **(env or {})}
+        self.cwd = cwd
+        self.session_kwargs = session_kwargs or {}
+        self.errlog_path: Path | None = None
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._stack: AsyncExitStack | None = None
+        self.session: ClientSession | None = None
+        self.init_result: Any = None
+
+    def _run(self, coro: Any, timeout: float = 240) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    async def _open(self, errlog: Any) -> None:
+        self._stack = AsyncExitStack()
+        params = StdioServerParameters(
+            command=self.command[0], args=self.command[1:], env=self.env, cwd=self.cwd
+        )
+        read, write = await self._stack.enter_async_context(stdio_client(params, errlog=errlog))
+        self.session = await self._stack.enter_async_context(
+            ClientSession(read, write, **self.session_kwargs)
+        )
+        self.init_result = await self.session.initialize()
+
+    def start(self, errlog_path: Path | None = None) -> StdioClient:
+        self._thread.start()
+        self.errlog_path = errlog_path
+        errlog = open(errlog_path, "a") if errlog_path else sys.stderr  # noqa: SIM115
+        self._run(self._open(errlog))
+        return self
+
+    def close(self) -> None:
+        if self._stack is not None:
+            try:
+                self._run(self._stack.aclose(), timeout=30)
+            except Exception:
+                pass
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+
+    def __enter__(self) -> StdioClient:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def list_tools(self) -> list[Any]:
+        return self._run(self.session.list_tools()).tools
+
+    def call(self, name: str, arguments: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        """The raw CallToolResult."""
+        return self._run(self.session.call_tool(name, arguments or {}, **kwargs))
+
+    def ok(self, name: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Call a tool that must succeed; return its structured content."""
+        result = self.call(name, arguments)
+        assert not result.is_error, f"{name} failed: {result.content[0].text}"
+        assert json.loads(result.content[0].text) == result.structured_content
+        return result.structured_content
+
+    def error(self, name: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Call a tool that must fail; return the parsed ToolError."""
+        result = self.call(name, arguments)
+        assert result.is_error, f"{name} unexpectedly succeeded: {result.content[0].text}"
+        return json.loads(result.content[0].text)

@@ -1,0 +1,105 @@
+"""The generator: schemas validate, output is deterministic, drift and bad files are caught."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from kitaru_mcp.codegen.loader import SchemaErrors, load
+from kitaru_mcp.codegen.render import render_all
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def codegen(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "kitaru_mcp.codegen", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture()
+def repo_copy(tmp_path: Path) -> Path:
+    for folder in ("schemas", "generated", "docs"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    return tmp_path
+
+
+def test_committed_output_matches_the_schemas() -> None:
+    result = codegen("--check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "up to date" in result.stderr
+
+
+def test_every_tool_file_and_example_is_valid() -> None:
+    schemas = load(ROOT / "schemas")
+    names = {tool.name for tool in schemas.tools}
+    assert {"kitaru_executions_list", "kitaru_executions_get", "kitaru_status"} <= names
+    contract = json.loads((ROOT / "generated" / "contract.json").read_text())
+    assert {t["name"] for t in contract["tools"]} == names
+    for tool in contract["tools"]:
+        for example in tool["examples"]:
+            Draft202012Validator(tool["inputSchema"]).validate(example["arguments"])
+            Draft202012Validator(tool["outputSchema"]).validate(example["result"])
+        assert "$ref" not in json.dumps(tool["inputSchema"]) + json.dumps(tool["outputSchema"])
+
+
+def test_rendering_is_deterministic() -> None:
+    first = render_all(load(ROOT / "schemas"))
+    second = render_all(load(ROOT / "schemas"))
+    assert first == second
+    assert all(
+        "generated" in text.splitlines()[0].lower() or path.endswith(".json")
+        for path, text in first.items()
+    )
+
+
+def test_an_edited_description_without_regenerating_fails_the_check(repo_copy: Path) -> None:
+    tool_file = repo_copy / "schemas" / "tools" / "kitaru_executions_get.yaml"
+    tool_file.write_text(tool_file.read_text().replace("Get the full state", "Fetch the state"))
+    result = codegen("--check", "--root", str(repo_copy))
+    assert result.returncode == 1
+    assert "generated/contract.json" in result.stderr
+    assert "docs/tools.md" in result.stderr
+    regenerate = codegen("--root", str(repo_copy))
+    assert regenerate.returncode == 0
+    assert codegen("--check", "--root", str(repo_copy)).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("mutation", "expected"),
+    [
+        (
+            lambda t: t.replace("readOnlyHint: true", "readOnlyHint: yes-please"),
+            "annotations.readOnlyHint",
+        ),
+        (lambda t: t.replace("name: kitaru_executions_get", "name: Bad-Name"), "name"),
+        (
+            lambda t: t.replace('$ref: "#/$defs/ExecId"', '$ref: "#/$defs/NoSuchDef"'),
+            "unknown reference #/$defs/NoSuchDef",
+        ),
+        (
+            lambda t: t.replace("status: completed", "status: finished", 1),
+            "examples[0].result.status",
+        ),
+    ],
+)
+def test_a_bad_tool_file_is_rejected_with_file_and_path(
+    repo_copy: Path, mutation, expected
+) -> None:
+    tool_file = repo_copy / "schemas" / "tools" / "kitaru_executions_get.yaml"
+    tool_file.write_text(mutation(tool_file.read_text()))
+    result = codegen("--check", "--root", str(repo_copy))
+    assert result.returncode == 2
+    assert "tools/kitaru_executions_get.yaml" in result.stderr
+    assert expected in result.stderr
+    with pytest.raises(SchemaErrors):
+        load(repo_copy / "schemas")
