@@ -11,7 +11,7 @@ import json
 import os
 import sys
 import threading
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, suppress
 from pathlib import Path
 from typing import Any
 
@@ -63,10 +63,8 @@ class StdioClient:
 
     def close(self) -> None:
         if self._stack is not None:
-            try:
+            with suppress(Exception):
                 self._run(self._stack.aclose(), timeout=30)
-            except Exception:
-                pass
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
 

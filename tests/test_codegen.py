@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
-
 from kitaru_mcp.codegen.loader import SchemaErrors, load
 from kitaru_mcp.codegen.render import render_all
 

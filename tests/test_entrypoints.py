@@ -36,7 +36,8 @@ def test_initialize_and_list_tools_import_neither_kitaru_nor_zenml(tmp_path: Pat
     modules_file = tmp_path / "modules.txt"
     probe = (
         "import atexit, runpy, sys\n"
-        f"atexit.register(lambda: open({str(modules_file)!r}, 'w').write('\\n'.join(sys.modules)))\n"
+        f"out = {str(modules_file)!r}\n"
+        "atexit.register(lambda: open(out, 'w').write('\\n'.join(sys.modules)))\n"
         "sys.argv = ['kitaru-mcp']\n"
         "runpy.run_module('kitaru_mcp', run_name='__main__')\n"
     )

@@ -1,0 +1,73 @@
+"""Where the server keeps what outlives one call: runner records and runner logs.
+
+It lives beside Kitaru's own configuration (``$KITARU_CONFIG_PATH`` or
+``~/.config/kitaru``), under ``mcp/``, unless ``KITARU_MCP_STATE_DIR`` says
+otherwise. Nothing here imports Kitaru.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+
+def state_dir() -> Path:
+    explicit = os.environ.get("KITARU_MCP_STATE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    config = os.environ.get("KITARU_CONFIG_PATH")
+    base = Path(config).expanduser() if config else Path.home() / ".config" / "kitaru"
+    return base / "mcp"
+
+
+def runs_dir() -> Path:
+    path = state_dir() / "runs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def logs_dir() -> Path:
+    path = state_dir() / "logs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write atomically: readers see the old file or the new one, never half."""
+    partial = path.with_suffix(path.suffix + ".part")
+    partial.write_text(json.dumps(data), encoding="utf-8")
+    os.replace(partial, path)
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def record_path(exec_id: str) -> Path:
+    return runs_dir() / f"{exec_id}.json"
+
+
+def read_record(exec_id: str) -> dict[str, Any] | None:
+    """What this server knows of an execution it started (target, runner pid, logs)."""
+    return read_json(record_path(exec_id))
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (exited, not reaped) is not alive
+        status = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return True
+    return status != "Z"
