@@ -14,7 +14,10 @@ def publish(text: str, approved: bool) -> str:
 
 
 @flow
-def approval(topic: str = "durable agents") -> str:
+def approval(topic: str = "durable agents", wait_timeout: int = 600) -> str:
+    """Draft a note, ask a human whether to publish it, then publish or reject."""
     text = draft(topic)
-    approved = wait(schema=bool, name="approve", question="Publish this draft?")
+    approved = wait(
+        schema=bool, name="approve", question="Publish this draft?", timeout=wait_timeout
+    )
     return publish(text, approved)

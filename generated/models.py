@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Dict, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints
 
 
 class ArtifactRef(BaseModel):
@@ -75,6 +75,20 @@ class Connection(BaseModel):
     """
     Why it is not reachable.
     """
+
+
+class Entry(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    timestamp: str | None = None
+    level: str | None = None
+    checkpoint: str | None = None
+    source: str
+    """
+    checkpoints or runner
+    """
+    message: str
 
 
 class Execution(BaseModel):
@@ -172,6 +186,81 @@ class Failure(BaseModel):
     """
 
 
+class GetExecutionLogsInput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    exec_id: Annotated[
+        str,
+        Field(examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'], pattern='^[0-9a-fA-F-]{8,64}$'),
+    ]
+    """
+    An execution id (the UUID Kitaru prints for every execution).
+    """
+    checkpoint: Annotated[str | None, Field(max_length=200, min_length=1)] = None
+    """
+    Only entries of this checkpoint.
+    """
+    source: Literal['auto', 'all', 'checkpoints', 'runner'] | None = 'auto'
+    """
+    Which logs to read.
+    """
+    tail: Annotated[int | None, Field(ge=1, le=5000)] = 200
+    """
+    How many of the newest entries to return.
+    """
+
+
+class GetExecutionLogsOutput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    exec_id: Annotated[
+        str,
+        Field(examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'], pattern='^[0-9a-fA-F-]{8,64}$'),
+    ]
+    """
+    An execution id (the UUID Kitaru prints for every execution).
+    """
+    entries: list[Entry]
+    returned: Annotated[int, Field(ge=0)]
+    truncated: bool
+    note: str | None = None
+    """
+    Why some logs are not available, if so.
+    """
+
+
+class KitaruExecutionsAbortWaitInput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    exec_id: Annotated[
+        str,
+        Field(examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'], pattern='^[0-9a-fA-F-]{8,64}$'),
+    ]
+    """
+    An execution id (the UUID Kitaru prints for every execution).
+    """
+    wait: Annotated[str, Field(max_length=200, min_length=1)]
+    """
+    Name of the pending wait to abort.
+    """
+
+
+class KitaruExecutionsCancelInput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    exec_id: Annotated[
+        str,
+        Field(examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'], pattern='^[0-9a-fA-F-]{8,64}$'),
+    ]
+    """
+    An execution id (the UUID Kitaru prints for every execution).
+    """
+
+
 class KitaruExecutionsGetInput(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
@@ -182,6 +271,27 @@ class KitaruExecutionsGetInput(BaseModel):
     ]
     """
     An execution id (the UUID Kitaru prints for every execution).
+    """
+
+
+class KitaruExecutionsInputInput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    exec_id: Annotated[
+        str,
+        Field(examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'], pattern='^[0-9a-fA-F-]{8,64}$'),
+    ]
+    """
+    An execution id (the UUID Kitaru prints for every execution).
+    """
+    wait: Annotated[str, Field(max_length=200, min_length=1)]
+    """
+    Name of the pending wait to answer.
+    """
+    value: Any
+    """
+    The input; any JSON value that satisfies the wait's schema.
     """
 
 
@@ -225,6 +335,79 @@ class KitaruExecutionsListOutput(BaseModel):
     count: Annotated[int, Field(ge=0)]
     """
     Number of executions returned.
+    """
+
+
+class KitaruExecutionsReplayInput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    exec_id: Annotated[
+        str,
+        Field(examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'], pattern='^[0-9a-fA-F-]{8,64}$'),
+    ]
+    """
+    An execution id (the UUID Kitaru prints for every execution).
+    """
+    from_: Annotated[str, Field(max_length=200, min_length=1)]
+    """
+    Name of the checkpoint to replay from (see `checkpoints[].name` in kitaru_executions_get).
+    """
+    flow_inputs: dict[str, Any] | None = {}
+    """
+    Flow parameters to change for the replay, by name.
+    """
+    overrides: (
+        dict[Annotated[str, StringConstraints(pattern=r'^checkpoint\.[^.]+$')], Any] | None
+    ) = {}
+    """
+    Checkpoint result overrides, keyed checkpoint.<name>.
+    """
+
+
+class KitaruExecutionsResumeInput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    exec_id: Annotated[
+        str,
+        Field(examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'], pattern='^[0-9a-fA-F-]{8,64}$'),
+    ]
+    """
+    An execution id (the UUID Kitaru prints for every execution).
+    """
+
+
+class KitaruExecutionsRetryInput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    exec_id: Annotated[
+        str,
+        Field(examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'], pattern='^[0-9a-fA-F-]{8,64}$'),
+    ]
+    """
+    An execution id (the UUID Kitaru prints for every execution).
+    """
+
+
+class KitaruExecutionsRunInput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    target: Annotated[
+        str, Field(max_length=1000, min_length=3, pattern='^[^:]+:[A-Za-z_][A-Za-z0-9_]*$')
+    ]
+    """
+    <module_or_file>:<flow_name>, e.g. examples/two_steps.py:two_steps or my_pkg.flows:agent
+    """
+    args: dict[str, Any] | None = {}
+    """
+    Flow inputs as a JSON object, by parameter name.
+    """
+    stack: Annotated[str | None, Field(max_length=200, min_length=1)] = None
+    """
+    Name of the stack to run on (default the active stack).
     """
 
 
@@ -328,6 +511,23 @@ class StackComponent(BaseModel):
     flavor: str | None = None
 
 
+class StartedExecution(BaseModel):
+    """
+    An execution that was just started, replayed, retried or resumed. The call returns as soon as the execution exists; follow it with kitaru_executions_get.
+    """
+
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    available: Literal[True]
+    operation: Literal['run', 'replay', 'retry', 'resume']
+    execution: Execution
+    log_file: str | None = None
+    """
+    The runner's own log file on the server machine (flow output, Kitaru messages).
+    """
+
+
 class ToolError(BaseModel):
     """
     The one shape of every tool error. It is sent as the JSON text of a result with isError true; `code` is stable and machine-readable.
@@ -366,3 +566,22 @@ class Versions(BaseModel):
     zenml: str | None = None
     mcp: str | None = None
     kitaru_mcp: str | None = None
+
+
+class WaitResolution(BaseModel):
+    """
+    The execution after its pending wait was answered or aborted, and how it goes on.
+    """
+
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    execution: Execution
+    continuation: Literal['polling_process', 'resumed']
+    """
+    polling_process: the process that ran into the wait is still polling and continues within seconds; resumed: the execution had paused, so the server resumed it in a new runner.
+    """
+    log_file: str | None = None
+    """
+    Log of the runner that resumed it, when one was started.
+    """

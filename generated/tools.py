@@ -9,16 +9,46 @@ from typing import Any
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import connection
 from kitaru_mcp.handlers import executions
+from kitaru_mcp.handlers import lifecycle
+from kitaru_mcp.handlers import logs
 from kitaru_mcp.handlers import stacks
 from kitaru_mcp.stubs import ToolStub, load_contract
 
 CONTRACT = load_contract()
 
 
+def get_execution_logs(arguments: dict[str, Any]) -> models.GetExecutionLogsOutput:
+    """Execution logs: arguments already checked against the input schema."""
+    return logs.get_execution_logs(
+        models.GetExecutionLogsInput.model_validate(arguments)
+    )
+
+
+def kitaru_executions_abort_wait(arguments: dict[str, Any]) -> models.WaitResolution:
+    """Abort a wait: arguments already checked against the input schema."""
+    return lifecycle.abort_wait(
+        models.KitaruExecutionsAbortWaitInput.model_validate(arguments)
+    )
+
+
+def kitaru_executions_cancel(arguments: dict[str, Any]) -> models.Execution:
+    """Cancel an execution: arguments already checked against the input schema."""
+    return lifecycle.cancel(
+        models.KitaruExecutionsCancelInput.model_validate(arguments)
+    )
+
+
 def kitaru_executions_get(arguments: dict[str, Any]) -> models.Execution:
     """Get execution: arguments already checked against the input schema."""
     return executions.get_execution(
         models.KitaruExecutionsGetInput.model_validate(arguments)
+    )
+
+
+def kitaru_executions_input(arguments: dict[str, Any]) -> models.WaitResolution:
+    """Answer a wait: arguments already checked against the input schema."""
+    return lifecycle.provide_input(
+        models.KitaruExecutionsInputInput.model_validate(arguments)
     )
 
 
@@ -33,6 +63,34 @@ def kitaru_executions_list(arguments: dict[str, Any]) -> models.KitaruExecutions
     """List executions: arguments already checked against the input schema."""
     return executions.list_executions(
         models.KitaruExecutionsListInput.model_validate(arguments)
+    )
+
+
+def kitaru_executions_replay(arguments: dict[str, Any]) -> models.StartedExecution:
+    """Replay from a checkpoint: arguments already checked against the input schema."""
+    return lifecycle.replay(
+        models.KitaruExecutionsReplayInput.model_validate(arguments)
+    )
+
+
+def kitaru_executions_resume(arguments: dict[str, Any]) -> models.StartedExecution:
+    """Resume an execution: arguments already checked against the input schema."""
+    return lifecycle.resume(
+        models.KitaruExecutionsResumeInput.model_validate(arguments)
+    )
+
+
+def kitaru_executions_retry(arguments: dict[str, Any]) -> models.StartedExecution:
+    """Retry a failed execution: arguments already checked against the input schema."""
+    return lifecycle.retry(
+        models.KitaruExecutionsRetryInput.model_validate(arguments)
+    )
+
+
+def kitaru_executions_run(arguments: dict[str, Any]) -> models.StartedExecution:
+    """Run a flow: arguments already checked against the input schema."""
+    return lifecycle.run_flow(
+        models.KitaruExecutionsRunInput.model_validate(arguments)
     )
 
 
@@ -51,9 +109,17 @@ def kitaru_status(arguments: dict[str, Any]) -> models.KitaruStatusOutput:
 
 
 TOOLS: dict[str, ToolStub] = {
+    "get_execution_logs": ToolStub(CONTRACT["get_execution_logs"], get_execution_logs),
+    "kitaru_executions_abort_wait": ToolStub(CONTRACT["kitaru_executions_abort_wait"], kitaru_executions_abort_wait),
+    "kitaru_executions_cancel": ToolStub(CONTRACT["kitaru_executions_cancel"], kitaru_executions_cancel),
     "kitaru_executions_get": ToolStub(CONTRACT["kitaru_executions_get"], kitaru_executions_get),
+    "kitaru_executions_input": ToolStub(CONTRACT["kitaru_executions_input"], kitaru_executions_input),
     "kitaru_executions_latest": ToolStub(CONTRACT["kitaru_executions_latest"], kitaru_executions_latest),
     "kitaru_executions_list": ToolStub(CONTRACT["kitaru_executions_list"], kitaru_executions_list),
+    "kitaru_executions_replay": ToolStub(CONTRACT["kitaru_executions_replay"], kitaru_executions_replay),
+    "kitaru_executions_resume": ToolStub(CONTRACT["kitaru_executions_resume"], kitaru_executions_resume),
+    "kitaru_executions_retry": ToolStub(CONTRACT["kitaru_executions_retry"], kitaru_executions_retry),
+    "kitaru_executions_run": ToolStub(CONTRACT["kitaru_executions_run"], kitaru_executions_run),
     "kitaru_stacks_list": ToolStub(CONTRACT["kitaru_stacks_list"], kitaru_stacks_list),
     "kitaru_status": ToolStub(CONTRACT["kitaru_status"], kitaru_status),
 }

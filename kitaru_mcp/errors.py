@@ -69,6 +69,18 @@ class Internal(ToolFailure):
     code = "internal"
 
 
+_BY_CODE: dict[str, type[ToolFailure]] = {
+    cls.code: cls
+    for cls in (NotFound, InvalidArgument, Conflict, BackendUnavailable, Timeout, Unsupported)
+}
+
+
+def failure_from_dict(error: dict[str, Any]) -> ToolFailure:
+    """Rebuild a failure reported by another process (the runner)."""
+    kind = _BY_CODE.get(str(error.get("code")), Internal)
+    return kind(str(error.get("message")), field=error.get("field"), hint=error.get("hint"))
+
+
 # Exception class names (anywhere in the MRO) mapped to a failure kind. Names,
 # not classes, so this module never imports Kitaru or ZenML.
 _BY_CLASS_NAME: list[tuple[tuple[str, ...], type[ToolFailure], str | None]] = [

@@ -39,7 +39,16 @@ class Reporter:
         if self.sent or not exec_id:
             return
         self.sent = True
-        record = {**self.record, "exec_id": exec_id, "pid": os.getpid(), "reported_at": time.time()}
+        previous = state.read_record(exec_id) or {}
+        logs = [*previous.get("logs", []), self.record.get("log")]
+        record = {
+            **previous,
+            **{k: v for k, v in self.record.items() if v is not None},
+            "exec_id": exec_id,
+            "pid": os.getpid(),
+            "reported_at": time.time(),
+            "logs": [log for log in logs if log],
+        }
         state.write_json(state.record_path(exec_id), record)
         state.write_json(self.path, {"exec_id": exec_id})
 

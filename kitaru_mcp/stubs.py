@@ -47,7 +47,9 @@ def _describe(error: ValidationError, field: str) -> str:
     if rule == "enum":
         allowed = ", ".join(json.dumps(v) for v in error.validator_value)
         return f"{field}: {value} is not one of {allowed}"
-    return f"{field}: {error.message} (rule: {rule})"
+    described = " ".join(str(error.schema.get("description", "")).split())
+    suffix = f" ({described})" if described and rule in {"pattern", "const"} else ""
+    return f"{field}: {error.message} (rule: {rule}){suffix}"
 
 
 class ToolStub:

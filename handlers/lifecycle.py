@@ -1,0 +1,241 @@
+"""Execution lifecycle tools: run, input, abort_wait, resume, retry, replay, cancel.
+
+Anything that executes flow code goes through ``kitaru_mcp.launcher`` (a runner
+process); the checks that can be made without importing user code are made
+here first, so a bad call fails fast and changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from kitaru_mcp.generated import models
+from kitaru_mcp.handlers import sdk, serialize
+
+from kitaru_mcp import launcher, state
+from kitaru_mcp.errors import Conflict, InvalidArgument
+
+FINISHED = {"completed", "failed", "cancelled"}
+
+
+def _execution(exec_id: str) -> dict[str, Any]:
+    return serialize.execution(sdk.get_execution(exec_id))
+
+
+def _started(operation: str, launched: launcher.Launched) -> models.StartedExecution:
+    return models.StartedExecution.model_validate(
+        {
+            "available": True,
+            "operation": operation,
+            "execution": _execution(launched.exec_id),
+            "log_file": launched.log_file,
+        }
+    )
+
+
+def _known_target(exec_id: str) -> str | None:
+    """The target this server started the execution from, if it did."""
+    record = state.read_record(exec_id) or {}
+    target, cwd = record.get("target"), record.get("cwd")
+    module_ref = (target or "").split(":")[0]
+    is_file = module_ref.endswith(".py") or "/" in module_ref
+    if target and cwd and is_file and not Path(module_ref).is_absolute():
+        return str(Path(cwd) / target)
+    return target
+
+
+def run_flow(params: models.KitaruExecutionsRunInput) -> models.StartedExecution:
+    """Start the target in a runner; return once the execution exists."""
+    module_ref = params.target.split(":")[0]
+    if module_ref.endswith(".py") or "/" in module_ref:
+        path = Path(module_ref).expanduser()
+        if not path.resolve().is_file():
+            raise InvalidArgument(
+                f"target file {module_ref!r} does not exist (looked at {path.resolve()}).",
+                field="target",
+                hint="Relative paths resolve against the server's working directory.",
+            )
+    sdk.prewarm()  # overlaps our own Kitaru import with the runner's start-up
+    launched = launcher.launch(
+        "run",
+        target=params.target,
+        args=json.dumps(params.args or {}),
+        stack=params.stack,
+    )
+    return _started("run", launched)
+
+
+def _pending_wait(exec_id: str, wait: str) -> dict[str, Any]:
+    execution = _execution(exec_id)
+    pending = execution["pending_wait"]
+    if pending is None:
+        raise Conflict(
+            f"Execution {exec_id} is {execution['status']} and has no pending wait.",
+            field="exec_id",
+            hint="Find executions that wait for input with kitaru_executions_list(status=waiting).",
+        )
+    if pending["name"] != wait:
+        raise InvalidArgument(
+            f"Execution {exec_id} waits on {pending['name']!r}, not {wait!r}.",
+            field="wait",
+            hint=f"Call again with wait={pending['name']!r}.",
+        )
+    return pending
+
+
+def _raw_status(exec_id: str) -> str:
+    """ZenML's own run status (tells 'paused' apart from a live poll)."""
+    from zenml.client import Client
+
+    return str(Client().get_pipeline_run(exec_id).status.value)
+
+
+def _continue(exec_id: str) -> models.WaitResolution:
+    """After a wait was resolved: resume the execution if nobody polls it any more."""
+    time.sleep(0.2)
+    log_file = None
+    continuation = "polling_process"
+    if _raw_status(exec_id) == "paused":
+        launched = launcher.launch("resume", exec_id=exec_id, target=_known_target(exec_id))
+        continuation, log_file = "resumed", launched.log_file
+    return models.WaitResolution.model_validate(
+        {"execution": _execution(exec_id), "continuation": continuation, "log_file": log_file}
+    )
+
+
+def provide_input(params: models.KitaruExecutionsInputInput) -> models.WaitResolution:
+    """Check the value against the wait's schema, send it, and make sure the flow goes on."""
+    pending = _pending_wait(params.exec_id, params.wait)
+    schema = pending.get("schema")
+    if schema:
+        error = next(iter(Draft202012Validator(schema).iter_errors(params.value)), None)
+        if error is not None:
+            raise InvalidArgument(
+                f"value {json.dumps(params.value)[:200]} does not satisfy wait "
+                f"{params.wait!r}: {error.message}. The wait expects {json.dumps(schema)}.",
+                field="value",
+                hint=f"Question: {pending.get('question') or '(none)'}",
+            )
+    sdk.client().executions.input(params.exec_id, wait=params.wait, value=params.value)
+    return _continue(params.exec_id)
+
+
+def abort_wait(params: models.KitaruExecutionsAbortWaitInput) -> models.WaitResolution:
+    """Abort the pending wait, then let the flow go on to handle it."""
+    _pending_wait(params.exec_id, params.wait)
+    sdk.client().executions.abort_wait(params.exec_id, wait=params.wait)
+    return _continue(params.exec_id)
+
+
+def resume(params: models.KitaruExecutionsResumeInput) -> models.StartedExecution:
+    """Resume a paused execution in a new runner."""
+    execution = _execution(params.exec_id)
+    if execution["pending_wait"] is not None:
+        name = execution["pending_wait"]["name"]
+        raise Conflict(
+            f"Execution {params.exec_id} still waits on {name!r}.",
+            field="exec_id",
+            hint=f"Answer it with kitaru_executions_input(wait={name!r}); that resumes it too.",
+        )
+    if _raw_status(params.exec_id) != "paused":
+        raise Conflict(
+            f"Only paused executions can be resumed; {params.exec_id} is {execution['status']}.",
+            field="exec_id",
+        )
+    target = _known_target(params.exec_id)
+    return _started("resume", launcher.launch("resume", exec_id=params.exec_id, target=target))
+
+
+def retry(params: models.KitaruExecutionsRetryInput) -> models.StartedExecution:
+    """Retry a failed execution in place, in a new runner."""
+    execution = _execution(params.exec_id)
+    if execution["status"] != "failed":
+        raise Conflict(
+            f"Only failed executions can be retried; {params.exec_id} is {execution['status']}.",
+            field="exec_id",
+        )
+    target = _known_target(params.exec_id)
+    return _started("retry", launcher.launch("retry", exec_id=params.exec_id, target=target))
+
+
+def _checkpoint_overrides(
+    overrides: dict[str, Any], names: set[str]
+) -> dict[str, dict[str, Any]] | None:
+    """``{"checkpoint.<name>": v}`` -> Kitaru's ``{name: {"output": v}}`` (or v as given)."""
+    translated: dict[str, dict[str, Any]] = {}
+    for key, value in overrides.items():
+        name = key.removeprefix("checkpoint.")
+        if name not in names:
+            raise InvalidArgument(
+                f"overrides: no checkpoint named {name!r}; "
+                f"checkpoints: {', '.join(sorted(names))}.",
+                field=f"overrides.{key}",
+            )
+        explicit = isinstance(value, dict) and value and set(value) <= {"output", "input"}
+        translated[name] = value if explicit else {"output": value}
+    return translated or None
+
+
+def replay(params: models.KitaruExecutionsReplayInput) -> models.StartedExecution:
+    """Replay from checkpoint ``from_`` as a new execution, in a new runner."""
+    execution = _execution(params.exec_id)
+    names = {checkpoint["name"] for checkpoint in execution["checkpoints"]}
+    if params.from_ not in names:
+        raise InvalidArgument(
+            f"Execution {params.exec_id} has no checkpoint {params.from_!r}; "
+            f"its checkpoints are: {', '.join(sorted(names)) or '(none)'}.",
+            field="from_",
+        )
+    if execution["status"] not in FINISHED | {"waiting"}:
+        raise Conflict(
+            f"Execution {params.exec_id} is still {execution['status']}; replay it once it ends.",
+            field="exec_id",
+        )
+    checkpoint_overrides = _checkpoint_overrides(params.overrides or {}, names)
+    launched = launcher.launch(
+        "replay",
+        exec_id=params.exec_id,
+        at=params.from_,
+        flow_inputs=json.dumps(params.flow_inputs or None),
+        overrides=json.dumps(checkpoint_overrides),
+        target=_known_target(params.exec_id),
+    )
+    return _started("replay", launched)
+
+
+def _force_stopped(exec_id: str) -> None:
+    """Record the run as stopped when its process was killed before it could."""
+    from zenml.client import Client
+    from zenml.enums import ExecutionStatus
+    from zenml.models import PipelineRunUpdate
+
+    store = Client().zen_store
+    run = Client().get_pipeline_run(exec_id)
+    store.update_run(run.id, PipelineRunUpdate(status=ExecutionStatus.STOPPED))
+
+
+def cancel(params: models.KitaruExecutionsCancelInput) -> models.Execution:
+    """Ask Kitaru to stop the execution; stop our runner for real if it does not."""
+    exec_id = params.exec_id
+    execution = _execution(exec_id)
+    if execution["status"] in FINISHED:
+        raise Conflict(
+            f"Execution {exec_id} already ended ({execution['status']}); nothing to cancel.",
+            field="exec_id",
+        )
+    with contextlib.suppress(NotImplementedError):  # local orchestrator: graceful stop only
+        sdk.client().executions.cancel(exec_id)
+    record = state.read_record(exec_id) or {}
+    deadline = time.monotonic() + 3.0
+    while time.monotonic() < deadline and _execution(exec_id)["status"] not in FINISHED:
+        time.sleep(0.2)
+    if _execution(exec_id)["status"] not in FINISHED:
+        launcher.stop_runner(record.get("pid"))
+        if _raw_status(exec_id) not in {"stopped", "completed", "failed", "cancelled"}:
+            _force_stopped(exec_id)
+    return models.Execution.model_validate(_execution(exec_id))
