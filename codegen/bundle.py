@@ -41,6 +41,7 @@ def contract(schemas: SchemaSet) -> dict[str, Any]:
                 "inputSchema": inline(raw["input"], schemas.defs),
                 "outputSchema": inline(raw["output"], schemas.defs),
                 "examples": raw["examples"],
+                **({"timeoutSeconds": raw["timeoutSeconds"]} if "timeoutSeconds" in raw else {}),
             }
         )
     return {

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import anyio
+import anyio.from_thread
 import mcp.types as types
 from mcp.server.lowlevel import Server
 from mcp.shared.exceptions import MCPError
 
 from kitaru_mcp import __version__
-from kitaru_mcp.errors import failure_text, to_failure
+from kitaru_mcp.context import CallContext, activate
+from kitaru_mcp.errors import Timeout, failure_text, to_failure
 from kitaru_mcp.stubs import ToolStub
 
 logger = logging.getLogger("kitaru_mcp")
@@ -23,6 +28,27 @@ INSTRUCTIONS = (
     "kitaru_executions_get for details. Errors are JSON objects with a stable `code` "
     "and a `hint` on what to do next."
 )
+MODES = ("read-only", "standard", "destructive")
+DEFAULT_CALL_TIMEOUT_S = float(os.environ.get("KITARU_MCP_CALL_TIMEOUT", "120"))
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """Which tools are served, and how long one call may take."""
+
+    mode: str = "standard"
+    toolsets: frozenset[str] | None = None
+    call_timeout_s: float = DEFAULT_CALL_TIMEOUT_S
+
+    def serves(self, stub: ToolStub) -> bool:
+        hints = stub.spec["annotations"]
+        if self.toolsets is not None and stub.spec["group"] not in self.toolsets:
+            return False
+        if self.mode == "read-only":
+            return bool(hints["readOnlyHint"])
+        if self.mode == "standard":
+            return not hints["destructiveHint"]
+        return True
 
 
 def to_mcp_tool(stub: ToolStub) -> types.Tool:
@@ -44,40 +70,101 @@ def to_mcp_tool(stub: ToolStub) -> types.Tool:
     )
 
 
-async def call_stub(stub: ToolStub, arguments: Any) -> types.CallToolResult:
+def _call_context(ctx: Any) -> CallContext:
+    """Bridge a request context to the worker thread: progress and elicitation."""
+    if ctx is None:
+        return CallContext()
+    session = ctx.session
+
+    def report(done: float, total: float | None, message: str | None) -> None:
+        anyio.from_thread.run(session.report_progress, done, total, message)
+
+    elicit = None
+    capabilities = session.client_capabilities
+    if capabilities is not None and capabilities.elicitation is not None:
+
+        def elicit(message: str, schema: dict[str, Any]) -> Any:
+            return anyio.from_thread.run(
+                partial(session.elicit_form, related_request_id=ctx.request_id), message, schema
+            )
+
+    return CallContext(report=report, elicit=elicit)
+
+
+def _run_in_context(stub: ToolStub, arguments: dict[str, Any], call: CallContext):
+    activate(call)
+    return stub.run(arguments)
+
+
+def _error_result(exc: BaseException) -> types.CallToolResult:
+    return types.CallToolResult(
+        content=[types.TextContent(type="text", text=failure_text(to_failure(exc)))],
+        is_error=True,
+    )
+
+
+async def call_stub(
+    stub: ToolStub, arguments: Any, ctx: Any = None, call_timeout_s: float | None = None
+) -> types.CallToolResult:
     """Validate, run the handler in a worker thread, and shape the result or the error."""
+    call = _call_context(ctx)
+    limit = stub.spec.get("timeoutSeconds") or call_timeout_s or DEFAULT_CALL_TIMEOUT_S
     try:
         checked = stub.check_arguments(arguments)
-        data = await anyio.to_thread.run_sync(stub.run, checked, abandon_on_cancel=True)
-    except Exception as exc:
-        failure = to_failure(exc)
-        return types.CallToolResult(
-            content=[types.TextContent(type="text", text=failure_text(failure))],
-            is_error=True,
+        with anyio.fail_after(limit):
+            data = await anyio.to_thread.run_sync(
+                _run_in_context, stub, checked, call, abandon_on_cancel=True
+            )
+    except TimeoutError:
+        call.cancelled.set()
+        return _error_result(
+            Timeout(
+                f"{stub.name} did not finish within {limit:.0f} s.",
+                hint="The backend may be slow or unreachable; check kitaru_status.",
+            )
         )
+    except anyio.get_cancelled_exc_class():
+        call.cancelled.set()  # the client cancelled: let the handler's loops stop
+        raise
+    except Exception as exc:
+        return _error_result(exc)
     return types.CallToolResult(
         content=[types.TextContent(type="text", text=json.dumps(data, ensure_ascii=False))],
         structured_content=data,
     )
 
 
-def build_server(tools: dict[str, ToolStub] | None = None) -> Server[Any]:
-    """A Server answering tools/list and tools/call from the generated table."""
+def served_tools(options: ServeOptions, tools: dict[str, ToolStub] | None = None):
+    """The generated tool table, filtered by mode and toolsets."""
     if tools is None:
         from kitaru_mcp.generated.tools import TOOLS as tools
-    listed = [to_mcp_tool(stub) for stub in tools.values()]
+    return {name: stub for name, stub in tools.items() if options.serves(stub)}, tools
+
+
+def build_server(
+    options: ServeOptions | None = None, tools: dict[str, ToolStub] | None = None
+) -> Server[Any]:
+    """A Server answering tools/list and tools/call from the generated table."""
+    options = options or ServeOptions()
+    served, every = served_tools(options, tools)
+    listed = [to_mcp_tool(stub) for stub in served.values()]
 
     async def on_list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
         return types.ListToolsResult(tools=listed)
 
     async def on_call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
-        stub = tools.get(params.name)
+        stub = served.get(params.name)
         if stub is None:
+            why = (
+                f"it is not served in {options.mode} mode"
+                if params.name in every
+                else "no tool has that name"
+            )
             raise MCPError(
                 types.INVALID_PARAMS,
-                f"Unknown tool {params.name!r}; call tools/list for the available tools.",
+                f"Unknown tool {params.name!r}: {why}; call tools/list for the available tools.",
             )
-        return await call_stub(stub, params.arguments)
+        return await call_stub(stub, params.arguments, ctx, options.call_timeout_s)
 
     return Server(
         "kitaru-mcp",

@@ -106,9 +106,10 @@ def wait_until(predicate, timeout: float = 120, interval: float = 0.5):
 
 @pytest.fixture(scope="session")
 def mcp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StdioClient]:
-    """One kitaru-mcp server over stdio for the whole session, driven by the official client."""
+    """One kitaru-mcp server (every tool) over stdio for the session, via the official client."""
     log = tmp_path_factory.mktemp("server") / "stderr.log"
-    client = StdioClient(cwd=ROOT).start(errlog_path=log)
+    command = [sys.executable, "-m", "kitaru_mcp", "--mode", "destructive"]
+    client = StdioClient(command, cwd=ROOT).start(errlog_path=log)
     yield client
     client.close()
 
