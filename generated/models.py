@@ -248,6 +248,43 @@ class KitaruExecutionsAbortWaitInput(BaseModel):
     """
 
 
+class KitaruExecutionsAskUserInput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    exec_id: Annotated[
+        str,
+        Field(examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'], pattern='^[0-9a-fA-F-]{8,64}$'),
+    ]
+    """
+    An execution id (the UUID Kitaru prints for every execution).
+    """
+    wait: Annotated[str | None, Field(max_length=200, min_length=1)] = None
+    """
+    Name of the pending wait (default the execution's pending wait).
+    """
+
+
+class KitaruExecutionsAskUserOutput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    outcome: Literal['answered', 'declined', 'cancelled', 'not_supported', 'unsupported_schema']
+    """
+    answered: the user's answer was sent; declined / cancelled: the user said no, nothing was sent; not_supported: the client cannot show forms; unsupported_schema: the wait's schema cannot be shown as a form.
+    """
+    execution: Execution
+    question: str | None = None
+    schema_: Annotated[dict[str, Any] | None, Field(alias='schema')] = None
+    """
+    The wait's JSON schema.
+    """
+    continuation: Literal['polling_process', 'resumed'] | None = None
+    """
+    Set when an answer was sent (see kitaru_executions_input).
+    """
+
+
 class KitaruExecutionsCancelInput(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
@@ -409,6 +446,39 @@ class KitaruExecutionsRunInput(BaseModel):
     """
     Name of the stack to run on (default the active stack).
     """
+
+
+class KitaruExecutionsWaitInput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    exec_id: Annotated[
+        str,
+        Field(examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'], pattern='^[0-9a-fA-F-]{8,64}$'),
+    ]
+    """
+    An execution id (the UUID Kitaru prints for every execution).
+    """
+    until: Literal['finished', 'finished_or_waiting'] | None = 'finished_or_waiting'
+    """
+    finished: completed, failed or cancelled; finished_or_waiting: also stop at a pending wait.
+    """
+    timeout_s: Annotated[float | None, Field(ge=1.0, le=300.0)] = 60
+    """
+    Longest wait in seconds before returning the current state.
+    """
+
+
+class KitaruExecutionsWaitOutput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    execution: Execution
+    timed_out: bool
+    """
+    true when timeout_s passed first; the execution goes on.
+    """
+    waited_s: Annotated[float, Field(ge=0.0)]
 
 
 class KitaruStacksListInput(BaseModel):

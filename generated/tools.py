@@ -12,6 +12,7 @@ from kitaru_mcp.handlers import executions
 from kitaru_mcp.handlers import lifecycle
 from kitaru_mcp.handlers import logs
 from kitaru_mcp.handlers import stacks
+from kitaru_mcp.handlers import waiting
 from kitaru_mcp.stubs import ToolStub, load_contract
 
 CONTRACT = load_contract()
@@ -28,6 +29,13 @@ def kitaru_executions_abort_wait(arguments: dict[str, Any]) -> models.WaitResolu
     """Abort a wait: arguments already checked against the input schema."""
     return lifecycle.abort_wait(
         models.KitaruExecutionsAbortWaitInput.model_validate(arguments)
+    )
+
+
+def kitaru_executions_ask_user(arguments: dict[str, Any]) -> models.KitaruExecutionsAskUserOutput:
+    """Ask the user to answer a wait: arguments already checked against the input schema."""
+    return waiting.ask_user(
+        models.KitaruExecutionsAskUserInput.model_validate(arguments)
     )
 
 
@@ -94,6 +102,13 @@ def kitaru_executions_run(arguments: dict[str, Any]) -> models.StartedExecution:
     )
 
 
+def kitaru_executions_wait(arguments: dict[str, Any]) -> models.KitaruExecutionsWaitOutput:
+    """Wait for an execution: arguments already checked against the input schema."""
+    return waiting.wait_for(
+        models.KitaruExecutionsWaitInput.model_validate(arguments)
+    )
+
+
 def kitaru_stacks_list(arguments: dict[str, Any]) -> models.KitaruStacksListOutput:
     """List stacks: arguments already checked against the input schema."""
     return stacks.list_stacks(
@@ -111,6 +126,7 @@ def kitaru_status(arguments: dict[str, Any]) -> models.KitaruStatusOutput:
 TOOLS: dict[str, ToolStub] = {
     "get_execution_logs": ToolStub(CONTRACT["get_execution_logs"], get_execution_logs),
     "kitaru_executions_abort_wait": ToolStub(CONTRACT["kitaru_executions_abort_wait"], kitaru_executions_abort_wait),
+    "kitaru_executions_ask_user": ToolStub(CONTRACT["kitaru_executions_ask_user"], kitaru_executions_ask_user),
     "kitaru_executions_cancel": ToolStub(CONTRACT["kitaru_executions_cancel"], kitaru_executions_cancel),
     "kitaru_executions_get": ToolStub(CONTRACT["kitaru_executions_get"], kitaru_executions_get),
     "kitaru_executions_input": ToolStub(CONTRACT["kitaru_executions_input"], kitaru_executions_input),
@@ -120,6 +136,7 @@ TOOLS: dict[str, ToolStub] = {
     "kitaru_executions_resume": ToolStub(CONTRACT["kitaru_executions_resume"], kitaru_executions_resume),
     "kitaru_executions_retry": ToolStub(CONTRACT["kitaru_executions_retry"], kitaru_executions_retry),
     "kitaru_executions_run": ToolStub(CONTRACT["kitaru_executions_run"], kitaru_executions_run),
+    "kitaru_executions_wait": ToolStub(CONTRACT["kitaru_executions_wait"], kitaru_executions_wait),
     "kitaru_stacks_list": ToolStub(CONTRACT["kitaru_stacks_list"], kitaru_stacks_list),
     "kitaru_status": ToolStub(CONTRACT["kitaru_status"], kitaru_status),
 }

@@ -70,7 +70,8 @@ def run_flow(params: models.KitaruExecutionsRunInput) -> models.StartedExecution
     return _started("run", launched)
 
 
-def _pending_wait(exec_id: str, wait: str) -> dict[str, Any]:
+def pending_wait(exec_id: str, wait: str | None) -> dict[str, Any]:
+    """The execution's pending wait; Conflict if none, InvalidArgument if named otherwise."""
     execution = _execution(exec_id)
     pending = execution["pending_wait"]
     if pending is None:
@@ -79,7 +80,7 @@ def _pending_wait(exec_id: str, wait: str) -> dict[str, Any]:
             field="exec_id",
             hint="Find executions that wait for input with kitaru_executions_list(status=waiting).",
         )
-    if pending["name"] != wait:
+    if wait is not None and pending["name"] != wait:
         raise InvalidArgument(
             f"Execution {exec_id} waits on {pending['name']!r}, not {wait!r}.",
             field="wait",
@@ -95,7 +96,7 @@ def _raw_status(exec_id: str) -> str:
     return str(Client().get_pipeline_run(exec_id).status.value)
 
 
-def _continue(exec_id: str) -> models.WaitResolution:
+def continue_after_wait(exec_id: str) -> models.WaitResolution:
     """After a wait was resolved: resume the execution if nobody polls it any more."""
     time.sleep(0.2)
     log_file = None
@@ -110,26 +111,32 @@ def _continue(exec_id: str) -> models.WaitResolution:
 
 def provide_input(params: models.KitaruExecutionsInputInput) -> models.WaitResolution:
     """Check the value against the wait's schema, send it, and make sure the flow goes on."""
-    pending = _pending_wait(params.exec_id, params.wait)
-    schema = pending.get("schema")
-    if schema:
-        error = next(iter(Draft202012Validator(schema).iter_errors(params.value)), None)
-        if error is not None:
-            raise InvalidArgument(
-                f"value {json.dumps(params.value)[:200]} does not satisfy wait "
-                f"{params.wait!r}: {error.message}. The wait expects {json.dumps(schema)}.",
-                field="value",
-                hint=f"Question: {pending.get('question') or '(none)'}",
-            )
+    pending = pending_wait(params.exec_id, params.wait)
+    check_value(pending, params.value)
     sdk.client().executions.input(params.exec_id, wait=params.wait, value=params.value)
-    return _continue(params.exec_id)
+    return continue_after_wait(params.exec_id)
+
+
+def check_value(pending: dict[str, Any], value: Any) -> None:
+    """InvalidArgument quoting the wait's schema when ``value`` does not satisfy it."""
+    schema = pending.get("schema")
+    if not schema:
+        return
+    error = next(iter(Draft202012Validator(schema).iter_errors(value)), None)
+    if error is not None:
+        raise InvalidArgument(
+            f"value {json.dumps(value)[:200]} does not satisfy wait {pending['name']!r}: "
+            f"{error.message}. The wait expects {json.dumps(schema)}.",
+            field="value",
+            hint=f"Question: {pending.get('question') or '(none)'}",
+        )
 
 
 def abort_wait(params: models.KitaruExecutionsAbortWaitInput) -> models.WaitResolution:
     """Abort the pending wait, then let the flow go on to handle it."""
-    _pending_wait(params.exec_id, params.wait)
+    pending_wait(params.exec_id, params.wait)
     sdk.client().executions.abort_wait(params.exec_id, wait=params.wait)
-    return _continue(params.exec_id)
+    return continue_after_wait(params.exec_id)
 
 
 def resume(params: models.KitaruExecutionsResumeInput) -> models.StartedExecution:

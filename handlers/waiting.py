@@ -1,0 +1,101 @@
+"""Tools that wait on an execution: follow it with progress, or ask the user for input."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from kitaru_mcp.generated import models
+from kitaru_mcp.handlers import lifecycle, sdk, serialize
+
+from kitaru_mcp.context import current
+
+FINISHED = {"completed", "failed", "cancelled"}
+POLL_S = 1.0
+
+
+def _progress_message(execution: dict[str, Any]) -> tuple[int, str]:
+    done = sum(1 for c in execution["checkpoints"] if c["status"] == "completed")
+    count = len(execution["checkpoints"])
+    text = f"{execution['status']}: {done} of {count} checkpoints done"
+    if execution["pending_wait"]:
+        text += f", waiting on {execution['pending_wait']['name']!r}"
+    return done, text
+
+
+def wait_for(params: models.KitaruExecutionsWaitInput) -> models.KitaruExecutionsWaitOutput:
+    """Poll until the execution finishes (or waits), time runs out, or the call is cancelled."""
+    call = current()
+    targets = FINISHED | ({"waiting"} if params.until == "finished_or_waiting" else set())
+    started = time.monotonic()
+    last = None
+    while True:
+        execution = serialize.execution(sdk.get_execution(params.exec_id))
+        done, message = _progress_message(execution)
+        if message != last:
+            call.progress(done, None, message)
+            last = message
+        reached = execution["status"] in targets
+        waited = time.monotonic() - started
+        if reached or waited >= params.timeout_s or call.sleep(POLL_S):
+            break
+    return models.KitaruExecutionsWaitOutput.model_validate(
+        {"execution": execution, "timed_out": not reached, "waited_s": round(waited, 2)}
+    )
+
+
+_PRIMITIVES = {"boolean", "string", "number", "integer"}
+
+
+def form_schema(schema: dict[str, Any] | None) -> tuple[dict[str, Any] | None, bool]:
+    """The elicitation form for a wait schema, and whether the answer is wrapped in `value`.
+
+    Elicitation forms hold a flat object of primitive fields: a primitive schema
+    becomes one field named `value`; a flat object of primitives is used as is.
+    """
+    if not schema:
+        return None, False
+    kind = schema.get("type")
+    if kind in _PRIMITIVES:
+        field = {k: v for k, v in schema.items() if k not in ("$schema", "title")}
+        field["title"] = schema.get("title") or "Answer"
+        return {"type": "object", "properties": {"value": field}, "required": ["value"]}, True
+    properties = schema.get("properties")
+    if (
+        kind == "object"
+        and properties
+        and all(isinstance(p, dict) and p.get("type") in _PRIMITIVES for p in properties.values())
+    ):
+        return {
+            "type": "object",
+            "properties": properties,
+            "required": list(schema.get("required", [])),
+        }, False
+    return None, False
+
+
+def ask_user(params: models.KitaruExecutionsAskUserInput) -> models.KitaruExecutionsAskUserOutput:
+    """Elicit the wait's answer from the user and send it; send nothing otherwise."""
+    pending = lifecycle.pending_wait(params.exec_id, params.wait)
+    result: dict[str, Any] = {"question": pending.get("question"), "schema": pending.get("schema")}
+    form, wrapped = form_schema(pending.get("schema"))
+    call = current()
+    if call.elicit is None:
+        outcome = "not_supported"
+    elif form is None:
+        outcome = "unsupported_schema"
+    else:
+        message = pending.get("question") or f"Input for wait {pending['name']!r}"
+        answer = call.elicit(f"{message} (execution {params.exec_id})", form)
+        outcome = {"accept": "answered", "decline": "declined"}.get(answer.action, "cancelled")
+        if outcome == "answered":
+            content = answer.content or {}
+            value = content.get("value") if wrapped else content
+            lifecycle.check_value(pending, value)
+            sdk.client().executions.input(params.exec_id, wait=pending["name"], value=value)
+            resolution = lifecycle.continue_after_wait(params.exec_id)
+            result["continuation"] = resolution.continuation
+    execution = serialize.execution(sdk.get_execution(params.exec_id))
+    return models.KitaruExecutionsAskUserOutput.model_validate(
+        {**result, "outcome": outcome, "execution": execution}
+    )
