@@ -400,6 +400,10 @@ class KitaruExecutionsReplayInput(BaseModel):
     """
     Checkpoint result overrides, keyed checkpoint.<name>.
     """
+    idempotency_key: Annotated[str | None, Field(max_length=200, min_length=1)] = None
+    """
+    Any unique string. Repeating the call with the same key and arguments within 15 minutes returns the execution the first call started (reused true) instead of starting another.
+    """
 
 
 class KitaruExecutionsResumeInput(BaseModel):
@@ -426,6 +430,10 @@ class KitaruExecutionsRetryInput(BaseModel):
     """
     An execution id (the UUID Kitaru prints for every execution).
     """
+    idempotency_key: Annotated[str | None, Field(max_length=200, min_length=1)] = None
+    """
+    Any unique string. Repeating the call with the same key and arguments within 15 minutes returns the execution the first call started (reused true) instead of starting another.
+    """
 
 
 class KitaruExecutionsRunInput(BaseModel):
@@ -445,6 +453,10 @@ class KitaruExecutionsRunInput(BaseModel):
     stack: Annotated[str | None, Field(max_length=200, min_length=1)] = None
     """
     Name of the stack to run on (default the active stack).
+    """
+    idempotency_key: Annotated[str | None, Field(max_length=200, min_length=1)] = None
+    """
+    Any unique string. Repeating the call with the same key and arguments within 15 minutes returns the execution the first call started (reused true) instead of starting another.
     """
 
 
@@ -595,6 +607,10 @@ class StartedExecution(BaseModel):
     log_file: str | None = None
     """
     The runner's own log file on the server machine (flow output, Kitaru messages).
+    """
+    reused: bool | None = None
+    """
+    true when an idempotency_key matched an earlier call, whose execution this is.
     """
 
 

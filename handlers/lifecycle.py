@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import sdk, serialize
 
-from kitaru_mcp import launcher, state
+from kitaru_mcp import idempotency, launcher, state
 from kitaru_mcp.errors import Conflict, InvalidArgument
 
 FINISHED = {"completed", "failed", "cancelled"}
@@ -27,15 +27,35 @@ def _execution(exec_id: str) -> dict[str, Any]:
     return serialize.execution(sdk.get_execution(exec_id))
 
 
-def _started(operation: str, launched: launcher.Launched) -> models.StartedExecution:
+def _started(
+    operation: str, launched: launcher.Launched, reused: bool = False
+) -> models.StartedExecution:
     return models.StartedExecution.model_validate(
         {
             "available": True,
             "operation": operation,
             "execution": _execution(launched.exec_id),
             "log_file": launched.log_file,
+            "reused": reused,
         }
     )
+
+
+def _start_once(operation: str, params: Any, start: Any) -> models.StartedExecution:
+    """Start through ``start()`` unless the idempotency key already started one."""
+    launched: list[launcher.Launched] = []
+
+    def begin() -> str:
+        launched.append(start())
+        return launched[0].exec_id
+
+    arguments = params.model_dump(mode="json")
+    exec_id, reused = idempotency.start_once(operation, params.idempotency_key, arguments, begin)
+    if reused:
+        record = state.read_record(exec_id) or {}
+        logs = record.get("logs") or [None]
+        return _started(operation, launcher.Launched(exec_id, logs[-1], 0), reused=True)
+    return _started(operation, launched[0])
 
 
 def _known_target(exec_id: str) -> str | None:
@@ -61,13 +81,13 @@ def run_flow(params: models.KitaruExecutionsRunInput) -> models.StartedExecution
                 hint="Relative paths resolve against the server's working directory.",
             )
     sdk.prewarm()  # overlaps our own Kitaru import with the runner's start-up
-    launched = launcher.launch(
+    return _start_once(
         "run",
-        target=params.target,
-        args=json.dumps(params.args or {}),
-        stack=params.stack,
+        params,
+        lambda: launcher.launch(
+            "run", target=params.target, args=json.dumps(params.args or {}), stack=params.stack
+        ),
     )
-    return _started("run", launched)
 
 
 def pending_wait(exec_id: str, wait: str | None) -> dict[str, Any]:
@@ -167,7 +187,9 @@ def retry(params: models.KitaruExecutionsRetryInput) -> models.StartedExecution:
             field="exec_id",
         )
     target = _known_target(params.exec_id)
-    return _started("retry", launcher.launch("retry", exec_id=params.exec_id, target=target))
+    return _start_once(
+        "retry", params, lambda: launcher.launch("retry", exec_id=params.exec_id, target=target)
+    )
 
 
 def _checkpoint_overrides(
@@ -204,15 +226,18 @@ def replay(params: models.KitaruExecutionsReplayInput) -> models.StartedExecutio
             field="exec_id",
         )
     checkpoint_overrides = _checkpoint_overrides(params.overrides or {}, names)
-    launched = launcher.launch(
+    return _start_once(
         "replay",
-        exec_id=params.exec_id,
-        at=params.from_,
-        flow_inputs=json.dumps(params.flow_inputs or None),
-        overrides=json.dumps(checkpoint_overrides),
-        target=_known_target(params.exec_id),
+        params,
+        lambda: launcher.launch(
+            "replay",
+            exec_id=params.exec_id,
+            at=params.from_,
+            flow_inputs=json.dumps(params.flow_inputs or None),
+            overrides=json.dumps(checkpoint_overrides),
+            target=_known_target(params.exec_id),
+        ),
     )
-    return _started("replay", launched)
 
 
 def _force_stopped(exec_id: str) -> None:

@@ -28,7 +28,7 @@ START_TIMEOUT_S = float(os.environ.get("KITARU_MCP_START_TIMEOUT", "300"))
 @dataclass(frozen=True)
 class Launched:
     exec_id: str
-    log_file: str
+    log_file: str | None
     pid: int
 
 

@@ -241,3 +241,21 @@ def test_logs_of_one_checkpoint_and_bad_checkpoint(mcp_server: StdioClient, seed
     )
     assert error["field"] == "checkpoint"
     assert json.dumps(error).count("greet") >= 1
+
+
+def test_idempotency_key_starts_one_execution(mcp_server: StdioClient) -> None:
+    arguments = {
+        "target": "examples/two_steps.py:two_steps",
+        "args": {"name": "Once"},
+        "idempotency_key": "agent-call-42",
+    }
+    first = mcp_server.ok("kitaru_executions_run", arguments)
+    again = mcp_server.ok("kitaru_executions_run", arguments)
+    assert first["reused"] is False and again["reused"] is True
+    assert again["execution"]["exec_id"] == first["execution"]["exec_id"]
+    changed = mcp_server.error("kitaru_executions_run", {**arguments, "args": {"name": "Twice"}})
+    assert changed["code"] == "conflict" and changed["field"] == "idempotency_key"
+    assert first["execution"]["exec_id"] in changed["message"]
+    flows = mcp_server.ok("kitaru_executions_list", {"flow": "two_steps", "limit": 200})
+    ids = [e["exec_id"] for e in flows["executions"]]
+    assert ids.count(first["execution"]["exec_id"]) == 1
