@@ -362,6 +362,10 @@ class KitaruExecutionsListInput(BaseModel):
     """
     How many executions to return at most.
     """
+    cursor: Annotated[str | None, Field(max_length=500, min_length=1)] = None
+    """
+    next_cursor from the previous page, to read the next one.
+    """
 
 
 class KitaruExecutionsListOutput(BaseModel):
@@ -372,6 +376,14 @@ class KitaruExecutionsListOutput(BaseModel):
     count: Annotated[int, Field(ge=0)]
     """
     Number of executions returned.
+    """
+    has_more: bool | None = None
+    """
+    Whether older executions match too.
+    """
+    next_cursor: str | None = None
+    """
+    Pass as `cursor` (with the same filters) for the next page; null on the last.
     """
 
 

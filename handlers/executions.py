@@ -5,15 +5,28 @@ from __future__ import annotations
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import sdk, serialize
 
+from kitaru_mcp import cursor
 from kitaru_mcp.errors import NotFound
+
+_SLACK = 50  # executions that may arrive between two pages without costing a refetch
 
 
 def list_executions(params: models.KitaruExecutionsListInput) -> models.KitaruExecutionsListOutput:
-    """Newest first, filtered by status and flow, at most ``limit``."""
-    found = sdk.client().executions.list(flow=params.flow, status=params.status, limit=params.limit)
+    """Newest first, filtered by status and flow, one page of at most ``limit``."""
+    filters = {"flow": params.flow, "status": params.status}
+    position, last_id = cursor.decode(params.cursor, filters)
+    fetch = params.limit + 1 + (position + _SLACK if last_id else 0)
+    found = sdk.client().executions.list(flow=params.flow, status=params.status, limit=fetch)
     summaries = [serialize.execution_summary(execution) for execution in found]
+    page, start = cursor.page(summaries, "exec_id", position, last_id, params.limit)
+    has_more = len(summaries) > start + len(page)
+    next_cursor = (
+        cursor.encode(start + len(page), page[-1]["exec_id"], filters)
+        if has_more and page
+        else None
+    )
     return models.KitaruExecutionsListOutput.model_validate(
-        {"executions": summaries, "count": len(summaries)}
+        {"executions": page, "count": len(page), "has_more": has_more, "next_cursor": next_cursor}
     )
 
 

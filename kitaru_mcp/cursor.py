@@ -1,0 +1,51 @@
+"""Opaque, stable cursors for list tools.
+
+A cursor remembers the last item a page returned and its position. The next
+page continues right after that item even when new items arrived at the top
+in between (lists are newest first), so no item is skipped or repeated.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from kitaru_mcp.errors import InvalidArgument
+
+
+def encode(position: int, last_id: str, filters: dict[str, Any]) -> str:
+    raw = json.dumps({"p": position, "id": last_id, "f": filters}, sort_keys=True)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode(cursor: str | None, filters: dict[str, Any]) -> tuple[int, str | None]:
+    """(position, last id) from a cursor made for the same filters; (0, None) for none."""
+    if not cursor:
+        return 0, None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+        position, last_id, made_for = int(data["p"]), str(data["id"]), data["f"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidArgument(
+            "cursor is not one this server issued.",
+            field="cursor",
+            hint="Pass next_cursor from the previous page unchanged, or omit it.",
+        ) from exc
+    if made_for != filters:
+        raise InvalidArgument(
+            f"cursor was issued for other filters ({made_for}), not {filters}.",
+            field="cursor",
+            hint="Repeat the same filters when paging, or start again without a cursor.",
+        )
+    return position, last_id
+
+
+def page(items: list[Any], key: str, position: int, last_id: str | None, limit: int):
+    """Cut one page from ``items`` (fetched from the top) after the cursor's item."""
+    start = position
+    if last_id is not None:
+        ids = [item[key] for item in items]
+        start = ids.index(last_id) + 1 if last_id in ids else position
+    return items[start : start + limit], start

@@ -1,0 +1,54 @@
+"""Cursor pagination: stable while new executions arrive, bound to its filters."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import run_example
+from mcp_client import StdioClient
+
+from kitaru_mcp import cursor
+from kitaru_mcp.errors import InvalidArgument
+
+
+def test_page_continues_after_the_cursor_item_when_items_arrive_on_top() -> None:
+    before = [{"id": n} for n in "edcba"]
+    first, start = cursor.page(before, "id", 0, None, 2)
+    assert [i["id"] for i in first] == ["e", "d"] and start == 0
+    after = [{"id": n} for n in "yxedcba"]  # two new items on top
+    second, start = cursor.page(after, "id", 2, "d", 2)
+    assert [i["id"] for i in second] == ["c", "b"]
+
+
+def test_cursor_is_bound_to_its_filters() -> None:
+    token = cursor.encode(2, "abc", {"flow": "x", "status": None})
+    assert cursor.decode(token, {"flow": "x", "status": None}) == (2, "abc")
+    with pytest.raises(InvalidArgument, match="other filters"):
+        cursor.decode(token, {"flow": "y", "status": None})
+    with pytest.raises(InvalidArgument, match="not one this server issued"):
+        cursor.decode("garbage!", {})
+
+
+def test_paging_through_executions_is_stable(mcp_server: StdioClient, seeded) -> None:
+    for name in ("p1", "p2", "p3"):
+        run_example("two_steps.py", "two_steps", name=name)
+    everything = mcp_server.ok("kitaru_executions_list", {"flow": "two_steps", "limit": 200})
+    order = [e["exec_id"] for e in everything["executions"]]
+    assert len(order) >= 4
+
+    first = mcp_server.ok("kitaru_executions_list", {"flow": "two_steps", "limit": 2})
+    assert first["has_more"] is True and first["next_cursor"]
+    run_example("two_steps.py", "two_steps", name="arrived-between-pages")
+    seen = [e["exec_id"] for e in first["executions"]]
+    token = first["next_cursor"]
+    while token:
+        page = mcp_server.ok(
+            "kitaru_executions_list", {"flow": "two_steps", "limit": 2, "cursor": token}
+        )
+        seen += [e["exec_id"] for e in page["executions"]]
+        token = page["next_cursor"]
+    assert seen == order, "no execution skipped or repeated"
+
+    mismatch = mcp_server.error(
+        "kitaru_executions_list", {"flow": "approval", "cursor": first["next_cursor"]}
+    )
+    assert mismatch["field"] == "cursor"
