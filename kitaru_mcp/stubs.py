@@ -15,7 +15,6 @@ from pydantic import BaseModel
 
 from kitaru_mcp.errors import Internal, InvalidArgument
 
-
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`])")
 
 
