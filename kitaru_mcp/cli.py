@@ -127,7 +127,11 @@ def run_call(stub: Any, arguments: dict[str, Any]) -> int:
     sys.stdout.flush()
     result_fd = os.dup(1)
     os.dup2(2, 1)
-    result = anyio.run(call_stub, stub, arguments)
+    try:
+        result = anyio.run(call_stub, stub, arguments)
+    except KeyboardInterrupt:
+        os.close(result_fd)
+        return 130
     if result.is_error:
         payload: Any = json.loads(result.content[0].text)
     else:
