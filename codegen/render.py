@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from .bundle import contract, model_document, model_name
+from .docs import docs_context
 from .loader import SchemaSet
 
 HEADER = (
@@ -63,54 +63,10 @@ def render_models(schemas: SchemaSet) -> str:
     return str(text)
 
 
-def _type_label(schema: dict[str, Any]) -> str:
-    if "enum" in schema:
-        return " \\| ".join(f"`{json.dumps(v)}`" for v in schema["enum"])
-    if "oneOf" in schema:
-        return " or ".join(_type_label(option) for option in schema["oneOf"])
-    kind = schema.get("type", "any")
-    if isinstance(kind, list):
-        return " or ".join(kind)
-    if kind == "array":
-        return f"array of {_type_label(schema.get('items', {}))}"
-    return kind
-
-
-def _constraints(schema: dict[str, Any]) -> str:
-    labels = {
-        "minimum": "≥ {}",
-        "maximum": "≤ {}",
-        "minLength": "length ≥ {}",
-        "maxLength": "length ≤ {}",
-        "pattern": "matches `{}`",
-        "minItems": "items ≥ {}",
-        "maxItems": "items ≤ {}",
-    }
-    return ", ".join(fmt.format(schema[key]) for key, fmt in labels.items() if key in schema)
-
-
-def _input_rows(schema: dict[str, Any]) -> list[dict[str, str]]:
-    required = set(schema.get("required", []))
-    rows = []
-    for name, prop in schema.get("properties", {}).items():
-        rows.append(
-            {
-                "name": name,
-                "type": _type_label(prop),
-                "required": "yes" if name in required else "no",
-                "default": json.dumps(prop["default"]) if "default" in prop else "",
-                "constraints": _constraints(prop),
-                "description": " ".join(prop.get("description", "").split()),
-            }
-        )
-    return rows
-
-
 def render_all(schemas: SchemaSet) -> dict[str, str]:
     """Every generated file, keyed by its path relative to the repository root."""
     bundle = contract(schemas)
     env = _environment()
-    by_name = {tool.name: tool for tool in schemas.tools}
     stubs = [
         {
             "name": tool.name,
@@ -122,15 +78,6 @@ def render_all(schemas: SchemaSet) -> dict[str, str]:
         }
         for tool in sorted(schemas.tools, key=lambda t: t.name)
     ]
-    groups = {"execution": "Executions", "artifact": "Artifacts", "connection": "Connection"}
-    docs_tools = [
-        {
-            **entry,
-            "input_rows": _input_rows(entry["inputSchema"]),
-            "source": by_name[entry["name"]].source,
-        }
-        for entry in bundle["tools"]
-    ]
     return {
         "generated/__init__.py": f"{HEADER}\n{_PACKAGE_DOC}\n",
         "generated/contract.json": json.dumps(bundle, indent=2, ensure_ascii=False) + "\n",
@@ -140,10 +87,5 @@ def render_all(schemas: SchemaSet) -> dict[str, str]:
             stubs=stubs,
             modules=sorted({stub["module"] for stub in stubs}),
         ),
-        "docs/tools.md": env.get_template("tools.md.j2").render(
-            tools=docs_tools,
-            groups=groups,
-            contract_version=bundle["contract_version"],
-            tool_error=bundle["toolError"],
-        ),
+        "docs/tools.md": env.get_template("tools.md.j2").render(docs_context(schemas, bundle)),
     }

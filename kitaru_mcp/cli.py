@@ -1,14 +1,28 @@
-"""The ``kitaru-mcp`` command: serve MCP over stdio (default)."""
+"""The ``kitaru-mcp`` command: serve MCP over stdio (default), or use the tools from a terminal.
+
+- ``kitaru-mcp``: serve MCP over stdio.
+- ``kitaru-mcp tools [--json]``: list the tools.
+- ``kitaru-mcp call <tool> ['<json arguments>' | -]``: run one tool through the
+  same validation, handler and error boundary as an MCP call; the result (or
+  the tool error) is printed as JSON on stdout; exit 1 on a tool error.
+- ``kitaru-mcp contract``: print the machine-readable contract.
+
+Exit status 2 means bad usage (unknown tool, arguments not a JSON object).
+Only ``call`` and serving import Kitaru, and only when a tool needs it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
+from typing import Any
 
 from kitaru_mcp import __version__
 
+USAGE_ERROR = 2
 TOOLSETS = ("execution", "artifact", "connection")
 
 
@@ -29,12 +43,7 @@ def _toolsets(value: str) -> frozenset[str]:
     return names
 
 
-def parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="kitaru-mcp",
-        description="MCP server for Kitaru executions (stdio by default).",
-    )
-    parser.add_argument("--version", action="version", version=f"kitaru-mcp {__version__}")
+def _serve_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--mode",
         choices=("read-only", "standard", "destructive"),
@@ -63,29 +72,148 @@ def parser() -> argparse.ArgumentParser:
         default=float(os.environ.get("KITARU_MCP_CALL_TIMEOUT", "120")),
         help="seconds one tool call may take before it is a timeout error (default 120)",
     )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kitaru-mcp",
+        description="MCP server for Kitaru executions (stdio by default), and its tools "
+        "from a terminal.",
+    )
+    parser.add_argument("--version", action="version", version=f"kitaru-mcp {__version__}")
     parser.add_argument("--log-level", default=os.environ.get("KITARU_MCP_LOG_LEVEL", "WARNING"))
+    _serve_options(parser)
+    commands = parser.add_subparsers(dest="command", metavar="{tools,call,contract}")
+    tools = commands.add_parser("tools", help="list the tools (name, read-only, purpose)")
+    tools.add_argument("--json", action="store_true", help="print a JSON array instead")
+    call = commands.add_parser(
+        "call",
+        help="run one tool as an MCP call would and print its result as JSON",
+        description="Run one tool through the same validation, handler and error boundary "
+        "as an MCP tools/call. stdout carries only the JSON result; logs go to stderr. "
+        "Exit 0 on success, 1 on a tool error (its JSON is printed), 2 on bad usage.",
+    )
+    call.add_argument("tool", help="tool name (see `kitaru-mcp tools`)")
+    call.add_argument(
+        "arguments",
+        nargs="?",
+        default="{}",
+        help="the arguments as one JSON object (default {}); - reads them from stdin",
+    )
+    commands.add_parser("contract", help="print the contract (generated/contract.json)")
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    if isinstance(args.toolsets, str):  # from the environment
-        args.toolsets = _toolsets(args.toolsets)
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    _quiet_kitaru()
+def _contract_text() -> str:
+    from importlib import resources
 
+    return resources.files("kitaru_mcp.generated").joinpath("contract.json").read_text("utf-8")
+
+
+def list_tools(as_json: bool) -> int:
+    from kitaru_mcp.stubs import load_contract, summary
+
+    rows = [
+        {
+            "name": spec["name"],
+            "group": spec["group"],
+            "read_only": bool(spec["annotations"]["readOnlyHint"]),
+            "summary": summary(spec["description"]),
+        }
+        for spec in sorted(load_contract().values(), key=lambda spec: spec["name"])
+    ]
+    if as_json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    width = max((len(row["name"]) for row in rows), default=0)
+    for row in rows:
+        access = "read-only" if row["read_only"] else "writes   "
+        print(f"{row['name']:<{width}}  {access}  {row['summary']}")
+    return 0
+
+
+def _usage_error(message: str) -> int:
+    print(f"kitaru-mcp call: {message}", file=sys.stderr)
+    return USAGE_ERROR
+
+
+def call_tool(name: str, raw_arguments: str) -> int:
+    """``kitaru-mcp call``: resolve the tool, parse the arguments, run, print."""
+    from kitaru_mcp.stubs import load_contract
+
+    if name not in load_contract():
+        return _usage_error(f"unknown tool {name!r}; `kitaru-mcp tools` lists them.")
+    if raw_arguments == "-":
+        raw_arguments = sys.stdin.read()
+    try:
+        arguments = json.loads(raw_arguments)
+    except json.JSONDecodeError as exc:
+        return _usage_error(f"arguments are not valid JSON ({exc}).")
+    if not isinstance(arguments, dict):
+        return _usage_error(f"arguments must be one JSON object, not {type(arguments).__name__}.")
+
+    from kitaru_mcp.generated.tools import TOOLS
+
+    return run_call(TOOLS[name], arguments)
+
+
+def run_call(stub: Any, arguments: dict[str, Any]) -> int:
+    """Run ``stub`` via the server's own ``call_stub``; stdout gets the JSON result only.
+
+    Kitaru and ZenML print to stdout, so fd 1 points at stderr while the tool
+    runs (and stays so until exit); the result goes to the saved stdout.
+    """
+    import anyio
+
+    from kitaru_mcp.server import call_stub
+
+    sys.stdout.flush()
+    result_fd = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        result = anyio.run(call_stub, stub, arguments)
+    except KeyboardInterrupt:
+        os.close(result_fd)
+        return 130
+    if result.is_error:
+        payload: Any = json.loads(result.content[0].text)
+    else:
+        payload = result.structured_content
+    sys.stdout.flush()
+    with os.fdopen(result_fd, "w", encoding="utf-8") as out:
+        out.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    return 1 if result.is_error else 0
+
+
+def serve(args: argparse.Namespace) -> int:
     import anyio
 
     from kitaru_mcp.server import ServeOptions, build_server, serve_stdio
 
-    options = ServeOptions(mode=args.mode, toolsets=args.toolsets, call_timeout_s=args.call_timeout)
+    toolsets = _toolsets(args.toolsets) if isinstance(args.toolsets, str) else args.toolsets
+    options = ServeOptions(mode=args.mode, toolsets=toolsets, call_timeout_s=args.call_timeout)
     server = build_server(options)
     try:
         anyio.run(serve_stdio, server)
     except KeyboardInterrupt:
         return 130
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if args.command == "tools":
+        return list_tools(args.json)
+    if args.command == "contract":
+        sys.stdout.write(_contract_text())
+        return 0
+    _quiet_kitaru()
+    if args.command == "call":
+        return call_tool(args.tool, args.arguments)
+    return serve(args)

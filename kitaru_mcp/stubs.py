@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from functools import cache
 from importlib import resources
@@ -13,6 +14,14 @@ from jsonschema.exceptions import ValidationError
 from pydantic import BaseModel
 
 from kitaru_mcp.errors import Internal, InvalidArgument
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`])")
+
+
+def summary(description: str) -> str:
+    """The first sentence of a tool description: what the tool is for, in one line."""
+    text = " ".join(description.split())
+    return _SENTENCE_END.split(text, maxsplit=1)[0]
 
 
 @cache

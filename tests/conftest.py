@@ -125,3 +125,45 @@ def seeded(mcp_server: StdioClient) -> dict[str, str]:
         return found["executions"][0]["exec_id"] if found["count"] else None
 
     return {"completed": completed, "waiting": wait_until(waiting, timeout=180)}
+
+
+@pytest.fixture(scope="session")
+def example_ids(mcp_server: StdioClient, seeded: dict[str, str]) -> dict[str, str]:
+    """Real ids to put in place of the made-up ones in schema examples.
+
+    Keys: an execution id per status (``completed``, ``waiting``, ``failed``)
+    and ``artifact_id`` (an artifact of the completed execution). The failed
+    execution is a ``two_steps`` whose second checkpoint raised.
+    """
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tests" / "run_example.py"),
+            str(ROOT / "tests" / "flows" / "failing_two_steps.py"),
+            "two_steps",
+            json.dumps({"name": "seed-failure"}),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=ROOT,
+    )
+    failed = mcp_server.ok("kitaru_executions_list", {"flow": "two_steps", "status": "failed"})
+    assert failed["count"], "the failing two_steps flow left no failed execution"
+    completed = mcp_server.ok("kitaru_executions_get", {"exec_id": seeded["completed"]})
+    return {
+        **seeded,
+        "failed": failed["executions"][0]["exec_id"],
+        "artifact_id": completed["artifacts"][0]["artifact_id"],
+    }
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """Say how many invalid-argument cases the contract produced (they grow with the tools)."""
+    module = sys.modules.get("test_contract_generated")
+    cases = getattr(module, "CASES", None)
+    if cases:
+        tools = len({case.tool for case in cases})
+        terminalreporter.write_line(
+            f"contract: {len(cases)} generated invalid-argument cases over {tools} tools"
+        )
