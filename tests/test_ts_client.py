@@ -134,7 +134,11 @@ def test_both_clients_get_the_same_answer(
     compared = 0
     for call in report["calls"]:
         if example_ids["completed"] in json.dumps(call["arguments"]):
-            assert call["structuredContent"] == mcp_server.ok(call["tool"], call["arguments"])
+            python_answer = mcp_server.ok(call["tool"], call["arguments"])
+            volatile = {"waited_s"}  # timings differ between two calls
+            assert {k: v for k, v in call["structuredContent"].items() if k not in volatile} == {
+                k: v for k, v in python_answer.items() if k not in volatile
+            }
             compared += 1
     assert compared >= 1
 

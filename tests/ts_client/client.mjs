@@ -18,7 +18,7 @@ const plan = JSON.parse(readFileSync(planPath, "utf8"));
 
 const transport = new StdioClientTransport({
   command: python,
-  args: ["-m", "kitaru_mcp"],
+  args: ["-m", "kitaru_mcp", "--mode", "destructive"],
   cwd: plan.cwd,
   env: { ...process.env },
   stderr: "inherit",
