@@ -7,12 +7,27 @@ from __future__ import annotations
 from typing import Any
 
 from kitaru_mcp.generated import models
+from kitaru_mcp.handlers import artifacts
 from kitaru_mcp.handlers import connection
 from kitaru_mcp.handlers import executions
 from kitaru_mcp.handlers import stacks
 from kitaru_mcp.stubs import ToolStub, load_contract
 
 CONTRACT = load_contract()
+
+
+def kitaru_artifacts_get(arguments: dict[str, Any]) -> models.KitaruArtifactsGetOutput:
+    """Get artifact value: arguments already checked against the input schema."""
+    return artifacts.get_artifact(
+        models.KitaruArtifactsGetInput.model_validate(arguments)
+    )
+
+
+def kitaru_artifacts_list(arguments: dict[str, Any]) -> models.KitaruArtifactsListOutput:
+    """List artifacts: arguments already checked against the input schema."""
+    return artifacts.list_artifacts(
+        models.KitaruArtifactsListInput.model_validate(arguments)
+    )
 
 
 def kitaru_executions_get(arguments: dict[str, Any]) -> models.Execution:
@@ -43,6 +58,13 @@ def kitaru_stacks_list(arguments: dict[str, Any]) -> models.KitaruStacksListOutp
     )
 
 
+def kitaru_start_local_server(arguments: dict[str, Any]) -> models.KitaruStartLocalServerOutput:
+    """Start local server: arguments already checked against the input schema."""
+    return connection.start_local_server(
+        models.KitaruStartLocalServerInput.model_validate(arguments)
+    )
+
+
 def kitaru_status(arguments: dict[str, Any]) -> models.KitaruStatusOutput:
     """Connection status: arguments already checked against the input schema."""
     return connection.status(
@@ -50,10 +72,29 @@ def kitaru_status(arguments: dict[str, Any]) -> models.KitaruStatusOutput:
     )
 
 
+def kitaru_stop_local_server(arguments: dict[str, Any]) -> models.KitaruStopLocalServerOutput:
+    """Stop local server: arguments already checked against the input schema."""
+    return connection.stop_local_server(
+        models.KitaruStopLocalServerInput.model_validate(arguments)
+    )
+
+
+def manage_stack(arguments: dict[str, Any]) -> models.ManageStackOutput:
+    """Create or delete a stack: arguments already checked against the input schema."""
+    return stacks.manage_stack(
+        models.ManageStackInput.model_validate(arguments)
+    )
+
+
 TOOLS: dict[str, ToolStub] = {
+    "kitaru_artifacts_get": ToolStub(CONTRACT["kitaru_artifacts_get"], kitaru_artifacts_get),
+    "kitaru_artifacts_list": ToolStub(CONTRACT["kitaru_artifacts_list"], kitaru_artifacts_list),
     "kitaru_executions_get": ToolStub(CONTRACT["kitaru_executions_get"], kitaru_executions_get),
     "kitaru_executions_latest": ToolStub(CONTRACT["kitaru_executions_latest"], kitaru_executions_latest),
     "kitaru_executions_list": ToolStub(CONTRACT["kitaru_executions_list"], kitaru_executions_list),
     "kitaru_stacks_list": ToolStub(CONTRACT["kitaru_stacks_list"], kitaru_stacks_list),
+    "kitaru_start_local_server": ToolStub(CONTRACT["kitaru_start_local_server"], kitaru_start_local_server),
     "kitaru_status": ToolStub(CONTRACT["kitaru_status"], kitaru_status),
+    "kitaru_stop_local_server": ToolStub(CONTRACT["kitaru_stop_local_server"], kitaru_stop_local_server),
+    "manage_stack": ToolStub(CONTRACT["manage_stack"], manage_stack),
 }
