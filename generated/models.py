@@ -8,6 +8,46 @@ from typing import Annotated, Any, Dict, Literal
 from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints
 
 
+class Artifact(BaseModel):
+    """
+    An artifact recorded by an execution, with its metadata: a checkpoint's return value (save_type step_output) or a value saved by name with kitaru.save() (save_type manual).
+    """
+
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    artifact_id: Annotated[
+        str,
+        Field(
+            examples=['d3d99e2a-4202-4c30-8c7a-fff67af8f436'],
+            pattern='^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$',
+        ),
+    ]
+    """
+    An artifact id (the UUID listed by kitaru_artifacts_list or kitaru_executions_get).
+    """
+    name: str
+    """
+    e.g. my_flow::my_checkpoint::output, or the name given to kitaru.save().
+    """
+    kind: str | None = None
+    """
+    The type given to kitaru.save() (prompt, response, context, input, output, blob); null for checkpoint outputs.
+    """
+    save_type: str
+    """
+    How it was saved: step_output (a checkpoint's return value), manual (kitaru.save), ...
+    """
+    checkpoint: str | None
+    """
+    The checkpoint that produced it.
+    """
+    metadata: dict[str, Any]
+    """
+    Metadata recorded with the artifact (e.g. storage_size in bytes, length), as JSON.
+    """
+
+
 class ArtifactRef(BaseModel):
     """
     An artifact recorded by an execution.
@@ -228,6 +268,100 @@ class GetExecutionLogsOutput(BaseModel):
     note: str | None = None
     """
     Why some logs are not available, if so.
+    """
+
+
+class KitaruArtifactsGetInput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    artifact_id: Annotated[
+        str,
+        Field(
+            examples=['d3d99e2a-4202-4c30-8c7a-fff67af8f436'],
+            pattern='^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$',
+        ),
+    ]
+    """
+    An artifact id (the UUID listed by kitaru_artifacts_list or kitaru_executions_get).
+    """
+    max_bytes: Annotated[int | None, Field(ge=256, le=1048576)] = 65536
+    """
+    Largest value to return, in bytes of JSON (or repr) text; larger values are cut and flagged truncated.
+    """
+
+
+class KitaruArtifactsGetOutput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    artifact: Artifact
+    value_type: str
+    """
+    Python type of the loaded value, e.g. builtins.dict, mymodule.Report.
+    """
+    format: Literal['json', 'repr']
+    """
+    json: the value is JSON-representable (json_value when it fits, else a preview of its JSON text); repr: it is not, preview holds its repr.
+    """
+    json_value: Any
+    """
+    The exact value as JSON, or null when it is not JSON-representable or larger than max_bytes.
+    """
+    preview: str | None
+    """
+    Set when json_value is not: the JSON text (format json) or the repr (format repr), cut to max_bytes.
+    """
+    size_bytes: Annotated[int, Field(ge=0)]
+    """
+    Size in bytes (UTF-8) of the value's full JSON text (format json) or repr (format repr).
+    """
+    truncated: bool
+    """
+    True when the preview was cut to max_bytes.
+    """
+
+
+class KitaruArtifactsListInput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    exec_id: Annotated[
+        str,
+        Field(examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'], pattern='^[0-9a-fA-F-]{8,64}$'),
+    ]
+    """
+    An execution id (the UUID Kitaru prints for every execution).
+    """
+    checkpoint: Annotated[str | None, Field(max_length=200, min_length=1)] = None
+    """
+    Only artifacts produced by this checkpoint (its function name).
+    """
+    name: Annotated[str | None, Field(max_length=500, min_length=1)] = None
+    """
+    Only artifacts with exactly this name.
+    """
+    limit: Annotated[int | None, Field(ge=1, le=500)] = 100
+    """
+    How many artifacts to return at most.
+    """
+
+
+class KitaruArtifactsListOutput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    exec_id: Annotated[
+        str,
+        Field(examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'], pattern='^[0-9a-fA-F-]{8,64}$'),
+    ]
+    """
+    An execution id (the UUID Kitaru prints for every execution).
+    """
+    artifacts: list[Artifact]
+    count: Annotated[int, Field(ge=0)]
+    """
+    Number of artifacts returned.
     """
 
 
@@ -522,6 +656,36 @@ class KitaruStacksListOutput(BaseModel):
     """
 
 
+class KitaruStartLocalServerInput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    port: Annotated[int | None, Field(ge=1024, le=65535)] = None
+    """
+    TCP port on 127.0.0.1 (Kitaru's default is 8383).
+    """
+    timeout_s: Annotated[int | None, Field(ge=5, le=600)] = 60
+    """
+    Seconds to wait for the server to answer after starting it.
+    """
+
+
+class KitaruStartLocalServerOutput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    url: str
+    """
+    The server's URL (also the dashboard).
+    """
+    action: Literal['started', 'connected', 'restarted']
+    """
+    started: a new server; connected: one was already running; restarted: a stale registration was replaced.
+    """
+    already_running: bool
+    message: str
+
+
 class KitaruStatusInput(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
@@ -544,7 +708,83 @@ class KitaruStatusOutput(BaseModel):
     """
     State of Kitaru's local server (e.g. running, not started).
     """
+    local_server_running: bool | None = None
+    """
+    Whether Kitaru's local server (kitaru_start_local_server) is running on this machine.
+    """
+    local_server_url: str | None = None
+    """
+    The local server's URL, when one is registered.
+    """
     versions: Versions
+
+
+class KitaruStopLocalServerInput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+
+
+class KitaruStopLocalServerOutput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    stopped: bool
+    """
+    False when there was no local server to stop.
+    """
+    url: str | None
+    """
+    URL of the server that was stopped.
+    """
+    message: str
+
+
+class ManageStackInput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    action: Literal['create', 'delete']
+    """
+    create: a new local stack; delete: remove a stack.
+    """
+    name: Annotated[str, Field(pattern='^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$')]
+    """
+    The stack's name (also given to its components).
+    """
+    activate: bool | None = False
+    """
+    create only: make the new stack the active one (default false: the active stack is left as it is).
+    """
+    force: bool | None = False
+    """
+    delete only: allow deleting the active stack (the default stack becomes active) or one used by running or waiting executions.
+    """
+
+
+class ManageStackOutput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    action: Literal['create', 'delete']
+    name: str
+    stack: Stack | None = None
+    """
+    The created stack (create), null after a delete.
+    """
+    components_deleted: list[str] | None = None
+    """
+    delete: components removed with the stack, as `name (type)`.
+    """
+    active_stack: str
+    """
+    The active stack after this call.
+    """
+    active_changed: bool
+    """
+    Whether this call changed the active stack.
+    """
+    message: str | None = None
 
 
 class Model(RootModel[Any]):

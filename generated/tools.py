@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from kitaru_mcp.generated import models
+from kitaru_mcp.handlers import artifacts
 from kitaru_mcp.handlers import connection
 from kitaru_mcp.handlers import executions
 from kitaru_mcp.handlers import lifecycle
@@ -22,6 +23,20 @@ def get_execution_logs(arguments: dict[str, Any]) -> models.GetExecutionLogsOutp
     """Execution logs: arguments already checked against the input schema."""
     return logs.get_execution_logs(
         models.GetExecutionLogsInput.model_validate(arguments)
+    )
+
+
+def kitaru_artifacts_get(arguments: dict[str, Any]) -> models.KitaruArtifactsGetOutput:
+    """Get artifact value: arguments already checked against the input schema."""
+    return artifacts.get_artifact(
+        models.KitaruArtifactsGetInput.model_validate(arguments)
+    )
+
+
+def kitaru_artifacts_list(arguments: dict[str, Any]) -> models.KitaruArtifactsListOutput:
+    """List artifacts: arguments already checked against the input schema."""
+    return artifacts.list_artifacts(
+        models.KitaruArtifactsListInput.model_validate(arguments)
     )
 
 
@@ -116,6 +131,13 @@ def kitaru_stacks_list(arguments: dict[str, Any]) -> models.KitaruStacksListOutp
     )
 
 
+def kitaru_start_local_server(arguments: dict[str, Any]) -> models.KitaruStartLocalServerOutput:
+    """Start local server: arguments already checked against the input schema."""
+    return connection.start_local_server(
+        models.KitaruStartLocalServerInput.model_validate(arguments)
+    )
+
+
 def kitaru_status(arguments: dict[str, Any]) -> models.KitaruStatusOutput:
     """Connection status: arguments already checked against the input schema."""
     return connection.status(
@@ -123,8 +145,24 @@ def kitaru_status(arguments: dict[str, Any]) -> models.KitaruStatusOutput:
     )
 
 
+def kitaru_stop_local_server(arguments: dict[str, Any]) -> models.KitaruStopLocalServerOutput:
+    """Stop local server: arguments already checked against the input schema."""
+    return connection.stop_local_server(
+        models.KitaruStopLocalServerInput.model_validate(arguments)
+    )
+
+
+def manage_stack(arguments: dict[str, Any]) -> models.ManageStackOutput:
+    """Create or delete a stack: arguments already checked against the input schema."""
+    return stacks.manage_stack(
+        models.ManageStackInput.model_validate(arguments)
+    )
+
+
 TOOLS: dict[str, ToolStub] = {
     "get_execution_logs": ToolStub(CONTRACT["get_execution_logs"], get_execution_logs),
+    "kitaru_artifacts_get": ToolStub(CONTRACT["kitaru_artifacts_get"], kitaru_artifacts_get),
+    "kitaru_artifacts_list": ToolStub(CONTRACT["kitaru_artifacts_list"], kitaru_artifacts_list),
     "kitaru_executions_abort_wait": ToolStub(CONTRACT["kitaru_executions_abort_wait"], kitaru_executions_abort_wait),
     "kitaru_executions_ask_user": ToolStub(CONTRACT["kitaru_executions_ask_user"], kitaru_executions_ask_user),
     "kitaru_executions_cancel": ToolStub(CONTRACT["kitaru_executions_cancel"], kitaru_executions_cancel),
@@ -138,5 +176,8 @@ TOOLS: dict[str, ToolStub] = {
     "kitaru_executions_run": ToolStub(CONTRACT["kitaru_executions_run"], kitaru_executions_run),
     "kitaru_executions_wait": ToolStub(CONTRACT["kitaru_executions_wait"], kitaru_executions_wait),
     "kitaru_stacks_list": ToolStub(CONTRACT["kitaru_stacks_list"], kitaru_stacks_list),
+    "kitaru_start_local_server": ToolStub(CONTRACT["kitaru_start_local_server"], kitaru_start_local_server),
     "kitaru_status": ToolStub(CONTRACT["kitaru_status"], kitaru_status),
+    "kitaru_stop_local_server": ToolStub(CONTRACT["kitaru_stop_local_server"], kitaru_stop_local_server),
+    "manage_stack": ToolStub(CONTRACT["manage_stack"], manage_stack),
 }
