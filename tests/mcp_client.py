@@ -29,7 +29,7 @@ class StdioClient:
         cwd: Path | None = None,
         session_kwargs: dict[str, Any] | None = None,
     ) -> None:
-        self.command = command or [sys.executable, "-m", "kitaru_mcp"]
+        self.command = command or [sys.executable, "-m", "kitaru_mcp", "--mode", "destructive"]
         self.env = {**os.environ, **(env or {})}
         self.cwd = cwd
         self.session_kwargs = session_kwargs or {}
