@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Dict, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints, constr
+from typing_extensions import TypeAliasType
+
+
+class Active(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    user: str | None = None
+    project: str | None = None
+    stack: str | None = None
 
 
 class Artifact(BaseModel):
@@ -98,7 +108,58 @@ class Checkpoint(BaseModel):
     failure: Failure | None = None
 
 
+class Checkpoint1(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    name: str
+    base_status: str | None = None
+    """
+    null: the base execution has no such checkpoint.
+    """
+    other_status: str | None = None
+    """
+    null: the other execution has no such checkpoint.
+    """
+    status_match: bool
+    outputs_match: bool | None = None
+    """
+    null: not comparable (missing on one side, or an output could not be loaded).
+    """
+    duration_delta_ms: float | None = None
+    """
+    Other minus base.
+    """
+    base_call_id: str | None = None
+    other_call_id: str | None = None
+
+
 class Connection(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    kind: str | None = None
+    """
+    How Kitaru describes the connection, e.g. local database, local server, remote server.
+    """
+    target: str | None = None
+    """
+    Store or server address, credentials removed.
+    """
+    server_url: str | None = None
+    server_version: str | None = None
+    database: str | None = None
+    """
+    Backend database, e.g. sqlite, mysql.
+    """
+    deployment_type: str | None = None
+    local_server: str | None = None
+    """
+    State of Kitaru's local server.
+    """
+
+
+class Connection1(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
@@ -117,6 +178,80 @@ class Connection(BaseModel):
     """
 
 
+class Deployment(BaseModel):
+    """
+    One deployed version of a flow (a frozen snapshot that can be invoked by version or tag).
+    """
+
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    flow: str
+    version: Annotated[int, Field(ge=1)]
+    deployment_id: str
+    tags: list[DeploymentTag]
+    stack: str | None = None
+    created_at: str | None = None
+    """
+    ISO 8601 time as recorded by the store (UTC), or null when not known yet.
+    """
+    commit_sha: str | None = None
+    commit_dirty: bool | None = None
+    image_digest: str | None = None
+    input_schema: dict[str, Any] | None = None
+    """
+    JSON schema of the flow inputs an invocation may pass.
+    """
+
+
+class DeploymentTag(BaseModel):
+    """
+    A public tag routing invocations to one deployment version.
+    """
+
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    tag: str
+    exclusive: bool
+    """
+    An exclusive tag points at one version only (the `default` tag always is).
+    """
+
+
+class Details(BaseModel):
+    """
+    The rest of Kitaru's diff, bounded (UI compare links, warnings, token and cost deltas per checkpoint).
+    """
+
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    urls: list[str] | None = None
+    warnings: list[str] | None = None
+    token_delta: dict[str, Any] | None = None
+    """
+    checkpoint name -> token deltas (other minus base), when LLM usage was recorded.
+    """
+    cost_delta_usd: dict[str, Any] | None = None
+    """
+    checkpoint name -> cost delta in USD, when known and non-zero.
+    """
+
+
+class Differences(BaseModel):
+    """
+    Names of what differs, by kind.
+    """
+
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    inputs: list[str]
+    checkpoint_statuses: list[str]
+    checkpoint_outputs: list[str]
+
+
 class Entry(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
@@ -129,6 +264,35 @@ class Entry(BaseModel):
     checkpoints or runner
     """
     message: str
+
+
+class Entry1(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    path: str
+    type: str
+    """
+    file, directory, or backup (where the database backup would be written).
+    """
+    size_bytes: int | None = None
+    note: str | None = None
+    depth: Annotated[int | None, Field(ge=0)] = None
+    """
+    0 for a top-level path, 1 for its children, ...
+    """
+
+
+class EnvironmentItem(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    name: str
+    value: str
+    """
+    *** when the name looks secret.
+    """
+    redacted: bool
 
 
 class Execution(BaseModel):
@@ -173,6 +337,33 @@ class Execution(BaseModel):
     Set while the execution waits for input.
     """
     failure: Failure | None = None
+
+
+class Execution1(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    exec_id: str
+    status: Literal['running', 'waiting', 'completed', 'failed', 'cancelled']
+    """
+    Kitaru's execution status. running: in progress; waiting: paused on a wait() for outside input; completed, failed, cancelled: finished.
+    """
+    started_at: str | None = None
+    """
+    ISO 8601 time as recorded by the store (UTC), or null when not known yet.
+    """
+    ended_at: str | None = None
+    """
+    ISO 8601 time as recorded by the store (UTC), or null when not known yet.
+    """
+    original_exec_id: str | None = None
+    """
+    Set on a replay: the execution it replays.
+    """
+    inputs: dict[str, Any] | None = None
+    """
+    All flow inputs of this execution (values over 300 characters cut to a preview string).
+    """
 
 
 class ExecutionSummary(BaseModel):
@@ -226,6 +417,20 @@ class Failure(BaseModel):
     """
 
 
+FilteredAdditionalProperty = TypeAliasType(
+    "FilteredAdditionalProperty", Annotated[int, Field(ge=0)]
+)
+
+
+class Flow(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    base: str | None
+    other: str | None
+    same: bool
+
+
 class GetExecutionLogsInput(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
@@ -268,6 +473,41 @@ class GetExecutionLogsOutput(BaseModel):
     note: str | None = None
     """
     Why some logs are not available, if so.
+    """
+
+
+class Group(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    status: str | None = None
+    flow: str | None = None
+    """
+    Flow name (its id when the flow no longer exists).
+    """
+    stack: str | None = None
+    """
+    Stack name (its id when the stack no longer exists).
+    """
+    day: str | None = None
+    """
+    UTC day, YYYY-MM-DD.
+    """
+    count: Annotated[int, Field(ge=0)]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    name: str
+    base: Any | None = None
+    """
+    Value in the base execution (absent: not passed).
+    """
+    other: Any | None = None
+    """
+    Value in the other execution (absent: not passed).
     """
 
 
@@ -365,6 +605,221 @@ class KitaruArtifactsListOutput(BaseModel):
     """
 
 
+class KitaruCleanPreviewInput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    scope: Literal['project', 'global', 'all'] | None = 'all'
+    """
+    What to preview.
+    """
+
+
+class KitaruCleanPreviewOutput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    scope: str
+    deletes_nothing: Literal[True]
+    """
+    Always true: this was only a preview.
+    """
+    entries: list[Entry1]
+    """
+    Paths that would be removed (folders with their notable children, at most 200 entries in all).
+    """
+    total_bytes: Annotated[int, Field(ge=0)]
+    backup_path: str | None = None
+    """
+    Where the local database would be backed up before deletion.
+    """
+    local_server: str | None = None
+    """
+    State of the local server (a running one would be stopped).
+    """
+    warnings: list[str] | None = None
+    truncated: bool | None = None
+    """
+    More entries existed than were returned.
+    """
+
+
+class KitaruDeploymentsDeleteInput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    flow: Annotated[str, Field(max_length=200, min_length=1)]
+    """
+    Name of the deployed flow (the flow function's name).
+    """
+    version: Annotated[int, Field(ge=1)]
+    """
+    A deployment version number (1, 2, ...), as listed by kitaru_deployments_list.
+    """
+
+
+class KitaruDeploymentsDeleteOutput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    flow: str
+    version: int
+    deleted: Literal[True]
+
+
+class KitaruDeploymentsDeployInput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+        regex_engine="python-re",
+    )
+    target: Annotated[str, Field(max_length=500, pattern='^[^:\\s]+:[A-Za-z_][A-Za-z0-9_]*$')]
+    """
+    <module_or_file>:<flow_name>, e.g. examples/two_steps.py:two_steps; relative paths resolve against the server's working directory.
+    """
+    inputs: dict[str, Any] | None = {}
+    """
+    Representative flow inputs, by parameter name.
+    """
+    tag: Annotated[
+        str | None, Field(max_length=100, min_length=1, pattern='^(?!kitaru:)\\S.*$')
+    ] = None
+    """
+    A deployment tag, e.g. `default`, `prod`, `canary` (the `kitaru:` prefix is reserved).
+    """
+    exclusive: bool | None = False
+    """
+    Make `tag` exclusive (it then points at this version only). `default` is always exclusive.
+    """
+    stack: Annotated[str | None, Field(max_length=200, min_length=1)] = None
+    """
+    Stack to deploy on (name); it must be one the server can run remotely.
+    """
+
+
+class KitaruDeploymentsGetInput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+        regex_engine="python-re",
+    )
+    flow: Annotated[str, Field(max_length=200, min_length=1)]
+    """
+    Name of the deployed flow (the flow function's name).
+    """
+    version: Annotated[int | None, Field(ge=1)] = None
+    """
+    A deployment version number (1, 2, ...), as listed by kitaru_deployments_list.
+    """
+    tag: Annotated[
+        str | None, Field(max_length=100, min_length=1, pattern='^(?!kitaru:)\\S.*$')
+    ] = None
+    """
+    A deployment tag, e.g. `default`, `prod`, `canary` (the `kitaru:` prefix is reserved).
+    """
+
+
+class KitaruDeploymentsInvokeInput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+        regex_engine="python-re",
+    )
+    flow: Annotated[str, Field(max_length=200, min_length=1)]
+    """
+    Name of the deployed flow (the flow function's name).
+    """
+    version: Annotated[int | None, Field(ge=1)] = None
+    """
+    A deployment version number (1, 2, ...), as listed by kitaru_deployments_list.
+    """
+    tag: Annotated[
+        str | None, Field(max_length=100, min_length=1, pattern='^(?!kitaru:)\\S.*$')
+    ] = None
+    """
+    A deployment tag, e.g. `default`, `prod`, `canary` (the `kitaru:` prefix is reserved).
+    """
+    inputs: dict[str, Any] | None = {}
+    """
+    Flow inputs, by parameter name (see input_schema in kitaru_deployments_get).
+    """
+
+
+class KitaruDeploymentsInvokeOutput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    flow: str
+    version: int | None = None
+    """
+    The version asked for (null when selected by tag).
+    """
+    tag: str | None = None
+    exec_id: str
+    execution: Execution
+
+
+class KitaruDeploymentsListInput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    flow: Annotated[str | None, Field(max_length=200, min_length=1)] = None
+    """
+    Name of the deployed flow (the flow function's name).
+    """
+
+
+class KitaruDeploymentsListOutput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    deployments: list[Deployment]
+    count: Annotated[int, Field(ge=0)]
+    note: str | None = None
+    """
+    Why the list is empty, when that is worth knowing.
+    """
+
+
+class KitaruDeploymentsTagInput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+        regex_engine="python-re",
+    )
+    flow: Annotated[str, Field(max_length=200, min_length=1)]
+    """
+    Name of the deployed flow (the flow function's name).
+    """
+    version: Annotated[int, Field(ge=1)]
+    """
+    A deployment version number (1, 2, ...), as listed by kitaru_deployments_list.
+    """
+    tag: Annotated[str, Field(max_length=100, min_length=1, pattern='^(?!kitaru:)\\S.*$')]
+    """
+    A deployment tag, e.g. `default`, `prod`, `canary` (the `kitaru:` prefix is reserved).
+    """
+    exclusive: bool | None = False
+    """
+    Make the tag point at this version only.
+    """
+
+
+class KitaruDeploymentsUntagInput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+        regex_engine="python-re",
+    )
+    flow: Annotated[str, Field(max_length=200, min_length=1)]
+    """
+    Name of the deployed flow (the flow function's name).
+    """
+    version: Annotated[int, Field(ge=1)]
+    """
+    A deployment version number (1, 2, ...), as listed by kitaru_deployments_list.
+    """
+    tag: Annotated[str, Field(max_length=100, min_length=1, pattern='^(?!kitaru:)\\S.*$')]
+    """
+    A deployment tag, e.g. `default`, `prod`, `canary` (the `kitaru:` prefix is reserved).
+    """
+
+
 class KitaruExecutionsAbortWaitInput(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
@@ -429,6 +884,144 @@ class KitaruExecutionsCancelInput(BaseModel):
     ]
     """
     An execution id (the UUID Kitaru prints for every execution).
+    """
+
+
+class KitaruExecutionsCohortInput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    flow: Annotated[str | None, Field(max_length=200, min_length=1)] = None
+    """
+    The flow's name. Required unless same_inputs_as is given.
+    """
+    inputs: Annotated[dict[str, Any] | None, Field(max_length=50)] = None
+    """
+    Flow inputs every member must have, by parameter name (compared as JSON values).
+    """
+    same_inputs_as: Annotated[
+        str | None,
+        Field(examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'], pattern='^[0-9a-fA-F-]{8,64}$'),
+    ] = None
+    """
+    An execution whose inputs (all of them) members must share. Not together with `inputs`.
+    """
+    at: Annotated[str | None, Field(max_length=200, min_length=1)] = None
+    """
+    Name of a checkpoint every member must have reached (see checkpoints[].name in kitaru_executions_get).
+    """
+    statuses: Annotated[
+        list[Literal['running', 'waiting', 'completed', 'failed', 'cancelled']] | None,
+        Field(min_length=1),
+    ] = ['completed']
+    """
+    Statuses to keep.
+    """
+    include_replays: bool | None = False
+    """
+    Also keep replays (executions that replay another one).
+    """
+    since: Annotated[str | None, Field(max_length=40, min_length=10)] = None
+    """
+    Only executions started at or after this ISO 8601 time (UTC unless it carries an offset).
+    """
+    until: Annotated[str | None, Field(max_length=40, min_length=10)] = None
+    """
+    Only executions started at or before this ISO 8601 time (UTC unless it carries an offset).
+    """
+    limit: Annotated[int | None, Field(ge=1, le=200)] = 20
+    """
+    Return at most this many members.
+    """
+    max_scan: Annotated[int | None, Field(ge=1, le=2000)] = 500
+    """
+    Look at no more than this many of the flow's newest executions.
+    """
+
+
+class KitaruExecutionsCohortOutput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    flow: str
+    at: str | None = None
+    inputs: dict[str, Any] | None = None
+    """
+    The inputs members were matched on.
+    """
+    executions: list[Execution1]
+    count: Annotated[int, Field(ge=0)]
+    scanned: Annotated[int, Field(ge=0)]
+    """
+    Executions of the flow looked at.
+    """
+    partial: bool
+    """
+    The scan stopped at max_scan before finding `limit` members: older matches may exist.
+    """
+    filtered: dict[str, FilteredAdditionalProperty] | None = None
+    """
+    How many scanned executions each filter removed.
+    """
+
+
+class KitaruExecutionsDiffInput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    exec_id: Annotated[
+        str,
+        Field(examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'], pattern='^[0-9a-fA-F-]{8,64}$'),
+    ]
+    """
+    An execution id (the UUID Kitaru prints for every execution).
+    """
+    other_exec_id: Annotated[
+        str,
+        Field(examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'], pattern='^[0-9a-fA-F-]{8,64}$'),
+    ]
+    """
+    An execution id (the UUID Kitaru prints for every execution).
+    """
+
+
+class KitaruExecutionsDiffOutput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    exec_id: str
+    """
+    The base execution.
+    """
+    other_exec_id: str
+    """
+    The execution compared with it.
+    """
+    identical: bool
+    """
+    No difference in inputs, checkpoint statuses or outputs.
+    """
+    flow: Flow
+    status: Status
+    inputs: list[Input]
+    """
+    Flow inputs (parameters) that differ; values longer than 300 characters are cut to a preview string.
+    """
+    checkpoints: list[Checkpoint1]
+    """
+    Every checkpoint of either execution, paired.
+    """
+    outputs: list[Output] | None = None
+    """
+    Checkpoint outputs whose content differs, with previews of both values.
+    """
+    differences: Differences
+    """
+    Names of what differs, by kind.
+    """
+    details: Details | None = None
+    """
+    The rest of Kitaru's diff, bounded (UI compare links, warnings, token and cost deltas per checkpoint).
     """
 
 
@@ -606,6 +1199,59 @@ class KitaruExecutionsRunInput(BaseModel):
     """
 
 
+class KitaruExecutionsStatisticsInput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    group_by: Annotated[
+        list[Literal['status', 'flow', 'stack', 'day']] | None, Field(max_length=4)
+    ] = []
+    """
+    Dimensions to group by, in order; each group reports its value for every dimension.
+    """
+    flow: Annotated[str | None, Field(max_length=200, min_length=1)] = None
+    """
+    Only executions of this flow (the flow function's name).
+    """
+    status: Literal['running', 'waiting', 'completed', 'failed', 'cancelled'] | None = None
+    """
+    Kitaru's execution status. running: in progress; waiting: paused on a wait() for outside input; completed, failed, cancelled: finished.
+    """
+    stack: Annotated[str | None, Field(max_length=200, min_length=1)] = None
+    """
+    Only executions that ran on this stack (name or id).
+    """
+    since: Annotated[str | None, Field(max_length=40, min_length=10)] = None
+    """
+    Only executions started at or after this ISO 8601 time (UTC unless it carries an offset; precision: one second), e.g. 2026-11-01 or 2026-11-01T08:00:00Z.
+    """
+    until: Annotated[str | None, Field(max_length=40, min_length=10)] = None
+    """
+    Only executions started at or before this ISO 8601 time (UTC unless it carries an offset; precision: one second).
+    """
+    max_groups: Annotated[int | None, Field(ge=1, le=1000)] = 100
+    """
+    Return at most this many groups (the largest first; by day, the latest days).
+    """
+
+
+class KitaruExecutionsStatisticsOutput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    groups: list[Group]
+    total: Annotated[int, Field(ge=0)]
+    """
+    Executions counted over the returned groups.
+    """
+    group_by: list[str]
+    truncated: bool
+    """
+    True when more groups existed than max_groups.
+    """
+    window: Window | None = None
+
+
 class KitaruExecutionsWaitInput(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
@@ -637,6 +1283,134 @@ class KitaruExecutionsWaitOutput(BaseModel):
     true when timeout_s passed first; the execution goes on.
     """
     waited_s: Annotated[float, Field(ge=0.0)]
+
+
+class KitaruInfoInput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    packages: Annotated[list[Package] | None, Field(max_length=50, validate_default=True)] = []
+    """
+    Python distributions whose installed version to report (e.g. ["pydantic", "sqlalchemy"]).
+    """
+
+
+class KitaruInfoOutput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    versions: dict[str, str | None]
+    """
+    Installed versions (null when not installed), including kitaru, zenml, mcp, kitaru_mcp and python.
+    """
+    connection: Connection
+    active: Active
+    paths: Paths
+    system: dict[str, str | None] | None = None
+    """
+    OS and architecture.
+    """
+    environment: list[EnvironmentItem]
+    """
+    KITARU_* and ZENML_* variables of the server process, sorted by name.
+    """
+    warnings: list[str] | None = None
+
+
+class KitaruProjectsCurrentInput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+
+
+class KitaruProjectsListInput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+
+
+class KitaruProjectsListOutput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    projects: list[Project]
+    count: Annotated[int, Field(ge=0)]
+    active: str | None
+    """
+    Name of the active project.
+    """
+
+
+class KitaruProjectsShowInput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    name_or_id: Annotated[str, Field(max_length=200, min_length=1)]
+    """
+    The project's name or id.
+    """
+
+
+class KitaruProjectsUseInput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    name_or_id: Annotated[str, Field(max_length=200, min_length=1)]
+    """
+    The project's name or id.
+    """
+
+
+class KitaruSecretsCreateInput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    name: Annotated[
+        str, Field(max_length=200, min_length=1, pattern='^[A-Za-z0-9][A-Za-z0-9_.-]*$')
+    ]
+    """
+    The secret's name.
+    """
+    values: Annotated[
+        dict[Annotated[str, StringConstraints(pattern=r'^[A-Za-z_][A-Za-z0-9_]*$', max_length=200)], constr(min_length=1, max_length=65536) | float | bool],
+        Field(max_length=100, min_length=1),
+    ]
+    """
+    Key/value pairs to store: keys are env-var style names (letters, digits, underscores; not starting with a digit), values non-empty strings (numbers and booleans are turned into strings). Write-only: never repeated in a result or an error.
+    """
+    private: bool | None = False
+    """
+    Visible to its owner only.
+    """
+
+
+class KitaruSecretsListInput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    name_contains: Annotated[str | None, Field(max_length=200, min_length=1)] = None
+    """
+    Only secrets whose name contains this text (case-insensitive).
+    """
+    limit: Annotated[int | None, Field(ge=1, le=1000)] = 100
+    """
+    Return at most this many secrets (sorted by name).
+    """
+
+
+class KitaruSecretsListOutput(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    secrets: list[SecretSummary]
+    count: Annotated[int, Field(ge=0)]
+    """
+    Secrets returned.
+    """
+    total: Annotated[int, Field(ge=0)]
+    """
+    Secrets matching the filter before `limit`.
+    """
 
 
 class KitaruStacksListInput(BaseModel):
@@ -696,7 +1470,7 @@ class KitaruStatusOutput(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    connection: Connection
+    connection: Connection1
     user: str | None = None
     project: str | None = None
     stack: str | None = None
@@ -791,6 +1565,41 @@ class Model(RootModel[Any]):
     root: Any
 
 
+class Output(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    checkpoint: str
+    artifact: str
+    """
+    Artifact name.
+    """
+    base_preview: str | None = None
+    """
+    repr of the base value, at most 300 characters (null: absent or unreadable).
+    """
+    other_preview: str | None = None
+
+
+class Package(RootModel[str]):
+    root: Annotated[str, Field(max_length=100, pattern='^[A-Za-z0-9][A-Za-z0-9._-]*$')]
+
+
+class Paths(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    config_directory: str | None = None
+    global_config: str | None = None
+    local_stores: str | None = None
+    repository_root: str | None = None
+    """
+    The Kitaru project folder around the server's working directory, if any.
+    """
+    repository_config: str | None = None
+    uses_repo_local_config: bool | None = None
+
+
 class PendingWait(BaseModel):
     """
     The wait() an execution is paused on, with the question and the JSON schema its input must satisfy.
@@ -812,6 +1621,44 @@ class PendingWait(BaseModel):
     entered_waiting_at: str | None = None
     """
     ISO 8601 time as recorded by the store (UTC), or null when not known yet.
+    """
+
+
+class Project(BaseModel):
+    """
+    A Kitaru project (executions, stacks and deployments live in one).
+    """
+
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    id: str
+    name: str
+    display_name: str | None = None
+    description: str | None = None
+    active: bool
+    """
+    Whether it is the project this server's calls use.
+    """
+
+
+class SecretSummary(BaseModel):
+    """
+    A secret's metadata. Values are never returned.
+    """
+
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    name: str
+    id: str
+    private: bool
+    """
+    Private secrets are visible to their owner only.
+    """
+    keys: list[str] | None = None
+    """
+    Key names (never values), when the backend reports them.
     """
 
 
@@ -864,6 +1711,15 @@ class StartedExecution(BaseModel):
     """
     true when an idempotency_key matched an earlier call, whose execution this is.
     """
+
+
+class Status(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    base: str
+    other: str
+    same: bool
 
 
 class ToolError(BaseModel):
@@ -922,4 +1778,18 @@ class WaitResolution(BaseModel):
     log_file: str | None = None
     """
     Log of the runner that resumed it, when one was started.
+    """
+
+
+class Window(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    since: str | None = None
+    """
+    The lower bound applied, UTC.
+    """
+    until: str | None = None
+    """
+    The upper bound applied, UTC.
     """

@@ -9,9 +9,14 @@ from typing import Any
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import artifacts
 from kitaru_mcp.handlers import connection
+from kitaru_mcp.handlers import deployments
+from kitaru_mcp.handlers import environment
 from kitaru_mcp.handlers import executions
+from kitaru_mcp.handlers import inspection
 from kitaru_mcp.handlers import lifecycle
 from kitaru_mcp.handlers import logs
+from kitaru_mcp.handlers import projects
+from kitaru_mcp.handlers import secrets
 from kitaru_mcp.handlers import stacks
 from kitaru_mcp.handlers import waiting
 from kitaru_mcp.stubs import ToolStub, load_contract
@@ -40,6 +45,62 @@ def kitaru_artifacts_list(arguments: dict[str, Any]) -> models.KitaruArtifactsLi
     )
 
 
+def kitaru_clean_preview(arguments: dict[str, Any]) -> models.KitaruCleanPreviewOutput:
+    """Preview kitaru clean: arguments already checked against the input schema."""
+    return environment.clean_preview(
+        models.KitaruCleanPreviewInput.model_validate(arguments)
+    )
+
+
+def kitaru_deployments_delete(arguments: dict[str, Any]) -> models.KitaruDeploymentsDeleteOutput:
+    """Delete a deployment: arguments already checked against the input schema."""
+    return deployments.delete(
+        models.KitaruDeploymentsDeleteInput.model_validate(arguments)
+    )
+
+
+def kitaru_deployments_deploy(arguments: dict[str, Any]) -> models.Deployment:
+    """Deploy a flow: arguments already checked against the input schema."""
+    return deployments.deploy(
+        models.KitaruDeploymentsDeployInput.model_validate(arguments)
+    )
+
+
+def kitaru_deployments_get(arguments: dict[str, Any]) -> models.Deployment:
+    """Get a deployment: arguments already checked against the input schema."""
+    return deployments.get_deployment(
+        models.KitaruDeploymentsGetInput.model_validate(arguments)
+    )
+
+
+def kitaru_deployments_invoke(arguments: dict[str, Any]) -> models.KitaruDeploymentsInvokeOutput:
+    """Invoke a deployment: arguments already checked against the input schema."""
+    return deployments.invoke(
+        models.KitaruDeploymentsInvokeInput.model_validate(arguments)
+    )
+
+
+def kitaru_deployments_list(arguments: dict[str, Any]) -> models.KitaruDeploymentsListOutput:
+    """List deployments: arguments already checked against the input schema."""
+    return deployments.list_deployments(
+        models.KitaruDeploymentsListInput.model_validate(arguments)
+    )
+
+
+def kitaru_deployments_tag(arguments: dict[str, Any]) -> models.Deployment:
+    """Tag a deployment: arguments already checked against the input schema."""
+    return deployments.tag(
+        models.KitaruDeploymentsTagInput.model_validate(arguments)
+    )
+
+
+def kitaru_deployments_untag(arguments: dict[str, Any]) -> models.Deployment:
+    """Untag a deployment: arguments already checked against the input schema."""
+    return deployments.untag(
+        models.KitaruDeploymentsUntagInput.model_validate(arguments)
+    )
+
+
 def kitaru_executions_abort_wait(arguments: dict[str, Any]) -> models.WaitResolution:
     """Abort a wait: arguments already checked against the input schema."""
     return lifecycle.abort_wait(
@@ -58,6 +119,20 @@ def kitaru_executions_cancel(arguments: dict[str, Any]) -> models.Execution:
     """Cancel an execution: arguments already checked against the input schema."""
     return lifecycle.cancel(
         models.KitaruExecutionsCancelInput.model_validate(arguments)
+    )
+
+
+def kitaru_executions_cohort(arguments: dict[str, Any]) -> models.KitaruExecutionsCohortOutput:
+    """Find comparable executions: arguments already checked against the input schema."""
+    return inspection.cohort(
+        models.KitaruExecutionsCohortInput.model_validate(arguments)
+    )
+
+
+def kitaru_executions_diff(arguments: dict[str, Any]) -> models.KitaruExecutionsDiffOutput:
+    """Compare two executions: arguments already checked against the input schema."""
+    return inspection.diff(
+        models.KitaruExecutionsDiffInput.model_validate(arguments)
     )
 
 
@@ -117,10 +192,66 @@ def kitaru_executions_run(arguments: dict[str, Any]) -> models.StartedExecution:
     )
 
 
+def kitaru_executions_statistics(arguments: dict[str, Any]) -> models.KitaruExecutionsStatisticsOutput:
+    """Execution statistics: arguments already checked against the input schema."""
+    return inspection.statistics(
+        models.KitaruExecutionsStatisticsInput.model_validate(arguments)
+    )
+
+
 def kitaru_executions_wait(arguments: dict[str, Any]) -> models.KitaruExecutionsWaitOutput:
     """Wait for an execution: arguments already checked against the input schema."""
     return waiting.wait_for(
         models.KitaruExecutionsWaitInput.model_validate(arguments)
+    )
+
+
+def kitaru_info(arguments: dict[str, Any]) -> models.KitaruInfoOutput:
+    """Environment diagnostics: arguments already checked against the input schema."""
+    return environment.info(
+        models.KitaruInfoInput.model_validate(arguments)
+    )
+
+
+def kitaru_projects_current(arguments: dict[str, Any]) -> models.Project:
+    """Current project: arguments already checked against the input schema."""
+    return projects.current_project(
+        models.KitaruProjectsCurrentInput.model_validate(arguments)
+    )
+
+
+def kitaru_projects_list(arguments: dict[str, Any]) -> models.KitaruProjectsListOutput:
+    """List projects: arguments already checked against the input schema."""
+    return projects.list_projects(
+        models.KitaruProjectsListInput.model_validate(arguments)
+    )
+
+
+def kitaru_projects_show(arguments: dict[str, Any]) -> models.Project:
+    """Show a project: arguments already checked against the input schema."""
+    return projects.show_project(
+        models.KitaruProjectsShowInput.model_validate(arguments)
+    )
+
+
+def kitaru_projects_use(arguments: dict[str, Any]) -> models.Project:
+    """Switch project: arguments already checked against the input schema."""
+    return projects.use_project(
+        models.KitaruProjectsUseInput.model_validate(arguments)
+    )
+
+
+def kitaru_secrets_create(arguments: dict[str, Any]) -> models.SecretSummary:
+    """Create a secret: arguments already checked against the input schema."""
+    return secrets.create_secret(
+        models.KitaruSecretsCreateInput.model_validate(arguments)
+    )
+
+
+def kitaru_secrets_list(arguments: dict[str, Any]) -> models.KitaruSecretsListOutput:
+    """List secrets: arguments already checked against the input schema."""
+    return secrets.list_secrets(
+        models.KitaruSecretsListInput.model_validate(arguments)
     )
 
 
@@ -163,9 +294,19 @@ TOOLS: dict[str, ToolStub] = {
     "get_execution_logs": ToolStub(CONTRACT["get_execution_logs"], get_execution_logs),
     "kitaru_artifacts_get": ToolStub(CONTRACT["kitaru_artifacts_get"], kitaru_artifacts_get),
     "kitaru_artifacts_list": ToolStub(CONTRACT["kitaru_artifacts_list"], kitaru_artifacts_list),
+    "kitaru_clean_preview": ToolStub(CONTRACT["kitaru_clean_preview"], kitaru_clean_preview),
+    "kitaru_deployments_delete": ToolStub(CONTRACT["kitaru_deployments_delete"], kitaru_deployments_delete),
+    "kitaru_deployments_deploy": ToolStub(CONTRACT["kitaru_deployments_deploy"], kitaru_deployments_deploy),
+    "kitaru_deployments_get": ToolStub(CONTRACT["kitaru_deployments_get"], kitaru_deployments_get),
+    "kitaru_deployments_invoke": ToolStub(CONTRACT["kitaru_deployments_invoke"], kitaru_deployments_invoke),
+    "kitaru_deployments_list": ToolStub(CONTRACT["kitaru_deployments_list"], kitaru_deployments_list),
+    "kitaru_deployments_tag": ToolStub(CONTRACT["kitaru_deployments_tag"], kitaru_deployments_tag),
+    "kitaru_deployments_untag": ToolStub(CONTRACT["kitaru_deployments_untag"], kitaru_deployments_untag),
     "kitaru_executions_abort_wait": ToolStub(CONTRACT["kitaru_executions_abort_wait"], kitaru_executions_abort_wait),
     "kitaru_executions_ask_user": ToolStub(CONTRACT["kitaru_executions_ask_user"], kitaru_executions_ask_user),
     "kitaru_executions_cancel": ToolStub(CONTRACT["kitaru_executions_cancel"], kitaru_executions_cancel),
+    "kitaru_executions_cohort": ToolStub(CONTRACT["kitaru_executions_cohort"], kitaru_executions_cohort),
+    "kitaru_executions_diff": ToolStub(CONTRACT["kitaru_executions_diff"], kitaru_executions_diff),
     "kitaru_executions_get": ToolStub(CONTRACT["kitaru_executions_get"], kitaru_executions_get),
     "kitaru_executions_input": ToolStub(CONTRACT["kitaru_executions_input"], kitaru_executions_input),
     "kitaru_executions_latest": ToolStub(CONTRACT["kitaru_executions_latest"], kitaru_executions_latest),
@@ -174,7 +315,15 @@ TOOLS: dict[str, ToolStub] = {
     "kitaru_executions_resume": ToolStub(CONTRACT["kitaru_executions_resume"], kitaru_executions_resume),
     "kitaru_executions_retry": ToolStub(CONTRACT["kitaru_executions_retry"], kitaru_executions_retry),
     "kitaru_executions_run": ToolStub(CONTRACT["kitaru_executions_run"], kitaru_executions_run),
+    "kitaru_executions_statistics": ToolStub(CONTRACT["kitaru_executions_statistics"], kitaru_executions_statistics),
     "kitaru_executions_wait": ToolStub(CONTRACT["kitaru_executions_wait"], kitaru_executions_wait),
+    "kitaru_info": ToolStub(CONTRACT["kitaru_info"], kitaru_info),
+    "kitaru_projects_current": ToolStub(CONTRACT["kitaru_projects_current"], kitaru_projects_current),
+    "kitaru_projects_list": ToolStub(CONTRACT["kitaru_projects_list"], kitaru_projects_list),
+    "kitaru_projects_show": ToolStub(CONTRACT["kitaru_projects_show"], kitaru_projects_show),
+    "kitaru_projects_use": ToolStub(CONTRACT["kitaru_projects_use"], kitaru_projects_use),
+    "kitaru_secrets_create": ToolStub(CONTRACT["kitaru_secrets_create"], kitaru_secrets_create),
+    "kitaru_secrets_list": ToolStub(CONTRACT["kitaru_secrets_list"], kitaru_secrets_list),
     "kitaru_stacks_list": ToolStub(CONTRACT["kitaru_stacks_list"], kitaru_stacks_list),
     "kitaru_start_local_server": ToolStub(CONTRACT["kitaru_start_local_server"], kitaru_start_local_server),
     "kitaru_status": ToolStub(CONTRACT["kitaru_status"], kitaru_status),

@@ -138,6 +138,13 @@ def _message_of(exc: BaseException) -> str:
 
 
 _SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|_KEY$|^KEY|CREDENTIAL", re.I)
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether an environment variable's name says its value is a secret."""
+    return bool(_SECRET_NAME.search(name))
+
+
 _URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s:@]+(:[^/\s@]*)?@")
 _BEARER = re.compile(r"(?i)(bearer\s+|token[=:]\s*|password[=:]\s*)[^\s,;\"']+")
 

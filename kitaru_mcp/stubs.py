@@ -48,6 +48,9 @@ def _describe(error: ValidationError, field: str) -> str:
     if rule == "additionalProperties":
         allowed = ", ".join(sorted(error.schema.get("properties", {}))) or "none"
         return f"{field}: unknown field (allowed: {allowed})"
+    if isinstance(error.schema, dict) and error.schema.get("writeOnly"):
+        # A write-only value (e.g. a secret) is never repeated, not even in an error.
+        return f"{field}: breaks the {rule!r} rule of the input schema (value not shown)"
     value = json.dumps(error.instance, default=str)[:200]
     if rule == "type":
         expected = error.validator_value
