@@ -15,7 +15,7 @@ import mcp.types as types
 from mcp.server.lowlevel import Server
 from mcp.shared.exceptions import MCPError
 
-from kitaru_mcp import __version__
+from kitaru_mcp import __version__, prompts, resources
 from kitaru_mcp.context import CallContext, activate
 from kitaru_mcp.errors import Timeout, failure_text, to_failure
 from kitaru_mcp.stubs import ToolStub
@@ -166,12 +166,34 @@ def build_server(
             )
         return await call_stub(stub, params.arguments, ctx, options.call_timeout_s)
 
+    async def on_list_resources(ctx: Any, params: Any) -> types.ListResourcesResult:
+        return types.ListResourcesResult(resources=[])
+
+    async def on_list_resource_templates(ctx: Any, params: Any):
+        return types.ListResourceTemplatesResult(
+            resource_templates=[template.listing() for template in resources.TEMPLATES]
+        )
+
+    async def on_read_resource(ctx: Any, params: types.ReadResourceRequestParams):
+        return await resources.read(str(params.uri), every)
+
+    async def on_list_prompts(ctx: Any, params: Any) -> types.ListPromptsResult:
+        return types.ListPromptsResult(prompts=prompts.listing())
+
+    async def on_get_prompt(ctx: Any, params: types.GetPromptRequestParams):
+        return prompts.render(params.name, params.arguments)
+
     return Server(
         "kitaru-mcp",
         version=__version__,
         instructions=INSTRUCTIONS,
         on_list_tools=on_list_tools,
         on_call_tool=on_call_tool,
+        on_list_resources=on_list_resources,
+        on_list_resource_templates=on_list_resource_templates,
+        on_read_resource=on_read_resource,
+        on_list_prompts=on_list_prompts,
+        on_get_prompt=on_get_prompt,
     )
 
 

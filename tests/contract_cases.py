@@ -169,13 +169,19 @@ def invalid_cases(contract: dict[str, Any] = CONTRACT) -> list[InvalidCase]:
     return cases
 
 
-def read_only_examples(contract: dict[str, Any] = CONTRACT) -> list[tuple[str, int]]:
-    """(tool, example index) for every example of every read-only tool."""
+def read_only_examples(
+    contract: dict[str, Any] = CONTRACT, *, needing_server: bool = False
+) -> list[tuple[str, int]]:
+    """(tool, index) for examples of read-only tools that run on the local store.
+
+    With ``needing_server``, the examples marked ``requires: server`` instead.
+    """
     return [
         (tool["name"], index)
         for tool in contract["tools"]
         if tool["annotations"]["readOnlyHint"]
-        for index in range(len(tool["examples"]))
+        for index, example in enumerate(tool["examples"])
+        if (example.get("requires") == "server") == needing_server
     ]
 
 
@@ -191,10 +197,13 @@ def substitute(example: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
     of ``ids`` (e.g. ``artifact_id``) takes that id.
     """
     status = example["result"].get("status")
+    status = status if isinstance(status, str) else None
     arguments = copy.deepcopy(example["arguments"])
     for key in arguments:
         if key == "exec_id":
             arguments[key] = ids.get(status or "completed", ids["completed"])
+        elif key.endswith("exec_id"):  # a second execution, e.g. to compare with
+            arguments[key] = ids.get("failed", ids["completed"])
         elif key in ids:
             arguments[key] = ids[key]
     return arguments
@@ -207,6 +216,7 @@ def example_plan(ids: dict[str, str], contract: dict[str, Any] = CONTRACT) -> li
             "tool": tool["name"],
             "title": example["title"],
             "arguments": substitute(example, ids),
+            "requires": example.get("requires"),
         }
         for tool in contract["tools"]
         for example in tool["examples"]

@@ -66,3 +66,13 @@ def test_read_only_examples_run_on_the_real_store(
     for key in ("exec_id", "status"):  # a tool returning the object asked for returns that one
         if key in arguments and key in found and key in example["result"]:
             assert found[key] == arguments[key], (key, found)
+
+
+@pytest.mark.parametrize(("tool", "index"), read_only_examples(needing_server=True))
+def test_examples_needing_a_server_say_so_on_the_local_store(
+    mcp_server: StdioClient, example_ids: dict[str, str], tool: str, index: int
+) -> None:
+    example = tool_spec(tool)["examples"][index]
+    error = mcp_server.error(tool, substitute(example, example_ids))
+    assert error["code"] == "unsupported"
+    assert "server" in error["message"].lower()

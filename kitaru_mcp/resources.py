@@ -1,0 +1,86 @@
+"""MCP resources: an execution (and its logs) as a document a client can attach.
+
+Each resource template is served by an existing tool stub, so a resource reads
+exactly what the tool returns: same validation, handler and JSON shape.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import mcp.types as types
+from mcp.shared.exceptions import MCPError
+
+from kitaru_mcp.errors import failure_text, to_failure
+from kitaru_mcp.stubs import ToolStub
+
+RESOURCE_NOT_FOUND = -32002  # the MCP specification's code for an unknown resource
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    title: str
+    uri_template: str
+    pattern: re.Pattern[str]
+    tool: str
+    description: str
+    extra: tuple[tuple[str, Any], ...] = ()
+
+    def listing(self) -> types.ResourceTemplate:
+        return types.ResourceTemplate(
+            name=self.name,
+            title=self.title,
+            uri_template=self.uri_template,
+            description=self.description,
+            mime_type="application/json",
+        )
+
+
+_ID = r"(?P<exec_id>[0-9a-fA-F-]{8,64})"
+TEMPLATES = (
+    Template(
+        name="execution",
+        title="Kitaru execution",
+        uri_template="kitaru://executions/{exec_id}",
+        pattern=re.compile(rf"^kitaru://executions/{_ID}$"),
+        tool="kitaru_executions_get",
+        description="One execution as JSON, the same shape kitaru_executions_get returns.",
+    ),
+    Template(
+        name="execution_logs",
+        title="Kitaru execution logs",
+        uri_template="kitaru://executions/{exec_id}/logs",
+        pattern=re.compile(rf"^kitaru://executions/{_ID}/logs$"),
+        tool="get_execution_logs",
+        description="The newest 500 log entries of one execution, as get_execution_logs returns.",
+        extra=(("tail", 500),),
+    ),
+)
+
+
+async def read(uri: str, tools: dict[str, ToolStub]) -> types.ReadResourceResult:
+    """Resolve ``uri`` against the templates and read it through the tool's stub."""
+    for template in TEMPLATES:
+        match = template.pattern.match(uri)
+        if match is None:
+            continue
+        stub = tools[template.tool]
+        arguments = {**match.groupdict(), **dict(template.extra)}
+        try:
+            checked = stub.check_arguments(arguments)
+            data = await anyio.to_thread.run_sync(stub.run, checked, abandon_on_cancel=True)
+        except Exception as exc:
+            failure = to_failure(exc)
+            code = RESOURCE_NOT_FOUND if failure.code == "not_found" else types.INTERNAL_ERROR
+            raise MCPError(code, failure_text(failure)) from None
+        text = json.dumps(data, ensure_ascii=False)
+        return types.ReadResourceResult(
+            contents=[types.TextResourceContents(uri=uri, mime_type="application/json", text=text)]
+        )
+    known = ", ".join(t.uri_template for t in TEMPLATES)
+    raise MCPError(RESOURCE_NOT_FOUND, f"No resource at {uri!r}; templates: {known}.")
