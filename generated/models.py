@@ -585,6 +585,10 @@ class KitaruArtifactsListInput(BaseModel):
     """
     How many artifacts to return at most.
     """
+    cursor: Annotated[str | None, Field(max_length=500, min_length=1)] = None
+    """
+    next_cursor from the previous page, to read the next one.
+    """
 
 
 class KitaruArtifactsListOutput(BaseModel):
@@ -602,6 +606,14 @@ class KitaruArtifactsListOutput(BaseModel):
     count: Annotated[int, Field(ge=0)]
     """
     Number of artifacts returned.
+    """
+    has_more: bool | None = None
+    """
+    Whether more items follow this page.
+    """
+    next_cursor: str | None = None
+    """
+    Pass as `cursor` (with the same filters) for the next page; null on the last.
     """
 
 
@@ -764,6 +776,14 @@ class KitaruDeploymentsListInput(BaseModel):
     """
     Name of the deployed flow (the flow function's name).
     """
+    limit: Annotated[int | None, Field(ge=1, le=500)] = 100
+    """
+    How many to return at most (one page).
+    """
+    cursor: Annotated[str | None, Field(max_length=500, min_length=1)] = None
+    """
+    next_cursor from the previous page, to read the next one.
+    """
 
 
 class KitaruDeploymentsListOutput(BaseModel):
@@ -775,6 +795,14 @@ class KitaruDeploymentsListOutput(BaseModel):
     note: str | None = None
     """
     Why the list is empty, when that is worth knowing.
+    """
+    has_more: bool | None = None
+    """
+    Whether more items follow this page.
+    """
+    next_cursor: str | None = None
+    """
+    Pass as `cursor` (with the same filters) for the next page; null on the last.
     """
 
 
@@ -1327,6 +1355,14 @@ class KitaruProjectsListInput(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
+    limit: Annotated[int | None, Field(ge=1, le=500)] = 100
+    """
+    How many to return at most (one page).
+    """
+    cursor: Annotated[str | None, Field(max_length=500, min_length=1)] = None
+    """
+    next_cursor from the previous page, to read the next one.
+    """
 
 
 class KitaruProjectsListOutput(BaseModel):
@@ -1338,6 +1374,14 @@ class KitaruProjectsListOutput(BaseModel):
     active: str | None
     """
     Name of the active project.
+    """
+    has_more: bool | None = None
+    """
+    Whether more items follow this page.
+    """
+    next_cursor: str | None = None
+    """
+    Pass as `cursor` (with the same filters) for the next page; null on the last.
     """
 
 
@@ -1396,6 +1440,10 @@ class KitaruSecretsListInput(BaseModel):
     """
     Return at most this many secrets (sorted by name).
     """
+    cursor: Annotated[str | None, Field(max_length=500, min_length=1)] = None
+    """
+    next_cursor from the previous page, to read the next one.
+    """
 
 
 class KitaruSecretsListOutput(BaseModel):
@@ -1411,12 +1459,28 @@ class KitaruSecretsListOutput(BaseModel):
     """
     Secrets matching the filter before `limit`.
     """
+    has_more: bool | None = None
+    """
+    Whether more items follow this page.
+    """
+    next_cursor: str | None = None
+    """
+    Pass as `cursor` (with the same filters) for the next page; null on the last.
+    """
 
 
 class KitaruStacksListInput(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
+    limit: Annotated[int | None, Field(ge=1, le=500)] = 100
+    """
+    How many to return at most (one page).
+    """
+    cursor: Annotated[str | None, Field(max_length=500, min_length=1)] = None
+    """
+    next_cursor from the previous page, to read the next one.
+    """
 
 
 class KitaruStacksListOutput(BaseModel):
@@ -1427,6 +1491,14 @@ class KitaruStacksListOutput(BaseModel):
     active: str | None
     """
     Name of the active stack.
+    """
+    has_more: bool | None = None
+    """
+    Whether more items follow this page.
+    """
+    next_cursor: str | None = None
+    """
+    Pass as `cursor` (with the same filters) for the next page; null on the last.
     """
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import sdk, values
 
+from kitaru_mcp import cursor
 from kitaru_mcp.errors import Unsupported
 
 
@@ -25,11 +26,20 @@ def list_artifacts(params: models.KitaruArtifactsListInput) -> models.KitaruArti
     """The execution's artifacts, filtered by checkpoint and name, at most ``limit``."""
     with sdk.missing_execution(params.exec_id):
         found = sdk.client().artifacts.list(
-            params.exec_id, name=params.name, producing_call=params.checkpoint, limit=params.limit
+            params.exec_id, name=params.name, producing_call=params.checkpoint
         )
-    artifacts = [_artifact(ref) for ref in found]
+    filters = {"exec_id": params.exec_id, "name": params.name, "checkpoint": params.checkpoint}
+    page = cursor.paginate(
+        [_artifact(ref) for ref in found], "artifact_id", params.limit, params.cursor, filters
+    )
     return models.KitaruArtifactsListOutput.model_validate(
-        {"exec_id": params.exec_id, "artifacts": artifacts, "count": len(artifacts)}
+        {
+            "exec_id": params.exec_id,
+            "artifacts": page["items"],
+            "count": len(page["items"]),
+            "has_more": page["has_more"],
+            "next_cursor": page["next_cursor"],
+        }
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import sdk, serialize
 
+from kitaru_mcp import cursor
 from kitaru_mcp.errors import InvalidArgument, NotFound, Unsupported, to_failure
 
 DEFAULT_TAG = "default"
@@ -100,8 +101,17 @@ def list_deployments(
             + (f" of flow {params.flow!r}" if params.flow else "")
             + (": create one with kitaru_deployments_deploy.")
         )
+    page = cursor.paginate(
+        found, "deployment_id", params.limit, params.cursor, {"flow": params.flow}
+    )
     return models.KitaruDeploymentsListOutput.model_validate(
-        {"deployments": found, "count": len(found), "note": note}
+        {
+            "deployments": page["items"],
+            "count": len(page["items"]),
+            "note": note,
+            "has_more": page["has_more"],
+            "next_cursor": page["next_cursor"],
+        }
     )
 
 

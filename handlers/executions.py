@@ -18,15 +18,14 @@ def list_executions(params: models.KitaruExecutionsListInput) -> models.KitaruEx
     fetch = params.limit + 1 + (position + _SLACK if last_id else 0)
     found = sdk.client().executions.list(flow=params.flow, status=params.status, limit=fetch)
     summaries = [serialize.execution_summary(execution) for execution in found]
-    page, start = cursor.page(summaries, "exec_id", position, last_id, params.limit)
-    has_more = len(summaries) > start + len(page)
-    next_cursor = (
-        cursor.encode(start + len(page), page[-1]["exec_id"], filters)
-        if has_more and page
-        else None
-    )
+    page = cursor.paginate(summaries, "exec_id", params.limit, params.cursor, filters)
     return models.KitaruExecutionsListOutput.model_validate(
-        {"executions": page, "count": len(page), "has_more": has_more, "next_cursor": next_cursor}
+        {
+            "executions": page["items"],
+            "count": len(page["items"]),
+            "has_more": page["has_more"],
+            "next_cursor": page["next_cursor"],
+        }
     )
 
 

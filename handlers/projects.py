@@ -6,6 +6,7 @@ from typing import Any
 
 from kitaru_mcp.generated import models
 
+from kitaru_mcp import cursor
 from kitaru_mcp.errors import NotFound, Unsupported, to_failure
 
 
@@ -28,8 +29,15 @@ def _all() -> list[Any]:
 def list_projects(params: models.KitaruProjectsListInput) -> models.KitaruProjectsListOutput:
     projects = sorted((_project(p) for p in _all()), key=lambda p: (not p["active"], p["name"]))
     active = next((p["name"] for p in projects if p["active"]), None)
+    page = cursor.paginate(projects, "id", params.limit, params.cursor, {})
     return models.KitaruProjectsListOutput.model_validate(
-        {"projects": projects, "count": len(projects), "active": active}
+        {
+            "projects": page["items"],
+            "count": len(page["items"]),
+            "active": active,
+            "has_more": page["has_more"],
+            "next_cursor": page["next_cursor"],
+        }
     )
 
 

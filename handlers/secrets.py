@@ -12,6 +12,7 @@ from typing import Any
 
 from kitaru_mcp.generated import models
 
+from kitaru_mcp import cursor
 from kitaru_mcp.errors import (
     BackendUnavailable,
     Conflict,
@@ -39,9 +40,21 @@ def list_secrets(params: models.KitaruSecretsListInput) -> models.KitaruSecretsL
 
     needle = (params.name_contains or "").lower()
     found = [s for s in kitaru_list_secrets() if needle in s.name.lower()]
-    kept = found[: params.limit or 100]
+    page = cursor.paginate(
+        [_summary(s) for s in found],
+        "id",
+        params.limit,
+        params.cursor,
+        {"name_contains": params.name_contains},
+    )
     return models.KitaruSecretsListOutput.model_validate(
-        {"secrets": [_summary(s) for s in kept], "count": len(kept), "total": len(found)}
+        {
+            "secrets": page["items"],
+            "count": len(page["items"]),
+            "total": len(found),
+            "has_more": page["has_more"],
+            "next_cursor": page["next_cursor"],
+        }
     )
 
 

@@ -8,6 +8,7 @@ from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import sdk
 from kitaru_mcp.handlers.sdk import sync_connection
 
+from kitaru_mcp import cursor
 from kitaru_mcp.errors import Conflict, InvalidArgument, NotFound
 
 
@@ -46,8 +47,14 @@ def list_stacks(params: models.KitaruStacksListInput) -> models.KitaruStacksList
         for stack in Client().list_stacks(hydrate=True, size=1000).items
     ]
     stacks.sort(key=lambda s: (not s["active"], s["name"]))
+    page = cursor.paginate(stacks, "id", params.limit, params.cursor, {})
     return models.KitaruStacksListOutput.model_validate(
-        {"stacks": stacks, "active": next(iter(sorted(active)), None)}
+        {
+            "stacks": page["items"],
+            "active": next(iter(sorted(active)), None),
+            "has_more": page["has_more"],
+            "next_cursor": page["next_cursor"],
+        }
     )
 
 

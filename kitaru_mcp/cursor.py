@@ -49,3 +49,18 @@ def page(items: list[Any], key: str, position: int, last_id: str | None, limit: 
         ids = [item[key] for item in items]
         start = ids.index(last_id) + 1 if last_id in ids else position
     return items[start : start + limit], start
+
+
+def paginate(
+    items: list[dict[str, Any]],
+    key: str,
+    limit: int,
+    token: str | None,
+    filters: dict[str, Any],
+) -> dict[str, Any]:
+    """One page of ``items`` (all of them, in a stable order) and how to get the next."""
+    position, last_id = decode(token, filters)
+    kept, start = page(items, key, position, last_id, limit)
+    has_more = len(items) > start + len(kept)
+    next_cursor = encode(start + len(kept), kept[-1][key], filters) if has_more and kept else None
+    return {"items": kept, "has_more": has_more, "next_cursor": next_cursor}

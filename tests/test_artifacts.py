@@ -68,7 +68,13 @@ def test_list_filters_by_checkpoint_name_and_limit(mcp_server: StdioClient, demo
     named = mcp_server.ok("kitaru_artifacts_list", {"exec_id": exec_id, "name": "notes"})
     assert [a["artifact_id"] for a in named["artifacts"]] == [demo["notes"]]
     none = mcp_server.ok("kitaru_artifacts_list", {"exec_id": exec_id, "checkpoint": "nope"})
-    assert none == {"exec_id": exec_id, "artifacts": [], "count": 0}
+    assert none == {
+        "exec_id": exec_id,
+        "artifacts": [],
+        "count": 0,
+        "has_more": False,
+        "next_cursor": None,
+    }
     assert mcp_server.ok("kitaru_artifacts_list", {"exec_id": exec_id, "limit": 2})["count"] == 2
 
 

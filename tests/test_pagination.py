@@ -52,3 +52,26 @@ def test_paging_through_executions_is_stable(mcp_server: StdioClient, seeded) ->
         "kitaru_executions_list", {"flow": "approval", "cursor": first["next_cursor"]}
     )
     assert mismatch["field"] == "cursor"
+
+
+def test_every_list_tool_pages_with_a_cursor() -> None:
+    from contract_cases import CONTRACT
+
+    lists = [tool for tool in CONTRACT["tools"] if tool["name"].endswith("_list")]
+    assert len(lists) >= 6
+    for tool in lists:
+        assert {"cursor", "limit"} <= set(tool["inputSchema"]["properties"]), tool["name"]
+        assert {"has_more", "next_cursor"} <= set(tool["outputSchema"]["properties"]), tool["name"]
+
+
+def test_artifacts_page_one_at_a_time(mcp_server: StdioClient, seeded) -> None:
+    arguments = {"exec_id": seeded["completed"]}
+    everything = mcp_server.ok("kitaru_artifacts_list", arguments)["artifacts"]
+    assert len(everything) == 2
+    first = mcp_server.ok("kitaru_artifacts_list", {**arguments, "limit": 1})
+    assert first["has_more"] is True
+    second = mcp_server.ok(
+        "kitaru_artifacts_list", {**arguments, "limit": 1, "cursor": first["next_cursor"]}
+    )
+    assert second["has_more"] is False and second["next_cursor"] is None
+    assert first["artifacts"] + second["artifacts"] == everything
