@@ -36,7 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     schemas_dir = args.schemas or args.root / "schemas"
 
     try:
-        files = render_all(load(schemas_dir))
+        readme = args.root / "README.md"
+        files = render_all(
+            load(schemas_dir), readme.read_text(encoding="utf-8") if readme.exists() else None
+        )
     except SchemaErrors as exc:
         print(f"{len(exc.problems)} problem(s) in {schemas_dir}:", file=sys.stderr)
         for problem in exc.problems:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from kitaru_mcp.stubs import summary
 
 from .bundle import contract, model_document, model_name
 from .docs import docs_context
@@ -63,8 +66,49 @@ def render_models(schemas: SchemaSet) -> str:
     return str(text)
 
 
-def render_all(schemas: SchemaSet) -> dict[str, str]:
-    """Every generated file, keyed by its path relative to the repository root."""
+README_BEGIN = "<!-- tools:begin (generated from schemas/ by codegen; do not edit) -->"
+README_END = "<!-- tools:end -->"
+
+
+def splice_readme(readme: str, bundle: dict[str, Any]) -> str:
+    """The README with its tool table (between the markers) rebuilt from the contract."""
+    if README_BEGIN not in readme or README_END not in readme:
+        return readme
+    table = (
+        _environment()
+        .get_template("readme_tools.md.j2")
+        .render(
+            groups=_README_GROUPS,
+            tools=[
+                {
+                    "name": tool["name"],
+                    "group": tool["group"],
+                    "summary": summary(tool["description"]).rstrip("."),
+                    "access": (
+                        "read-only"
+                        if tool["annotations"]["readOnlyHint"]
+                        else "destructive"
+                        if tool["annotations"]["destructiveHint"]
+                        else "writes"
+                    ),
+                }
+                for tool in bundle["tools"]
+            ],
+        )
+    )
+    head, rest = readme.split(README_BEGIN, 1)
+    tail = rest.split(README_END, 1)[1]
+    return f"{head}{README_BEGIN}\n{table}{README_END}{tail}"
+
+
+_README_GROUPS = {"execution": "Executions", "artifact": "Artifacts", "connection": "Connection"}
+
+
+def render_all(schemas: SchemaSet, readme: str | None = None) -> dict[str, str]:
+    """Every generated file, keyed by its path relative to the repository root.
+
+    With the current README text, its generated tool table is included too.
+    """
     bundle = contract(schemas)
     env = _environment()
     stubs = [
@@ -88,4 +132,5 @@ def render_all(schemas: SchemaSet) -> dict[str, str]:
             modules=sorted({stub["module"] for stub in stubs}),
         ),
         "docs/tools.md": env.get_template("tools.md.j2").render(docs_context(schemas, bundle)),
+        **({"README.md": splice_readme(readme, bundle)} if readme is not None else {}),
     }

@@ -54,3 +54,15 @@ def test_prompts_guide_the_documented_workflows(mcp_server: StdioClient) -> None
     assert "kitaru_executions_latest" in debug.messages[0].content.text
     with pytest.raises(Exception, match="unknown: colour"):
         mcp_server._run(mcp_server.session.get_prompt("review_pending_waits", {"colour": "x"}))
+
+
+def test_readme_names_every_resource_template_and_prompt() -> None:
+    from conftest import ROOT
+
+    from kitaru_mcp import prompts, resources
+
+    readme = (ROOT / "README.md").read_text()
+    for template in resources.TEMPLATES:
+        assert f"`{template.uri_template}`" in readme
+    for name in prompts.PROMPTS:
+        assert f"`{name}`" in readme
