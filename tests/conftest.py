@@ -160,10 +160,10 @@ def example_ids(mcp_server: StdioClient, seeded: dict[str, str]) -> dict[str, st
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     """Say how many invalid-argument cases the contract produced (they grow with the tools)."""
-    module = sys.modules.get("test_contract_generated")
-    cases = getattr(module, "CASES", None)
-    if cases:
-        tools = len({case.tool for case in cases})
-        terminalreporter.write_line(
-            f"contract: {len(cases)} generated invalid-argument cases over {tools} tools"
-        )
+    from contract_cases import invalid_cases
+
+    cases = invalid_cases()
+    tools = len({case.tool for case in cases})
+    terminalreporter.write_line(
+        f"contract: {len(cases)} generated invalid-argument cases over {tools} tools"
+    )

@@ -29,11 +29,11 @@ def test_cursor_is_bound_to_its_filters() -> None:
 
 
 def test_paging_through_executions_is_stable(mcp_server: StdioClient, seeded) -> None:
-    for name in ("p1", "p2", "p3"):
+    for name in ("p1", "p2"):
         run_example("two_steps.py", "two_steps", name=name)
     everything = mcp_server.ok("kitaru_executions_list", {"flow": "two_steps", "limit": 200})
     order = [e["exec_id"] for e in everything["executions"]]
-    assert len(order) >= 4
+    assert len(order) >= 3
 
     first = mcp_server.ok("kitaru_executions_list", {"flow": "two_steps", "limit": 2})
     assert first["has_more"] is True and first["next_cursor"]
