@@ -83,7 +83,7 @@ def _types(schema: Any) -> frozenset[str]:
         return _ALL_TYPES if schema is not False else frozenset()
     if "const" in schema or "enum" in schema:
         values = [schema["const"]] if "const" in schema else schema["enum"]
-        found = frozenset(_json_type(v) for v in values)
+        found = frozenset(json_type(v) for v in values)
     elif isinstance(schema.get("type"), str):
         found = frozenset({schema["type"]})
     elif isinstance(schema.get("type"), list):
@@ -97,7 +97,7 @@ def _types(schema: Any) -> frozenset[str]:
     return found | {"integer"} if "number" in found else found
 
 
-def _json_type(value: Any) -> str:
+def json_type(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):

@@ -5,21 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from kitaru_mcp.generated import models
-from kitaru_mcp.handlers import sdk, values
+from kitaru_mcp.handlers import sdk, serialize, values
 
 from kitaru_mcp import cursor
 from kitaru_mcp.errors import Unsupported
 
 
 def _artifact(ref: Any) -> dict[str, Any]:
-    return {
-        "artifact_id": str(ref.artifact_id),
-        "name": ref.name,
-        "kind": ref.kind,
-        "save_type": str(ref.save_type),
-        "checkpoint": ref.producing_call,
-        "metadata": values.metadata(ref.metadata),
-    }
+    return {**serialize.artifact_ref(ref), "metadata": values.metadata(ref.metadata)}
 
 
 def list_artifacts(params: models.KitaruArtifactsListInput) -> models.KitaruArtifactsListOutput:

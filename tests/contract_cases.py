@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
+from kitaru_mcp.codegen.compat import json_type
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACT = json.loads((ROOT / "generated" / "contract.json").read_text(encoding="utf-8"))
@@ -54,24 +55,12 @@ def _types(schema: dict[str, Any]) -> set[str]:
     elif isinstance(kind, list):
         found.update(kind)
     for value in schema.get("enum", []) + ([schema["const"]] if "const" in schema else []):
-        found.add(_json_type(value))
+        found.add(json_type(value))
     for option in schema.get("oneOf", []) + schema.get("anyOf", []):
         found |= _types(option)
     if "number" in found:
         found.add("integer")
     return found
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    return {str: "string", list: "array", dict: "object"}[type(value)]
 
 
 def _bad_values(schema: dict[str, Any], name: str) -> list[tuple[str, Any]]:
