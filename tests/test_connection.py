@@ -135,9 +135,6 @@ def test_deleting_a_stack_in_use_needs_force(mcp_server: StdioClient) -> None:
     assert refused["code"] == "conflict"
     assert refused["field"] == "force"
     assert "unfinished" in refused["message"] and exec_id in refused["message"]
-    # Kitaru 0.21 itself makes the stack the active one (in its config file)
-    # while a flow started with stack=... runs; the server follows, as the CLI would.
-    assert mcp_server.ok("kitaru_stacks_list")["active"] == name
     deleted = mcp_server.ok("manage_stack", {"action": "delete", "name": name, "force": True})
     assert deleted["active_stack"] == "default"
     assert name not in _stack_names(mcp_server)

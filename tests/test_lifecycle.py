@@ -179,7 +179,11 @@ def test_a_failed_flow_is_retried_to_completion(mcp_server: StdioClient, tmp_pat
     exec_id = started["execution"]["exec_id"]
     failed = until_status(mcp_server, exec_id, FINISHED)
     assert failed["status"] == "failed"
-    assert "fails on purpose" in failed["failure"]["message"]
+
+    assert failed["failure"] is not None and failed["failure"]["message"]
+    # the flow's own message reaches the runner's log (Kitaru's failure record
+    # sometimes only says "Execution ... failed.")
+    assert "fails on purpose" in log_text(mcp_server, exec_id, source="all")
 
     retried = mcp_server.ok("kitaru_executions_retry", {"exec_id": exec_id})
     assert retried["operation"] == "retry"
