@@ -93,6 +93,16 @@ def start_example(file: str, flow: str, **args: object) -> subprocess.Popen:
     return process
 
 
+def home_env(home: Path) -> dict[str, str]:
+    """Environment for a server with its own HOME (its own Kitaru store and state).
+
+    The config paths are set explicitly: importing Kitaru in this process sets
+    ZENML_CONFIG_PATH, which a child would otherwise inherit.
+    """
+    config = str(home / ".config" / "kitaru")
+    return {"HOME": str(home), "KITARU_CONFIG_PATH": config, "ZENML_CONFIG_PATH": config}
+
+
 def wait_until(predicate, timeout: float = 120, interval: float = 0.5):
     """Poll ``predicate`` until it returns something truthy; fail after ``timeout``."""
     deadline = time.monotonic() + timeout
@@ -159,11 +169,23 @@ def example_ids(mcp_server: StdioClient, seeded: dict[str, str]) -> dict[str, st
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    """Say how many invalid-argument cases the contract produced (they grow with the tools)."""
+    """Say how many invalid-argument cases the contract produced (they grow with the tools),
+    how many cases the fuzzer ran, and how fast a down backend was reported."""
     module = sys.modules.get("test_contract_generated")
     cases = getattr(module, "CASES", None)
     if cases:
         tools = len({case.tool for case in cases})
         terminalreporter.write_line(
             f"contract: {len(cases)} generated invalid-argument cases over {tools} tools"
+        )
+    counts = getattr(sys.modules.get("test_fuzz"), "COUNTS", None)
+    if counts:
+        parts = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+        terminalreporter.write_line(f"fuzz: {sum(counts.values())} cases ({parts})")
+    measured = getattr(sys.modules.get("test_bounds"), "MEASURED", None)
+    if measured:
+        slowest = max(measured, key=measured.get)
+        terminalreporter.write_line(
+            f"backend down: {len(measured)} read tools answered within "
+            f"{measured[slowest]:.2f} s (slowest {slowest}; the first call imports Kitaru)"
         )
