@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers.sdk import sync_connection
 
-from kitaru_mcp import __version__
+from kitaru_mcp import __version__, backend
 from kitaru_mcp.errors import BackendUnavailable, Conflict, Unsupported, redact, to_failure
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
@@ -34,8 +34,6 @@ def status(params: models.KitaruStatusInput) -> models.KitaruStatusOutput:
     """What we are connected to and whether it answers; never a secret value."""
     from kitaru import inspection
 
-    sync_connection()
-
     versions = {
         "kitaru": _version("kitaru"),
         "zenml": _version("zenml"),
@@ -43,14 +41,16 @@ def status(params: models.KitaruStatusInput) -> models.KitaruStatusOutput:
         "kitaru_mcp": __version__,
     }
     try:
+        sync_connection()  # a server that is down is reported here, not raised
         snapshot = inspection.build_runtime_snapshot()
     except Exception as exc:
         failure = to_failure(exc)
+        url = backend.server_url()
         return models.KitaruStatusOutput.model_validate(
             {
                 "connection": {
-                    "kind": "remote",
-                    "url": None,
+                    "kind": _kind(url) if url else "remote",
+                    "url": redact(url) if url else None,
                     "reachable": False,
                     "error": redact(failure.message),
                 },
@@ -143,7 +143,7 @@ def start_local_server(
     params: models.KitaruStartLocalServerInput,
 ) -> models.KitaruStartLocalServerOutput:
     """Start Kitaru's local server (or reuse the running one) and connect to it."""
-    sync_connection()
+    sync_connection(probe=False)  # a registered server that died is started again
     _require_local_extra()
     from kitaru._local_server import start_or_connect_local_server
     from kitaru.errors import KitaruBackendError
@@ -193,7 +193,7 @@ def stop_local_server(
     from kitaru._local_server import stop_registered_local_server
     from kitaru.errors import KitaruBackendError
 
-    sync_connection()
+    sync_connection(probe=False)  # stopping works even when the server no longer answers
     try:
         result = stop_registered_local_server()
     except KitaruBackendError as exc:

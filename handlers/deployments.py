@@ -15,7 +15,7 @@ from typing import Any
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import sdk, serialize
 
-from kitaru_mcp import cursor
+from kitaru_mcp import cursor, settings
 from kitaru_mcp.errors import InvalidArgument, NotFound, Unsupported, to_failure
 
 DEFAULT_TAG = "default"
@@ -126,6 +126,7 @@ def get_deployment(params: models.KitaruDeploymentsGetInput) -> models.Deploymen
 
 def deploy(params: models.KitaruDeploymentsDeployInput) -> models.Deployment:
     """Freeze the target into a new deployment version (server connections only)."""
+    settings.check_target(params.target)
     if on_local_store():
         raise _unsupported(f"{params.target} was not deployed")
     from kitaru._interface_deployments import build_deployment_deploy_kwargs

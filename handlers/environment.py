@@ -8,6 +8,7 @@ from importlib import metadata
 from typing import Any
 
 from kitaru_mcp.generated import models
+from kitaru_mcp.handlers.sdk import sync_connection
 
 from kitaru_mcp import __version__
 from kitaru_mcp.errors import NotFound, is_secret_name, redact
@@ -42,6 +43,7 @@ def environment_variables() -> list[dict[str, Any]]:
 def info(params: models.KitaruInfoInput) -> models.KitaruInfoOutput:
     from kitaru import inspection
 
+    sync_connection()
     snapshot = inspection.build_runtime_snapshot()
     versions = {
         "kitaru": _version("kitaru"),

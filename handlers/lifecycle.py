@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import sdk, serialize
 
-from kitaru_mcp import idempotency, launcher, state
+from kitaru_mcp import idempotency, launcher, settings, state
 from kitaru_mcp.errors import Conflict, InvalidArgument
 
 FINISHED = {"completed", "failed", "cancelled"}
@@ -72,7 +72,8 @@ def _known_target(exec_id: str) -> str | None:
 def run_flow(params: models.KitaruExecutionsRunInput) -> models.StartedExecution:
     """Start the target in a runner; return once the execution exists."""
     module_ref = params.target.split(":")[0]
-    if module_ref.endswith(".py") or "/" in module_ref:
+    settings.check_target(params.target)  # a `.py` file must be under an allowed root
+    if settings.is_file_target(module_ref):
         path = Path(module_ref).expanduser()
         if not path.resolve().is_file():
             raise InvalidArgument(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kitaru_mcp.generated import models
+from kitaru_mcp.handlers.sdk import sync_connection
 
 from kitaru_mcp import cursor
 from kitaru_mcp.errors import NotFound, Unsupported, to_failure
@@ -23,6 +24,7 @@ def _project(info: Any) -> dict[str, Any]:
 def _all() -> list[Any]:
     from kitaru._config import _projects
 
+    sync_connection()
     return list(_projects.list_projects())
 
 
@@ -44,6 +46,7 @@ def list_projects(params: models.KitaruProjectsListInput) -> models.KitaruProjec
 def current_project(params: models.KitaruProjectsCurrentInput) -> models.Project:
     from kitaru._config import _projects
 
+    sync_connection()
     return models.Project.model_validate(_project(_projects.current_project()))
 
 
@@ -65,6 +68,7 @@ def _exists(name_or_id: str) -> bool:
 def show_project(params: models.KitaruProjectsShowInput) -> models.Project:
     from kitaru._config import _projects
 
+    sync_connection()
     try:
         info = _projects.get_project(params.name_or_id)
     except Exception as exc:
@@ -78,6 +82,7 @@ def use_project(params: models.KitaruProjectsUseInput) -> models.Project:
     """Switch the active project (ZenML Pro/Cloud only)."""
     from kitaru._config import _projects
 
+    sync_connection()
     try:
         info = _projects.use_project(params.name_or_id)
     except Exception as exc:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from kitaru_mcp import backend
 from kitaru_mcp.errors import NotFound, to_failure
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ def _config_stamp(path: str) -> str | None:
         return None
 
 
-def sync_connection() -> None:
+def sync_connection(probe: bool = True) -> None:
     """Follow connection changes made by other processes (``kitaru login``, ``stack use``...).
 
     ZenML loads its global configuration once per process and keeps it in
@@ -60,6 +61,10 @@ def sync_connection() -> None:
     since the last call (ZenML rewrites it on every load, so not its time
     stamp), drop those singletons: the next use reloads the file, exactly as a
     fresh CLI process would. Every handler calls this first.
+
+    Then, unless ``probe`` is false, the configured server must accept a
+    connection (``kitaru_mcp.backend``): a server that is down fails the call
+    in milliseconds with ``cannot reach <url>`` instead of ZenML's ~30 s of retries.
     """
     from zenml.utils.io_utils import get_global_config_directory
 
@@ -74,6 +79,8 @@ def sync_connection() -> None:
             Client._reset_instance()
             logger.info("Kitaru configuration changed on disk: reloading the connection")
         _config_seen[path] = stamp
+    if probe:
+        backend.ensure_reachable()
 
 
 def client() -> KitaruClient:

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from kitaru_mcp.generated import models
+from kitaru_mcp.handlers.sdk import sync_connection
 
 from kitaru_mcp import cursor
 from kitaru_mcp.errors import (
@@ -38,6 +39,7 @@ def list_secrets(params: models.KitaruSecretsListInput) -> models.KitaruSecretsL
     """Names, ids and visibility, sorted by name; values are never fetched."""
     from kitaru.secrets import list_secrets as kitaru_list_secrets
 
+    sync_connection()
     needle = (params.name_contains or "").lower()
     found = [s for s in kitaru_list_secrets() if needle in s.name.lower()]
     page = cursor.paginate(
@@ -119,6 +121,7 @@ def create_secret(params: models.KitaruSecretsCreateInput) -> models.SecretSumma
     from kitaru.secrets import create_secret as kitaru_create_secret
 
     values = _text_values(dict(params.values))
+    sync_connection()
     try:
         created = kitaru_create_secret(params.name, values, private=bool(params.private))
     except Exception as exc:

@@ -1,6 +1,8 @@
 """The ``kitaru-mcp`` command: serve MCP over stdio (default), or use the tools from a terminal.
 
 - ``kitaru-mcp``: serve MCP over stdio.
+- ``kitaru-mcp --transport http [--host 127.0.0.1] [--port 8765]``: serve MCP
+  over streamable HTTP (see ``kitaru_mcp.http_transport``).
 - ``kitaru-mcp tools [--json]``: list the tools.
 - ``kitaru-mcp call <tool> ['<json arguments>' | -]``: run one tool through the
   same validation, handler and error boundary as an MCP call; the result (or
@@ -71,6 +73,52 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=float(os.environ.get("KITARU_MCP_CALL_TIMEOUT", "120")),
         help="seconds one tool call may take before it is a timeout error (default 120)",
+    )
+    parser.add_argument(
+        "--allow-target-root",
+        dest="target_roots",
+        action="append",
+        metavar="PATH",
+        help="a directory whose .py files kitaru_executions_run may run (repeatable; default: "
+        "the server's working directory). Env: KITARU_MCP_TARGET_ROOTS (os.pathsep-separated).",
+    )
+    http = parser.add_argument_group("HTTP transport")
+    http.add_argument(
+        "--transport",
+        choices=("stdio", "http"),
+        default=os.environ.get("KITARU_MCP_TRANSPORT", "stdio"),
+        help="stdio (default) or http (streamable HTTP at /mcp). Env: KITARU_MCP_TRANSPORT.",
+    )
+    http.add_argument(
+        "--host",
+        default=os.environ.get("KITARU_MCP_HOST", "127.0.0.1"),
+        help="address to bind (default 127.0.0.1); any non-loopback address needs a token",
+    )
+    http.add_argument(
+        "--port", type=int, default=int(os.environ.get("KITARU_MCP_PORT", "8765")), help="port"
+    )
+    http.add_argument(
+        "--token",
+        default=None,
+        help="bearer token every request must carry (at least 16 characters). Prefer the "
+        "env KITARU_MCP_TOKEN: a command line is visible to other local users.",
+    )
+    http.add_argument(
+        "--allow-origin",
+        dest="allow_origins",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="an Origin allowed besides loopback ones, e.g. https://app.example.com "
+        "(repeatable; http://host:* for any port)",
+    )
+    http.add_argument(
+        "--allow-host",
+        dest="allow_hosts",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="a Host header value allowed besides loopback ones and --host (repeatable)",
     )
 
 
@@ -185,16 +233,42 @@ def run_call(stub: Any, arguments: dict[str, Any]) -> int:
     return 1 if result.is_error else 0
 
 
+def _apply_target_roots(roots: list[str] | None) -> None:
+    """``--allow-target-root`` -> KITARU_MCP_TARGET_ROOTS, set once before serving."""
+    from kitaru_mcp.settings import TARGET_ROOTS_ENV
+
+    if roots:
+        resolved = [os.path.realpath(os.path.expanduser(root)) for root in roots]
+        os.environ[TARGET_ROOTS_ENV] = os.pathsep.join(resolved)
+
+
 def serve(args: argparse.Namespace) -> int:
     import anyio
 
     from kitaru_mcp.server import ServeOptions, build_server, serve_stdio
 
+    http_options = None
+    if args.transport == "http":
+        from kitaru_mcp.http_transport import HttpConfigError, HttpOptions
+
+        try:
+            http_options = HttpOptions.build(
+                args.host, args.port, args.token, args.allow_origins, args.allow_hosts
+            )
+        except HttpConfigError as exc:
+            print(f"kitaru-mcp: {exc}", file=sys.stderr)
+            return USAGE_ERROR
+    _apply_target_roots(args.target_roots)
     toolsets = _toolsets(args.toolsets) if isinstance(args.toolsets, str) else args.toolsets
     options = ServeOptions(mode=args.mode, toolsets=toolsets, call_timeout_s=args.call_timeout)
     server = build_server(options)
     try:
-        anyio.run(serve_stdio, server)
+        if http_options is not None:
+            from kitaru_mcp.http_transport import serve_http
+
+            anyio.run(serve_http, server, http_options)
+        else:
+            anyio.run(serve_stdio, server)
     except KeyboardInterrupt:
         return 130
     return 0
@@ -203,11 +277,12 @@ def serve(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
 
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from kitaru_mcp.errors import RedactingFormatter
+
+    log_format = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    logging.basicConfig(stream=sys.stderr, level=args.log_level.upper(), format=log_format)
+    for handler in logging.getLogger().handlers:  # the server's log never shows a secret
+        handler.setFormatter(RedactingFormatter(log_format))
     if args.command == "tools":
         return list_tools(args.json)
     if args.command == "contract":
@@ -215,5 +290,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     _quiet_kitaru()
     if args.command == "call":
+        _apply_target_roots(args.target_roots)
         return call_tool(args.tool, args.arguments)
     return serve(args)

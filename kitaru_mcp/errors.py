@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+import traceback
 from typing import Any
 
 logger = logging.getLogger("kitaru_mcp")
@@ -114,8 +115,16 @@ def to_failure(exc: BaseException) -> ToolFailure:
         names = {cls.__name__ for cls in type(cause).__mro__}
         for class_names, kind, hint in _BY_CLASS_NAME:
             if names.intersection(class_names):
-                return kind(_message_of(exc), hint=hint)
-    logger.error("unexpected %s in a tool call", type(exc).__name__, exc_info=exc)
+                message = _message_of(exc)
+                if kind is BackendUnavailable:
+                    message = _unreachable_message(message)
+                return kind(message, hint=hint)
+    # The traceback goes to the server's log (stderr) only, redacted like any message.
+    logger.error(
+        "unexpected %s in a tool call:\n%s",
+        type(exc).__name__,
+        redact("".join(traceback.format_exception(exc)).rstrip()),
+    )
     return Internal(
         f"Unexpected {type(exc).__name__}: {_message_of(exc)}",
         hint="This is a bug or an unexpected backend state; the server log has details.",
@@ -132,12 +141,33 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return chain
 
 
+_CONNECTING = re.compile(r"Error connecting to URL '(?P<url>[^']+)'")
+_POOL = re.compile(r"HTTPS?ConnectionPool\(host='(?P<host>[^']+)', port=(?P<port>\d+)\)")
+
+
+def _unreachable_message(message: str) -> str:
+    """Lead a connection failure with ``cannot reach <url>``, the part a reader needs."""
+    found = _CONNECTING.search(message)
+    url = found.group("url") if found else None
+    if url is None and (pool := _POOL.search(message)):
+        scheme = "https" if message[pool.start() : pool.start() + 5] == "HTTPS" else "http"
+        url = f"{scheme}://{pool.group('host')}:{pool.group('port')}"
+    if url is None or message.startswith("cannot reach"):
+        return message
+    reason = "connection refused" if "refused" in message.lower() else "connection failed"
+    return f"cannot reach {url}: {reason}. Details: {message}"
+
+
 def _message_of(exc: BaseException) -> str:
     text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
     return " ".join(text.split())[:2000] or type(exc).__name__
 
 
-_SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|_KEY$|^KEY|CREDENTIAL", re.I)
+# KEY anywhere (KEYRING, PRIVATE_KEY_PEM, SSH_KEY_FILE...): over-masking a harmless value
+# costs little, a leaked one a lot.
+_SECRET_NAME = re.compile(r"TOKEN|SECRET|PASS|KEY|CREDENTIAL|COOKIE|SESSION_ID", re.I)
+# Values too common to be a secret: masking them would garble messages ("true" -> "***").
+_NOT_SECRET_VALUES = {"true", "false", "yes", "no", "none", "null", "on", "off"}
 
 
 def is_secret_name(name: str) -> bool:
@@ -151,7 +181,11 @@ _BEARER = re.compile(r"(?i)(bearer\s+|token[=:]\s*|password[=:]\s*)[^\s,;\"']+")
 
 def _secret_values() -> list[str]:
     values = [
-        value for name, value in os.environ.items() if _SECRET_NAME.search(name) and len(value) >= 4
+        value
+        for name, value in os.environ.items()
+        if _SECRET_NAME.search(name)
+        and len(value) >= 4
+        and value.strip().lower() not in _NOT_SECRET_VALUES
     ]
     return sorted(values, key=len, reverse=True)
 
@@ -162,6 +196,13 @@ def redact(text: str) -> str:
         text = text.replace(value, "***")
     text = _URL_CREDENTIALS.sub(lambda m: m.group("scheme") + "***@", text)
     return _BEARER.sub(lambda m: m.group(1) + "***", text)
+
+
+class RedactingFormatter(logging.Formatter):
+    """A log formatter that masks secrets in every line (message and traceback alike)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
 
 
 def failure_text(failure: ToolFailure) -> str:

@@ -119,7 +119,7 @@ async def call_stub(
         call.cancelled.set()
         return _error_result(
             Timeout(
-                f"{stub.name} did not finish within {limit:.0f} s.",
+                f"{stub.name} did not finish within {limit:g} s.",
                 hint="The backend may be slow or unreachable; check kitaru_status.",
             )
         )

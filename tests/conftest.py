@@ -40,7 +40,24 @@ from mcp_client import StdioClient  # noqa: E402
 _BACKGROUND: list[subprocess.Popen] = []
 
 
+_NOTES = "KITARU_MCP_TEST_NOTES"  # where each test process leaves figures for the summary
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if _NOTES not in os.environ:  # the controller; xdist workers inherit it
+        os.environ[_NOTES] = tempfile.mkdtemp(prefix="kitaru-mcp-notes-")
+
+
+def _leave_notes() -> None:
+    fuzz = getattr(sys.modules.get("test_fuzz"), "COUNTS", None)
+    measured = getattr(sys.modules.get("test_bounds"), "MEASURED", None)
+    if fuzz or measured:
+        note = Path(os.environ[_NOTES]) / f"{os.getpid()}.json"
+        note.write_text(json.dumps({"fuzz": dict(fuzz or {}), "backend_down": measured or {}}))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _leave_notes()
     for process in _BACKGROUND:
         if process.poll() is None:
             process.kill()
@@ -91,6 +108,16 @@ def start_example(file: str, flow: str, **args: object) -> subprocess.Popen:
     )
     _BACKGROUND.append(process)
     return process
+
+
+def home_env(home: Path) -> dict[str, str]:
+    """Environment for a server with its own HOME (its own Kitaru store and state).
+
+    The config paths are set explicitly: importing Kitaru in this process sets
+    ZENML_CONFIG_PATH, which a child would otherwise inherit.
+    """
+    config = str(home / ".config" / "kitaru")
+    return {"HOME": str(home), "KITARU_CONFIG_PATH": config, "ZENML_CONFIG_PATH": config}
 
 
 def wait_until(predicate, timeout: float = 120, interval: float = 0.5):
@@ -159,7 +186,8 @@ def example_ids(mcp_server: StdioClient, seeded: dict[str, str]) -> dict[str, st
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    """Say how many invalid-argument cases the contract produced (they grow with the tools)."""
+    """Say how many invalid-argument cases the contract produced (they grow with the tools),
+    how many cases the fuzzer ran, and how fast a down backend was reported."""
     from contract_cases import invalid_cases
 
     cases = invalid_cases()
@@ -167,3 +195,19 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     terminalreporter.write_line(
         f"contract: {len(cases)} generated invalid-argument cases over {tools} tools"
     )
+    counts: dict[str, int] = {}
+    measured: dict[str, float] = {}
+    for note in Path(os.environ[_NOTES]).glob("*.json"):
+        data = json.loads(note.read_text())
+        for kind, n in data.get("fuzz", {}).items():
+            counts[kind] = counts.get(kind, 0) + n
+        measured.update(data.get("backend_down", {}))
+    if counts:
+        parts = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+        terminalreporter.write_line(f"fuzz: {sum(counts.values())} cases ({parts})")
+    if measured:
+        slowest = max(measured, key=measured.get)
+        terminalreporter.write_line(
+            f"backend down: {len(measured)} read tools answered within "
+            f"{measured[slowest]:.2f} s (slowest {slowest}; the first call imports Kitaru)"
+        )

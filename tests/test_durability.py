@@ -1,0 +1,118 @@
+"""Durability: executions started by a server outlive it, a restarted server lists them
+correctly, and once an execution ends its runner process is gone."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+from conftest import ROOT, wait_until
+from mcp_client import StdioClient
+
+from kitaru_mcp import state
+
+FINISHED = {"completed", "failed", "cancelled"}
+
+
+def _children(parent: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().split(")")[-1].split()
+            except OSError:
+                continue
+            if int(stat[1]) == parent:
+                found.add(int(entry.name))
+    return found
+
+
+def runner_processes(log_file: str | None = None) -> dict[int, str]:
+    """Live ``kitaru_mcp.runner`` processes (pid -> command line), optionally of one log file."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            status = (entry / "stat").read_text().split(")")[-1].split()[0]
+            environ = (entry / "environ").read_bytes().split(b"\0") if log_file else []
+        except OSError:
+            continue
+        if "kitaru_mcp.runner" not in cmdline or status == "Z":
+            continue
+        if log_file and f"KITARU_MCP_RUNNER_LOG={log_file}".encode() not in environ:
+            continue
+        found[int(entry.name)] = cmdline
+    return found
+
+
+def _session_members(sid: int) -> set[int]:
+    """Processes still in the runner's session (the runner and anything it started)."""
+    members = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().split(")")[-1].split()
+            except OSError:
+                continue
+            if int(stat[4]) == sid and stat[0] != "Z":
+                members.add(int(entry.name))
+    return members
+
+
+def _listed(client: StdioClient, exec_id: str) -> dict | None:
+    found = client.ok("kitaru_executions_list", {"flow": "two_steps", "limit": 200})
+    return next((e for e in found["executions"] if e["exec_id"] == exec_id), None)
+
+
+def test_a_restarted_server_lists_executions_of_a_killed_one_and_no_runner_remains() -> None:
+    command = [sys.executable, "-m", "kitaru_mcp"]
+    others = _children(os.getpid())  # e.g. the session's server
+    first = StdioClient(command, cwd=ROOT).start()
+    try:
+        started = first.ok(
+            "kitaru_executions_run",
+            {"target": "examples/two_steps.py:two_steps", "args": {"name": "Phoenix", "delay": 6}},
+        )
+        (server,) = {
+            pid
+            for pid in _children(os.getpid()) - others
+            if b"kitaru_mcp" in Path(f"/proc/{pid}/cmdline").read_bytes()
+            and b"runner" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+        }
+        os.kill(server, signal.SIGKILL)
+    finally:
+        first.close()
+    exec_id = started["execution"]["exec_id"]
+    log_file = started["log_file"]
+    record = state.read_record(exec_id)
+    assert record and record["pid"], "the runner recorded itself"
+    runner = record["pid"]
+    assert runner in runner_processes(log_file), "the runner survived the server's SIGKILL"
+
+    with StdioClient(command, cwd=ROOT) as second:
+        listed = _listed(second, exec_id)
+        assert listed is not None, "the new server lists the execution the killed one started"
+        assert listed["status"] == "running"
+        assert listed["flow"] == "two_steps"
+        running = second.ok("kitaru_executions_get", {"exec_id": exec_id})
+        assert running["status"] == "running"
+
+        def finished() -> dict | None:
+            execution = second.ok("kitaru_executions_get", {"exec_id": exec_id})
+            return execution if execution["status"] in FINISHED else None
+
+        done = wait_until(finished, timeout=180)
+        assert done["status"] == "completed"
+        assert [c["name"] for c in done["checkpoints"]] == ["greet", "shout"]
+        assert _listed(second, exec_id)["status"] == "completed"
+        logs = second.ok("get_execution_logs", {"exec_id": exec_id, "tail": 500, "source": "all"})
+        assert any("greeting Phoenix" in entry["message"] for entry in logs["entries"])
+
+    # The execution ended: its runner (and anything in its session) exits soon after.
+    wait_until(lambda: not runner_processes(log_file), timeout=60)
+    wait_until(lambda: not _session_members(runner), timeout=30)
+    assert runner not in runner_processes()
