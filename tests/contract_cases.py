@@ -191,10 +191,13 @@ def substitute(example: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
     of ``ids`` (e.g. ``artifact_id``) takes that id.
     """
     status = example["result"].get("status")
+    status = status if isinstance(status, str) else None  # diff: a comparison, not a status
     arguments = copy.deepcopy(example["arguments"])
     for key in arguments:
         if key == "exec_id":
             arguments[key] = ids.get(status or "completed", ids["completed"])
+        elif key == "other_exec_id":
+            arguments[key] = ids.get("failed", ids["completed"])
         elif key in ids:
             arguments[key] = ids[key]
     return arguments
