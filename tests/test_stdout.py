@@ -86,8 +86,6 @@ def _read_calls(ids: dict[str, str]) -> list[tuple[str, dict[str, Any]]]:
         if not tool["annotations"]["readOnlyHint"]:
             continue
         for example in tool["examples"]:
-            if not isinstance(example["result"].get("status", ""), str):
-                example = {**example, "result": {}}
             calls.append((tool["name"], substitute(example, ids)))
     return calls
 
