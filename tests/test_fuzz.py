@@ -56,7 +56,7 @@ SETTINGS = {
     "suppress_health_check": list(HealthCheck),
     "phases": (Phase.explicit, Phase.generate, Phase.shrink),
 }
-IN_PROCESS_VALID, IN_PROCESS_INVALID = 15, 25
+IN_PROCESS_VALID, IN_PROCESS_INVALID = 10, 15
 STDIO_VALID, STDIO_INVALID = 4, 5
 
 
