@@ -17,6 +17,10 @@ test:
 serve:
     {{venv}}/kitaru-mcp
 
+# Benchmarks in a fresh temporary HOME: a table, and bench/results.json (`just bench --quick`)
+bench *args:
+    {{venv}}/python bench/run.py {{args}}
+
 lint:
     {{venv}}/ruff check .
     {{venv}}/ruff format --check codegen handlers kitaru_mcp tests

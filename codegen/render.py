@@ -126,11 +126,7 @@ def render_all(schemas: SchemaSet, readme: str | None = None) -> dict[str, str]:
         "generated/__init__.py": f"{HEADER}\n{_PACKAGE_DOC}\n",
         "generated/contract.json": json.dumps(bundle, indent=2, ensure_ascii=False) + "\n",
         "generated/models.py": render_models(schemas),
-        "generated/tools.py": env.get_template("tools.py.j2").render(
-            header=HEADER,
-            stubs=stubs,
-            modules=sorted({stub["module"] for stub in stubs}),
-        ),
+        "generated/tools.py": env.get_template("tools.py.j2").render(header=HEADER, stubs=stubs),
         "docs/tools.md": env.get_template("tools.md.j2").render(docs_context(schemas, bundle)),
         **({"README.md": splice_readme(readme, bundle)} if readme is not None else {}),
     }

@@ -12,17 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from kitaru_mcp import backend
 from kitaru_mcp.errors import NotFound, to_failure
+from kitaru_mcp.state import local_store_missing
 
 if TYPE_CHECKING:
     from kitaru import KitaruClient
-
-
-def _local_store_missing() -> bool:
-    from kitaru_mcp.state import state_dir
-
-    config = state_dir().parent
-    has_remote = any(os.environ.get(n) for n in ("KITARU_SERVER_URL", "ZENML_STORE_URL"))
-    return not has_remote and not (config / "local_stores").exists()
 
 
 def prewarm() -> None:
@@ -32,7 +25,7 @@ def prewarm() -> None:
     the same SQLite store at once break it); otherwise Kitaru is imported in
     the background while the runner starts.
     """
-    if _local_store_missing():
+    if local_store_missing():
         client().executions.list(limit=1)
         return
     threading.Thread(target=client, name="kitaru-prewarm", daemon=True).start()

@@ -9,6 +9,13 @@ log file. The server returns as soon as the report arrives.
 
 Report file: ``{"exec_id": ...}`` on success, or ``{"error": {code, message,
 field, hint}}`` when nothing was started.
+
+``python -m kitaru_mcp.runner --warm`` is the same runner started ahead of
+time (see ``kitaru_mcp.launcher``): it imports Kitaru, connects to the store
+and pre-computes what every run needs, logs that it is ready, then waits for
+one job, a JSON line ``{"argv": [...], "log": ..., "cwd": ...}`` on stdin, and
+runs it exactly as a cold runner would run that argv. While it waits it exits
+(removing its log) as soon as stdin closes or its parent (the server) is gone.
 """
 
 from __future__ import annotations
@@ -19,7 +26,10 @@ import importlib
 import inspect
 import json
 import os
+import queue
+import select
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -217,5 +227,76 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+# Modules every flow run imports on its way to the first checkpoint (ZenML loads them lazily).
+_RUN_MODULES = ("kitaru.flow", "zenml.log_stores", "zenml.execution.pipeline.dynamic.runner")
+
+
+def _warm_up() -> None:
+    """Everything a run needs before it can start that does not depend on the job."""
+    from kitaru_mcp.handlers import sdk
+
+    for name in _RUN_MODULES:
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
+    with contextlib.suppress(Exception):
+        sdk.sync_connection()  # remember the configuration this connection comes from
+        if not state.local_store_missing():  # never be the process that creates the store
+            sdk.client().executions.list(limit=1)
+    with contextlib.suppress(Exception):
+        # ZenML records `pip freeze` with every run (a subprocess, ~0.7 s); the
+        # installed packages do not change while this runner waits.
+        from zenml.environment import Environment
+
+        packages = Environment.get_python_packages()
+        Environment.get_python_packages = staticmethod(lambda: list(packages))
+
+
+def _watch_server(jobs: queue.Queue) -> None:
+    """Hand over the one job from stdin; exit the process if the server goes away first."""
+    parent = os.getppid()
+    buffer = b""
+    while True:
+        readable, _, _ = select.select([0], [], [], 0.5)
+        if readable:
+            chunk = os.read(0, 65536)
+            if not chunk:
+                break  # stdin closed before a job came: the server is done with us
+            buffer += chunk
+            if b"\n" in buffer:
+                with contextlib.suppress(ValueError):
+                    jobs.put(json.loads(buffer.split(b"\n", 1)[0]))
+                    return
+                break
+        elif os.getppid() != parent:
+            break  # the server died (its pipe may live on in a process it forked)
+    with contextlib.suppress(OSError):
+        os.unlink(os.environ.get("KITARU_MCP_RUNNER_LOG", ""))
+    os._exit(0)
+
+
+def warm() -> int:
+    """Warm up, wait for one job from the server, then run it as ``main`` would."""
+    began = time.monotonic()
+    jobs: queue.Queue = queue.Queue()
+    threading.Thread(target=_watch_server, args=(jobs,), name="job", daemon=True).start()
+    _warm_up()
+    print(
+        f"kitaru-mcp warm runner ready in {time.monotonic() - began:.1f} s (pid {os.getpid()})",
+        flush=True,
+    )
+    job = jobs.get()
+    with contextlib.suppress(OSError):
+        os.chdir(job["cwd"])
+    os.environ["KITARU_MCP_RUNNER_LOG"] = job["log"]
+    null = os.open(os.devnull, os.O_RDONLY)  # as a cold runner: nothing to read on stdin
+    os.dup2(null, 0)
+    os.close(null)
+    with contextlib.suppress(Exception):
+        from kitaru_mcp.handlers import sdk
+
+        sdk.sync_connection()  # `kitaru login` or `stack use` since the warm-up: reload
+    return main(job["argv"])
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(warm() if sys.argv[1:] == ["--warm"] else main())

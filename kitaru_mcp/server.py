@@ -30,6 +30,18 @@ INSTRUCTIONS = (
 )
 MODES = ("read-only", "standard", "destructive")
 DEFAULT_CALL_TIMEOUT_S = float(os.environ.get("KITARU_MCP_CALL_TIMEOUT", "120"))
+# Tools whose handlers start runner processes: a server serving any of them keeps a warm one.
+STARTS_RUNNERS = frozenset(
+    {
+        "kitaru_executions_run",
+        "kitaru_executions_replay",
+        "kitaru_executions_retry",
+        "kitaru_executions_resume",
+        "kitaru_executions_input",
+        "kitaru_executions_abort_wait",
+        "kitaru_executions_ask_user",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -148,6 +160,7 @@ def build_server(
     options = options or ServeOptions()
     served, every = served_tools(options, tools)
     listed = [to_mcp_tool(stub) for stub in served.values()]
+    keeps_runner_warm = not STARTS_RUNNERS.isdisjoint(served)
 
     async def on_list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
         return types.ListToolsResult(tools=listed)
@@ -164,7 +177,12 @@ def build_server(
                 types.INVALID_PARAMS,
                 f"Unknown tool {params.name!r}: {why}; call tools/list for the available tools.",
             )
-        return await call_stub(stub, params.arguments, ctx, options.call_timeout_s)
+        result = await call_stub(stub, params.arguments, ctx, options.call_timeout_s)
+        if keeps_runner_warm:  # after a call, not before: see launcher.keep_warm
+            from kitaru_mcp import launcher
+
+            launcher.keep_warm()
+        return result
 
     async def on_list_resources(ctx: Any, params: Any) -> types.ListResourcesResult:
         return types.ListResourcesResult(resources=[])

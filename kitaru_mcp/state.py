@@ -22,6 +22,12 @@ def state_dir() -> Path:
     return base / "mcp"
 
 
+def local_store_missing() -> bool:
+    """No server configured by environment, and the embedded store does not exist yet."""
+    has_remote = any(os.environ.get(n) for n in ("KITARU_SERVER_URL", "ZENML_STORE_URL"))
+    return not has_remote and not (state_dir().parent / "local_stores").exists()
+
+
 def runs_dir() -> Path:
     path = state_dir() / "runs"
     path.mkdir(parents=True, exist_ok=True)

@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any
 
 from kitaru_mcp.errors import Internal, InvalidArgument
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+    from pydantic import BaseModel
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`])")
 
@@ -64,15 +65,27 @@ def _describe(error: ValidationError, field: str) -> str:
     return f"{field}: {error.message} (rule: {rule}){suffix}"
 
 
+def _validator(schema: dict[str, Any]) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator  # on the first call, not at start-up
+
+    return Draft202012Validator(schema)
+
+
 class ToolStub:
-    """One tool: its contract, a validator compiled once, and the generated call."""
+    """One tool: its contract, validators compiled on first use, and the generated call."""
 
     def __init__(self, spec: dict[str, Any], call: Callable[[dict[str, Any]], BaseModel]) -> None:
         self.spec = spec
         self.name: str = spec["name"]
         self.call = call
-        self._input = Draft202012Validator(spec["inputSchema"])
-        self._output = Draft202012Validator(spec["outputSchema"])
+
+    @cached_property
+    def _input(self) -> Draft202012Validator:
+        return _validator(self.spec["inputSchema"])
+
+    @cached_property
+    def _output(self) -> Draft202012Validator:
+        return _validator(self.spec["outputSchema"])
 
     @property
     def read_only(self) -> bool:
