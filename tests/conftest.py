@@ -211,3 +211,21 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
             f"backend down: {len(measured)} read tools answered within "
             f"{measured[slowest]:.2f} s (slowest {slowest}; the first call imports Kitaru)"
         )
+
+
+def codegen(*args: str) -> subprocess.CompletedProcess:
+    """Run the generator in a fresh process, as a developer would."""
+    return subprocess.run(
+        [sys.executable, "-m", "kitaru_mcp.codegen", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture()
+def repo_copy(tmp_path: Path) -> Path:
+    """The generator's inputs and outputs, copied where a test may break them."""
+    for folder in ("schemas", "generated", "docs", "contract"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    return tmp_path

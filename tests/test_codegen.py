@@ -3,33 +3,15 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import codegen
 from jsonschema import Draft202012Validator
 from kitaru_mcp.codegen.loader import SchemaErrors, load
 from kitaru_mcp.codegen.render import render_all
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def codegen(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "kitaru_mcp.codegen", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-@pytest.fixture()
-def repo_copy(tmp_path: Path) -> Path:
-    for folder in ("schemas", "generated", "docs"):
-        shutil.copytree(ROOT / folder, tmp_path / folder)
-    return tmp_path
 
 
 def test_committed_output_matches_the_schemas() -> None:

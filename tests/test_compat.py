@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import codegen
 from kitaru_mcp.codegen.compat import compare
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -161,22 +159,6 @@ def test_the_current_contract_is_compatible_with_the_released_one() -> None:
     current = json.loads((ROOT / "generated" / "contract.json").read_text())
     report = compare(released, current)
     assert report.problems() == [], report.problems()
-
-
-def codegen(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "kitaru_mcp.codegen", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-@pytest.fixture()
-def repo_copy(tmp_path: Path) -> Path:
-    for folder in ("schemas", "generated", "docs", "contract"):
-        shutil.copytree(ROOT / folder, tmp_path / folder)
-    return tmp_path
 
 
 def _release_extra_tool(root: Path, version: str) -> None:
