@@ -20,6 +20,7 @@ import copy
 import json
 import math
 import os
+import sys
 from collections import Counter
 from functools import cache
 from typing import Any
@@ -223,7 +224,10 @@ def _forbidden(arguments: dict[str, Any]) -> Any:
 
 
 @pytest.mark.parametrize("tool", READ_TOOLS)
-def test_valid_arguments_in_process(tool: str, real_ids) -> None:
+def test_valid_arguments_in_process(tool: str, real_ids, monkeypatch) -> None:
+    # ZenML finds its source root from __main__'s file; a pytest-xdist worker's
+    # __main__ has none (a server process always has one), so lend it this file.
+    monkeypatch.setattr(sys.modules["__main__"], "__file__", __file__, raising=False)
     stub = _stubs()[tool]
     ids = (
         {**real_ids, "exec_id": real_ids["wait"]} if tool == "kitaru_executions_wait" else real_ids
