@@ -75,7 +75,7 @@ def test_a_restarted_server_lists_executions_of_a_killed_one_and_no_runner_remai
     try:
         started = first.ok(
             "kitaru_executions_run",
-            {"target": "examples/two_steps.py:two_steps", "args": {"name": "Phoenix", "delay": 6}},
+            {"target": "examples/two_steps.py:two_steps", "args": {"name": "Phoenix", "delay": 20}},
         )
         (server,) = {
             pid
