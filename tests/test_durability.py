@@ -10,57 +10,21 @@ from pathlib import Path
 
 from conftest import ROOT, wait_until
 from mcp_client import StdioClient
+from procs import children, environ_has, processes, session_members
 
 from kitaru_mcp import state
 
 FINISHED = {"completed", "failed", "cancelled"}
 
 
-def _children(parent: int) -> set[int]:
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text().split(")")[-1].split()
-            except OSError:
-                continue
-            if int(stat[1]) == parent:
-                found.add(int(entry.name))
-    return found
-
-
 def runner_processes(log_file: str | None = None) -> dict[int, str]:
     """Live ``kitaru_mcp.runner`` processes (pid -> command line), optionally of one log file."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            status = (entry / "stat").read_text().split(")")[-1].split()[0]
-            environ = (entry / "environ").read_bytes().split(b"\0") if log_file else []
-        except OSError:
-            continue
-        if "kitaru_mcp.runner" not in cmdline or status == "Z":
-            continue
-        if log_file and f"KITARU_MCP_RUNNER_LOG={log_file}".encode() not in environ:
-            continue
-        found[int(entry.name)] = cmdline
-    return found
-
-
-def _session_members(sid: int) -> set[int]:
-    """Processes still in the runner's session (the runner and anything it started)."""
-    members = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text().split(")")[-1].split()
-            except OSError:
-                continue
-            if int(stat[4]) == sid and stat[0] != "Z":
-                members.add(int(entry.name))
-    return members
+    return {
+        p.pid: p.cmdline
+        for p in processes()
+        if "kitaru_mcp.runner" in p.cmdline
+        and (log_file is None or environ_has(p.pid, f"KITARU_MCP_RUNNER_LOG={log_file}"))
+    }
 
 
 def _listed(client: StdioClient, exec_id: str) -> dict | None:
@@ -70,7 +34,7 @@ def _listed(client: StdioClient, exec_id: str) -> dict | None:
 
 def test_a_restarted_server_lists_executions_of_a_killed_one_and_no_runner_remains() -> None:
     command = [sys.executable, "-m", "kitaru_mcp"]
-    others = _children(os.getpid())  # e.g. the session's server
+    others = children(os.getpid())  # e.g. the session's server
     first = StdioClient(command, cwd=ROOT).start()
     try:
         started = first.ok(
@@ -79,7 +43,7 @@ def test_a_restarted_server_lists_executions_of_a_killed_one_and_no_runner_remai
         )
         (server,) = {
             pid
-            for pid in _children(os.getpid()) - others
+            for pid in children(os.getpid()) - others
             if b"kitaru_mcp" in Path(f"/proc/{pid}/cmdline").read_bytes()
             and b"runner" not in Path(f"/proc/{pid}/cmdline").read_bytes()
         }
@@ -114,5 +78,5 @@ def test_a_restarted_server_lists_executions_of_a_killed_one_and_no_runner_remai
 
     # The execution ended: its runner (and anything in its session) exits soon after.
     wait_until(lambda: not runner_processes(log_file), timeout=60)
-    wait_until(lambda: not _session_members(runner), timeout=30)
+    wait_until(lambda: not session_members(runner), timeout=30)
     assert runner not in runner_processes()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, wait_until
 from mcp_client import StdioClient
+from procs import processes
 
 FINISHED = {"completed", "failed", "cancelled"}
 
@@ -206,18 +207,11 @@ def test_a_long_flow_is_cancelled(mcp_server: StdioClient) -> None:
 
 def _server_pids() -> set[int]:
     """Our kitaru-mcp server processes (children of this test process, not runners)."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text().split(")")[-1].split()
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
-        except OSError:
-            continue
-        if int(stat[1]) == os.getpid() and b"kitaru_mcp" in cmdline and b"runner" not in cmdline:
-            found.add(int(entry.name))
-    return found
+    return {
+        p.pid
+        for p in processes()
+        if p.ppid == os.getpid() and "kitaru_mcp" in p.cmdline and "runner" not in p.cmdline
+    }
 
 
 def test_execution_outlives_a_killed_server(mcp_server: StdioClient) -> None:
