@@ -1,0 +1,1 @@
+"""The gateway: the one place that imports Kitaru and ZenML (private APIs included)."""
