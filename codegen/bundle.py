@@ -7,7 +7,6 @@ from typing import Any
 
 from .loader import SchemaSet
 
-CONTRACT_VERSION = "1.0.0"
 _PREFIX = "#/$defs/"
 
 
@@ -45,7 +44,7 @@ def contract(schemas: SchemaSet) -> dict[str, Any]:
             }
         )
     return {
-        "contract_version": CONTRACT_VERSION,
+        "contract_version": schemas.contract_version,
         "toolError": inline({"$ref": "#/$defs/ToolError"}, schemas.defs),
         "tools": tools,
     }

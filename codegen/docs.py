@@ -10,15 +10,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from kitaru_mcp.stubs import summary
+from .text import summary
 
 from .loader import SchemaSet, ToolDef
 
 _PREFIX = "#/$defs/"
-
-# Headings of the tool groups, in the order the index shows them; a group the
-# meta-schema gains later is still listed (after these, under its own name).
-GROUP_HEADINGS = {"execution": "Executions", "artifact": "Artifacts", "connection": "Connection"}
 
 # What each ToolError code tells the caller (the ladder in kitaru_mcp/errors.py).
 ERROR_MEANINGS = {
@@ -194,14 +190,12 @@ def tool_page(entry: dict[str, Any], tool: ToolDef, defs: dict[str, Any]) -> dic
     }
 
 
-def index(pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The tools grouped for the index: known groups first, in their order."""
-    order = list(GROUP_HEADINGS) + sorted({p["group"] for p in pages} - set(GROUP_HEADINGS))
+def index(pages: list[dict[str, Any]], headings: dict[str, str]) -> list[dict[str, Any]]:
+    """The tools grouped for the index, toolsets in the order schemas/contract.yaml lists them."""
     groups = []
-    for group in order:
+    for group, heading in headings.items():
         members = [p for p in pages if p["group"] == group]
         if members:
-            heading = GROUP_HEADINGS.get(group, group.capitalize())
             groups.append({"group": group, "heading": heading, "tools": members})
     return groups
 
@@ -233,7 +227,7 @@ def docs_context(schemas: SchemaSet, bundle: dict[str, Any]) -> dict[str, Any]:
     pages = [tool_page(entry, by_name[entry["name"]], schemas.defs) for entry in bundle["tools"]]
     return {
         "contract_version": bundle["contract_version"],
-        "groups": index(pages),
+        "groups": index(pages, schemas.toolsets),
         "tools": pages,
         "shapes": shapes(schemas),
         "error_rows": field_rows(bundle["toolError"], {}),

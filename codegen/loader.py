@@ -43,6 +43,9 @@ class SchemaSet:
 
     defs: dict[str, Any] = field(default_factory=dict)
     tools: list[ToolDef] = field(default_factory=list)
+    contract_version: str = "0.0.0"
+    toolsets: dict[str, str] = field(default_factory=dict)  # name -> heading, in order
+    aliases: dict[str, list[str]] = field(default_factory=dict)
 
 
 class SchemaErrors(Exception):
@@ -82,6 +85,7 @@ def load(schemas_dir: Path) -> SchemaSet:
                 problems.append(f"{label}: {name}: defined twice")
             result.defs[name] = schema
 
+    _load_contract_file(schemas_dir / "contract.yaml", result, problems)
     meta = json.loads((schemas_dir / "tool.schema.json").read_text(encoding="utf-8"))
     meta_validator = Draft202012Validator(meta)
     seen: set[str] = set()
@@ -97,6 +101,9 @@ def load(schemas_dir: Path) -> SchemaSet:
                 problems.append(f"{label}: {_json_path(error.absolute_path)}: {error.message}")
             continue
         tool = ToolDef(source=label, raw=data)
+        if tool.raw["group"] not in result.toolsets:
+            known = ", ".join(result.toolsets)
+            problems.append(f"{label}: group: '{tool.raw['group']}' is not a toolset ({known})")
         if path.stem != tool.name:
             problems.append(f"{label}: name: '{tool.name}' must match the file name '{path.stem}'")
         if tool.name in seen:
@@ -109,6 +116,22 @@ def load(schemas_dir: Path) -> SchemaSet:
     if problems:
         raise SchemaErrors(problems)
     return result
+
+
+def _load_contract_file(path: Path, result: SchemaSet, problems: list[str]) -> None:
+    """contract.yaml: the contract version, the toolsets with their headings, aliases."""
+    data = _read_yaml(path, problems, path.name)
+    try:
+        result.contract_version = str(data["contract_version"])
+        result.toolsets = {str(t["name"]): str(t["heading"]) for t in data["toolsets"]}
+        result.aliases = {str(k): [str(n) for n in v] for k, v in data.get("aliases", {}).items()}
+    except (TypeError, KeyError) as exc:
+        problems.append(f"{path.name}: needs contract_version and toolsets (name, heading): {exc}")
+        return
+    for alias, members in result.aliases.items():
+        unknown = sorted(set(members) - set(result.toolsets))
+        if unknown:
+            problems.append(f"{path.name}: aliases.{alias}: unknown toolsets {unknown}")
 
 
 def _check_tools(schemas: SchemaSet) -> list[str]:

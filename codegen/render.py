@@ -8,7 +8,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from kitaru_mcp.stubs import summary
+from .text import summary
 
 from .bundle import contract, model_document, model_name
 from .docs import docs_context
@@ -31,6 +31,7 @@ def _environment() -> Environment:
         undefined=StrictUndefined,
         autoescape=False,
     )
+    env.filters["pystr"] = lambda value: json.dumps(value, ensure_ascii=False)
     env.filters["tojson_pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False)
     return env
 
@@ -70,7 +71,7 @@ README_BEGIN = "<!-- tools:begin (generated from schemas/ by codegen; do not edi
 README_END = "<!-- tools:end -->"
 
 
-def splice_readme(readme: str, bundle: dict[str, Any]) -> str:
+def splice_readme(readme: str, bundle: dict[str, Any], headings: dict[str, str]) -> str:
     """The README with its tool table (between the markers) rebuilt from the contract."""
     if README_BEGIN not in readme or README_END not in readme:
         return readme
@@ -78,7 +79,7 @@ def splice_readme(readme: str, bundle: dict[str, Any]) -> str:
         _environment()
         .get_template("readme_tools.md.j2")
         .render(
-            groups=_README_GROUPS,
+            groups=headings,
             tools=[
                 {
                     "name": tool["name"],
@@ -101,9 +102,6 @@ def splice_readme(readme: str, bundle: dict[str, Any]) -> str:
     return f"{head}{README_BEGIN}\n{table}{README_END}{tail}"
 
 
-_README_GROUPS = {"execution": "Executions", "artifact": "Artifacts", "connection": "Connection"}
-
-
 def render_all(schemas: SchemaSet, readme: str | None = None) -> dict[str, str]:
     """Every generated file, keyed by its path relative to the repository root.
 
@@ -119,6 +117,8 @@ def render_all(schemas: SchemaSet, readme: str | None = None) -> dict[str, str]:
             "function": tool.handler_function,
             "input_model": model_name(tool.raw["input"], tool.class_stem, "Input"),
             "output_model": model_name(tool.raw["output"], tool.class_stem, "Output"),
+            "summary": summary(tool.raw["description"]),
+            "starts_runner": bool(tool.raw.get("startsRunner")),
         }
         for tool in sorted(schemas.tools, key=lambda t: t.name)
     ]
@@ -126,7 +126,13 @@ def render_all(schemas: SchemaSet, readme: str | None = None) -> dict[str, str]:
         "generated/__init__.py": f"{HEADER}\n{_PACKAGE_DOC}\n",
         "generated/contract.json": json.dumps(bundle, indent=2, ensure_ascii=False) + "\n",
         "generated/models.py": render_models(schemas),
-        "generated/tools.py": env.get_template("tools.py.j2").render(header=HEADER, stubs=stubs),
+        "generated/tools.py": env.get_template("tools.py.j2").render(
+            header=HEADER,
+            stubs=stubs,
+            toolsets=schemas.toolsets,
+            aliases=schemas.aliases,
+            contract_version=schemas.contract_version,
+        ),
         "docs/tools.md": env.get_template("tools.md.j2").render(docs_context(schemas, bundle)),
-        **({"README.md": splice_readme(readme, bundle)} if readme is not None else {}),
+        **({"README.md": splice_readme(readme, bundle, schemas.toolsets)} if readme is not None else {}),
     }

@@ -14,428 +14,709 @@ from typing import TYPE_CHECKING, Any
 from kitaru_mcp.stubs import ToolStub, load_contract
 
 if TYPE_CHECKING:
+    from kitaru_mcp.gateway import Gateway
     from kitaru_mcp.generated import models
 
 CONTRACT = load_contract()
+CONTRACT_VERSION = "1.0.0"
+# Toolsets (name -> heading) in order, and the aliases that select several at once.
+TOOLSETS: dict[str, str] = {
+    "execution": "Executions",
+    "artifact": "Artifacts",
+    "connection": "Connection",
+    "stacks": "Stacks",
+    "deployments": "Deployments",
+    "projects": "Projects",
+    "secrets": "Secrets",
+}
+TOOLSET_ALIASES: dict[str, tuple[str, ...]] = {
+    "connection": ("connection", "stacks", "deployments", "projects", "secrets",),
+}
 
 
-def get_execution_logs(arguments: dict[str, Any]) -> models.GetExecutionLogsOutput:
+def get_execution_logs(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.GetExecutionLogsOutput:
     """Execution logs: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import logs
 
     return logs.get_execution_logs(
-        models.GetExecutionLogsInput.model_validate(arguments)
+        gateway, models.GetExecutionLogsInput.model_validate(arguments)
     )
 
 
-def kitaru_artifacts_get(arguments: dict[str, Any]) -> models.KitaruArtifactsGetOutput:
+def kitaru_artifacts_get(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.KitaruArtifactsGetOutput:
     """Get artifact value: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import artifacts
 
     return artifacts.get_artifact(
-        models.KitaruArtifactsGetInput.model_validate(arguments)
+        gateway, models.KitaruArtifactsGetInput.model_validate(arguments)
     )
 
 
-def kitaru_artifacts_list(arguments: dict[str, Any]) -> models.KitaruArtifactsListOutput:
+def kitaru_artifacts_list(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.KitaruArtifactsListOutput:
     """List artifacts: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import artifacts
 
     return artifacts.list_artifacts(
-        models.KitaruArtifactsListInput.model_validate(arguments)
+        gateway, models.KitaruArtifactsListInput.model_validate(arguments)
     )
 
 
-def kitaru_clean_preview(arguments: dict[str, Any]) -> models.KitaruCleanPreviewOutput:
+def kitaru_clean_preview(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.KitaruCleanPreviewOutput:
     """Preview kitaru clean: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import environment
 
     return environment.clean_preview(
-        models.KitaruCleanPreviewInput.model_validate(arguments)
+        gateway, models.KitaruCleanPreviewInput.model_validate(arguments)
     )
 
 
-def kitaru_deployments_delete(arguments: dict[str, Any]) -> models.KitaruDeploymentsDeleteOutput:
+def kitaru_deployments_delete(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.KitaruDeploymentsDeleteOutput:
     """Delete a deployment: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import deployments
 
     return deployments.delete(
-        models.KitaruDeploymentsDeleteInput.model_validate(arguments)
+        gateway, models.KitaruDeploymentsDeleteInput.model_validate(arguments)
     )
 
 
-def kitaru_deployments_deploy(arguments: dict[str, Any]) -> models.Deployment:
+def kitaru_deployments_deploy(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.Deployment:
     """Deploy a flow: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import deployments
 
     return deployments.deploy(
-        models.KitaruDeploymentsDeployInput.model_validate(arguments)
+        gateway, models.KitaruDeploymentsDeployInput.model_validate(arguments)
     )
 
 
-def kitaru_deployments_get(arguments: dict[str, Any]) -> models.Deployment:
+def kitaru_deployments_get(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.Deployment:
     """Get a deployment: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import deployments
 
     return deployments.get_deployment(
-        models.KitaruDeploymentsGetInput.model_validate(arguments)
+        gateway, models.KitaruDeploymentsGetInput.model_validate(arguments)
     )
 
 
-def kitaru_deployments_invoke(arguments: dict[str, Any]) -> models.KitaruDeploymentsInvokeOutput:
+def kitaru_deployments_invoke(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.KitaruDeploymentsInvokeOutput:
     """Invoke a deployment: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import deployments
 
     return deployments.invoke(
-        models.KitaruDeploymentsInvokeInput.model_validate(arguments)
+        gateway, models.KitaruDeploymentsInvokeInput.model_validate(arguments)
     )
 
 
-def kitaru_deployments_list(arguments: dict[str, Any]) -> models.KitaruDeploymentsListOutput:
+def kitaru_deployments_list(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.KitaruDeploymentsListOutput:
     """List deployments: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import deployments
 
     return deployments.list_deployments(
-        models.KitaruDeploymentsListInput.model_validate(arguments)
+        gateway, models.KitaruDeploymentsListInput.model_validate(arguments)
     )
 
 
-def kitaru_deployments_tag(arguments: dict[str, Any]) -> models.Deployment:
+def kitaru_deployments_tag(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.Deployment:
     """Tag a deployment: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import deployments
 
     return deployments.tag(
-        models.KitaruDeploymentsTagInput.model_validate(arguments)
+        gateway, models.KitaruDeploymentsTagInput.model_validate(arguments)
     )
 
 
-def kitaru_deployments_untag(arguments: dict[str, Any]) -> models.Deployment:
+def kitaru_deployments_untag(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.Deployment:
     """Untag a deployment: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import deployments
 
     return deployments.untag(
-        models.KitaruDeploymentsUntagInput.model_validate(arguments)
+        gateway, models.KitaruDeploymentsUntagInput.model_validate(arguments)
     )
 
 
-def kitaru_executions_abort_wait(arguments: dict[str, Any]) -> models.WaitResolution:
+def kitaru_executions_abort_wait(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.WaitResolution:
     """Abort a wait: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import lifecycle
 
     return lifecycle.abort_wait(
-        models.KitaruExecutionsAbortWaitInput.model_validate(arguments)
+        gateway, models.KitaruExecutionsAbortWaitInput.model_validate(arguments)
     )
 
 
-def kitaru_executions_ask_user(arguments: dict[str, Any]) -> models.KitaruExecutionsAskUserOutput:
+def kitaru_executions_ask_user(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.KitaruExecutionsAskUserOutput:
     """Ask the user to answer a wait: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import waiting
 
     return waiting.ask_user(
-        models.KitaruExecutionsAskUserInput.model_validate(arguments)
+        gateway, models.KitaruExecutionsAskUserInput.model_validate(arguments)
     )
 
 
-def kitaru_executions_cancel(arguments: dict[str, Any]) -> models.Execution:
+def kitaru_executions_cancel(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.Execution:
     """Cancel an execution: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import lifecycle
 
     return lifecycle.cancel(
-        models.KitaruExecutionsCancelInput.model_validate(arguments)
+        gateway, models.KitaruExecutionsCancelInput.model_validate(arguments)
     )
 
 
-def kitaru_executions_cohort(arguments: dict[str, Any]) -> models.KitaruExecutionsCohortOutput:
+def kitaru_executions_cohort(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.KitaruExecutionsCohortOutput:
     """Find comparable executions: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import inspection
 
     return inspection.cohort(
-        models.KitaruExecutionsCohortInput.model_validate(arguments)
+        gateway, models.KitaruExecutionsCohortInput.model_validate(arguments)
     )
 
 
-def kitaru_executions_diff(arguments: dict[str, Any]) -> models.KitaruExecutionsDiffOutput:
+def kitaru_executions_diff(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.KitaruExecutionsDiffOutput:
     """Compare two executions: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import inspection
 
     return inspection.diff(
-        models.KitaruExecutionsDiffInput.model_validate(arguments)
+        gateway, models.KitaruExecutionsDiffInput.model_validate(arguments)
     )
 
 
-def kitaru_executions_get(arguments: dict[str, Any]) -> models.Execution:
+def kitaru_executions_get(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.Execution:
     """Get execution: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import executions
 
     return executions.get_execution(
-        models.KitaruExecutionsGetInput.model_validate(arguments)
+        gateway, models.KitaruExecutionsGetInput.model_validate(arguments)
     )
 
 
-def kitaru_executions_input(arguments: dict[str, Any]) -> models.WaitResolution:
+def kitaru_executions_input(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.WaitResolution:
     """Answer a wait: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import lifecycle
 
     return lifecycle.provide_input(
-        models.KitaruExecutionsInputInput.model_validate(arguments)
+        gateway, models.KitaruExecutionsInputInput.model_validate(arguments)
     )
 
 
-def kitaru_executions_latest(arguments: dict[str, Any]) -> models.Execution:
+def kitaru_executions_latest(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.Execution:
     """Latest execution: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import executions
 
     return executions.latest_execution(
-        models.KitaruExecutionsLatestInput.model_validate(arguments)
+        gateway, models.KitaruExecutionsLatestInput.model_validate(arguments)
     )
 
 
-def kitaru_executions_list(arguments: dict[str, Any]) -> models.KitaruExecutionsListOutput:
+def kitaru_executions_list(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.KitaruExecutionsListOutput:
     """List executions: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import executions
 
     return executions.list_executions(
-        models.KitaruExecutionsListInput.model_validate(arguments)
+        gateway, models.KitaruExecutionsListInput.model_validate(arguments)
     )
 
 
-def kitaru_executions_replay(arguments: dict[str, Any]) -> models.StartedExecution:
+def kitaru_executions_replay(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.StartedExecution:
     """Replay from a checkpoint: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import lifecycle
 
     return lifecycle.replay(
-        models.KitaruExecutionsReplayInput.model_validate(arguments)
+        gateway, models.KitaruExecutionsReplayInput.model_validate(arguments)
     )
 
 
-def kitaru_executions_resume(arguments: dict[str, Any]) -> models.StartedExecution:
+def kitaru_executions_resume(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.StartedExecution:
     """Resume an execution: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import lifecycle
 
     return lifecycle.resume(
-        models.KitaruExecutionsResumeInput.model_validate(arguments)
+        gateway, models.KitaruExecutionsResumeInput.model_validate(arguments)
     )
 
 
-def kitaru_executions_retry(arguments: dict[str, Any]) -> models.StartedExecution:
+def kitaru_executions_retry(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.StartedExecution:
     """Retry a failed execution: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import lifecycle
 
     return lifecycle.retry(
-        models.KitaruExecutionsRetryInput.model_validate(arguments)
+        gateway, models.KitaruExecutionsRetryInput.model_validate(arguments)
     )
 
 
-def kitaru_executions_run(arguments: dict[str, Any]) -> models.StartedExecution:
+def kitaru_executions_run(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.StartedExecution:
     """Run a flow: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import lifecycle
 
     return lifecycle.run_flow(
-        models.KitaruExecutionsRunInput.model_validate(arguments)
+        gateway, models.KitaruExecutionsRunInput.model_validate(arguments)
     )
 
 
-def kitaru_executions_statistics(arguments: dict[str, Any]) -> models.KitaruExecutionsStatisticsOutput:
+def kitaru_executions_statistics(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.KitaruExecutionsStatisticsOutput:
     """Execution statistics: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import inspection
 
     return inspection.statistics(
-        models.KitaruExecutionsStatisticsInput.model_validate(arguments)
+        gateway, models.KitaruExecutionsStatisticsInput.model_validate(arguments)
     )
 
 
-def kitaru_executions_wait(arguments: dict[str, Any]) -> models.KitaruExecutionsWaitOutput:
+def kitaru_executions_wait(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.KitaruExecutionsWaitOutput:
     """Wait for an execution: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import waiting
 
     return waiting.wait_for(
-        models.KitaruExecutionsWaitInput.model_validate(arguments)
+        gateway, models.KitaruExecutionsWaitInput.model_validate(arguments)
     )
 
 
-def kitaru_info(arguments: dict[str, Any]) -> models.KitaruInfoOutput:
+def kitaru_info(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.KitaruInfoOutput:
     """Environment diagnostics: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import environment
 
     return environment.info(
-        models.KitaruInfoInput.model_validate(arguments)
+        gateway, models.KitaruInfoInput.model_validate(arguments)
     )
 
 
-def kitaru_projects_current(arguments: dict[str, Any]) -> models.Project:
+def kitaru_projects_current(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.Project:
     """Current project: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import projects
 
     return projects.current_project(
-        models.KitaruProjectsCurrentInput.model_validate(arguments)
+        gateway, models.KitaruProjectsCurrentInput.model_validate(arguments)
     )
 
 
-def kitaru_projects_list(arguments: dict[str, Any]) -> models.KitaruProjectsListOutput:
+def kitaru_projects_list(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.KitaruProjectsListOutput:
     """List projects: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import projects
 
     return projects.list_projects(
-        models.KitaruProjectsListInput.model_validate(arguments)
+        gateway, models.KitaruProjectsListInput.model_validate(arguments)
     )
 
 
-def kitaru_projects_show(arguments: dict[str, Any]) -> models.Project:
+def kitaru_projects_show(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.Project:
     """Show a project: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import projects
 
     return projects.show_project(
-        models.KitaruProjectsShowInput.model_validate(arguments)
+        gateway, models.KitaruProjectsShowInput.model_validate(arguments)
     )
 
 
-def kitaru_projects_use(arguments: dict[str, Any]) -> models.Project:
+def kitaru_projects_use(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.Project:
     """Switch project: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import projects
 
     return projects.use_project(
-        models.KitaruProjectsUseInput.model_validate(arguments)
+        gateway, models.KitaruProjectsUseInput.model_validate(arguments)
     )
 
 
-def kitaru_secrets_create(arguments: dict[str, Any]) -> models.SecretSummary:
+def kitaru_secrets_create(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.SecretSummary:
     """Create a secret: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import secrets
 
     return secrets.create_secret(
-        models.KitaruSecretsCreateInput.model_validate(arguments)
+        gateway, models.KitaruSecretsCreateInput.model_validate(arguments)
     )
 
 
-def kitaru_secrets_list(arguments: dict[str, Any]) -> models.KitaruSecretsListOutput:
+def kitaru_secrets_list(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.KitaruSecretsListOutput:
     """List secrets: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import secrets
 
     return secrets.list_secrets(
-        models.KitaruSecretsListInput.model_validate(arguments)
+        gateway, models.KitaruSecretsListInput.model_validate(arguments)
     )
 
 
-def kitaru_stacks_list(arguments: dict[str, Any]) -> models.KitaruStacksListOutput:
+def kitaru_stacks_list(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.KitaruStacksListOutput:
     """List stacks: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import stacks
 
     return stacks.list_stacks(
-        models.KitaruStacksListInput.model_validate(arguments)
+        gateway, models.KitaruStacksListInput.model_validate(arguments)
     )
 
 
-def kitaru_start_local_server(arguments: dict[str, Any]) -> models.KitaruStartLocalServerOutput:
+def kitaru_start_local_server(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.KitaruStartLocalServerOutput:
     """Start local server: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import connection
 
     return connection.start_local_server(
-        models.KitaruStartLocalServerInput.model_validate(arguments)
+        gateway, models.KitaruStartLocalServerInput.model_validate(arguments)
     )
 
 
-def kitaru_status(arguments: dict[str, Any]) -> models.KitaruStatusOutput:
+def kitaru_status(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.KitaruStatusOutput:
     """Connection status: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import connection
 
     return connection.status(
-        models.KitaruStatusInput.model_validate(arguments)
+        gateway, models.KitaruStatusInput.model_validate(arguments)
     )
 
 
-def kitaru_stop_local_server(arguments: dict[str, Any]) -> models.KitaruStopLocalServerOutput:
+def kitaru_stop_local_server(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.KitaruStopLocalServerOutput:
     """Stop local server: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import connection
 
     return connection.stop_local_server(
-        models.KitaruStopLocalServerInput.model_validate(arguments)
+        gateway, models.KitaruStopLocalServerInput.model_validate(arguments)
     )
 
 
-def manage_stack(arguments: dict[str, Any]) -> models.ManageStackOutput:
+def manage_stack(
+    gateway: Gateway, arguments: dict[str, Any]
+) -> models.ManageStackOutput:
     """Create or delete a stack: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import stacks
 
     return stacks.manage_stack(
-        models.ManageStackInput.model_validate(arguments)
+        gateway, models.ManageStackInput.model_validate(arguments)
     )
 
 
 TOOLS: dict[str, ToolStub] = {
-    "get_execution_logs": ToolStub(CONTRACT["get_execution_logs"], get_execution_logs),
-    "kitaru_artifacts_get": ToolStub(CONTRACT["kitaru_artifacts_get"], kitaru_artifacts_get),
-    "kitaru_artifacts_list": ToolStub(CONTRACT["kitaru_artifacts_list"], kitaru_artifacts_list),
-    "kitaru_clean_preview": ToolStub(CONTRACT["kitaru_clean_preview"], kitaru_clean_preview),
-    "kitaru_deployments_delete": ToolStub(CONTRACT["kitaru_deployments_delete"], kitaru_deployments_delete),
-    "kitaru_deployments_deploy": ToolStub(CONTRACT["kitaru_deployments_deploy"], kitaru_deployments_deploy),
-    "kitaru_deployments_get": ToolStub(CONTRACT["kitaru_deployments_get"], kitaru_deployments_get),
-    "kitaru_deployments_invoke": ToolStub(CONTRACT["kitaru_deployments_invoke"], kitaru_deployments_invoke),
-    "kitaru_deployments_list": ToolStub(CONTRACT["kitaru_deployments_list"], kitaru_deployments_list),
-    "kitaru_deployments_tag": ToolStub(CONTRACT["kitaru_deployments_tag"], kitaru_deployments_tag),
-    "kitaru_deployments_untag": ToolStub(CONTRACT["kitaru_deployments_untag"], kitaru_deployments_untag),
-    "kitaru_executions_abort_wait": ToolStub(CONTRACT["kitaru_executions_abort_wait"], kitaru_executions_abort_wait),
-    "kitaru_executions_ask_user": ToolStub(CONTRACT["kitaru_executions_ask_user"], kitaru_executions_ask_user),
-    "kitaru_executions_cancel": ToolStub(CONTRACT["kitaru_executions_cancel"], kitaru_executions_cancel),
-    "kitaru_executions_cohort": ToolStub(CONTRACT["kitaru_executions_cohort"], kitaru_executions_cohort),
-    "kitaru_executions_diff": ToolStub(CONTRACT["kitaru_executions_diff"], kitaru_executions_diff),
-    "kitaru_executions_get": ToolStub(CONTRACT["kitaru_executions_get"], kitaru_executions_get),
-    "kitaru_executions_input": ToolStub(CONTRACT["kitaru_executions_input"], kitaru_executions_input),
-    "kitaru_executions_latest": ToolStub(CONTRACT["kitaru_executions_latest"], kitaru_executions_latest),
-    "kitaru_executions_list": ToolStub(CONTRACT["kitaru_executions_list"], kitaru_executions_list),
-    "kitaru_executions_replay": ToolStub(CONTRACT["kitaru_executions_replay"], kitaru_executions_replay),
-    "kitaru_executions_resume": ToolStub(CONTRACT["kitaru_executions_resume"], kitaru_executions_resume),
-    "kitaru_executions_retry": ToolStub(CONTRACT["kitaru_executions_retry"], kitaru_executions_retry),
-    "kitaru_executions_run": ToolStub(CONTRACT["kitaru_executions_run"], kitaru_executions_run),
-    "kitaru_executions_statistics": ToolStub(CONTRACT["kitaru_executions_statistics"], kitaru_executions_statistics),
-    "kitaru_executions_wait": ToolStub(CONTRACT["kitaru_executions_wait"], kitaru_executions_wait),
-    "kitaru_info": ToolStub(CONTRACT["kitaru_info"], kitaru_info),
-    "kitaru_projects_current": ToolStub(CONTRACT["kitaru_projects_current"], kitaru_projects_current),
-    "kitaru_projects_list": ToolStub(CONTRACT["kitaru_projects_list"], kitaru_projects_list),
-    "kitaru_projects_show": ToolStub(CONTRACT["kitaru_projects_show"], kitaru_projects_show),
-    "kitaru_projects_use": ToolStub(CONTRACT["kitaru_projects_use"], kitaru_projects_use),
-    "kitaru_secrets_create": ToolStub(CONTRACT["kitaru_secrets_create"], kitaru_secrets_create),
-    "kitaru_secrets_list": ToolStub(CONTRACT["kitaru_secrets_list"], kitaru_secrets_list),
-    "kitaru_stacks_list": ToolStub(CONTRACT["kitaru_stacks_list"], kitaru_stacks_list),
-    "kitaru_start_local_server": ToolStub(CONTRACT["kitaru_start_local_server"], kitaru_start_local_server),
-    "kitaru_status": ToolStub(CONTRACT["kitaru_status"], kitaru_status),
-    "kitaru_stop_local_server": ToolStub(CONTRACT["kitaru_stop_local_server"], kitaru_stop_local_server),
-    "manage_stack": ToolStub(CONTRACT["manage_stack"], manage_stack),
+    "get_execution_logs": ToolStub(
+        CONTRACT["get_execution_logs"],
+        get_execution_logs,
+        summary="Read an execution's logs as structured entries (time, level, checkpoint, source, message), oldest first, ending with the newest `tail` entries.",
+        starts_runner=False,
+    ),
+    "kitaru_artifacts_get": ToolStub(
+        CONTRACT["kitaru_artifacts_get"],
+        kitaru_artifacts_get,
+        summary="Load one artifact's value.",
+        starts_runner=False,
+    ),
+    "kitaru_artifacts_list": ToolStub(
+        CONTRACT["kitaru_artifacts_list"],
+        kitaru_artifacts_list,
+        summary="List the artifacts an execution recorded: each checkpoint's return value and every value saved with kitaru.save(), with id, name, save type, producing checkpoint and metadata (e.g. storage_size).",
+        starts_runner=False,
+    ),
+    "kitaru_clean_preview": ToolStub(
+        CONTRACT["kitaru_clean_preview"],
+        kitaru_clean_preview,
+        summary="Show what `kitaru clean <scope>` would delete, without deleting anything: `project` is the .kitaru folder of the project around the server's working directory; `global` is Kitaru's configuration folder with the local store (every local execution and artifact) and would stop a running local server; `all` is both.",
+        starts_runner=False,
+    ),
+    "kitaru_deployments_delete": ToolStub(
+        CONTRACT["kitaru_deployments_delete"],
+        kitaru_deployments_delete,
+        summary="Delete one deployed version of a flow for good; it can no longer be invoked.",
+        starts_runner=False,
+    ),
+    "kitaru_deployments_deploy": ToolStub(
+        CONTRACT["kitaru_deployments_deploy"],
+        kitaru_deployments_deploy,
+        summary="Deploy a flow as a new version: freeze `target` (`<module_or_file>:<flow>`, as for kitaru_executions_run) into a snapshot a Kitaru server can run on demand, and route `tag` (default `default`) to it.",
+        starts_runner=False,
+    ),
+    "kitaru_deployments_get": ToolStub(
+        CONTRACT["kitaru_deployments_get"],
+        kitaru_deployments_get,
+        summary="Get one deployed version of a flow, selected by `version` or by `tag` (neither: the version tagged `default`), with its tags, stack, creation time and the JSON schema of the inputs it accepts.",
+        starts_runner=False,
+    ),
+    "kitaru_deployments_invoke": ToolStub(
+        CONTRACT["kitaru_deployments_invoke"],
+        kitaru_deployments_invoke,
+        summary="Run a deployed flow version on the Kitaru server, selected by `version` or `tag` (neither: the version tagged `default`), with `inputs` as flow inputs.",
+        starts_runner=False,
+    ),
+    "kitaru_deployments_list": ToolStub(
+        CONTRACT["kitaru_deployments_list"],
+        kitaru_deployments_list,
+        summary="List deployed flow versions (frozen snapshots a Kitaru server can run on demand), ordered by flow and version, with their tags and stack.",
+        starts_runner=False,
+    ),
+    "kitaru_deployments_tag": ToolStub(
+        CONTRACT["kitaru_deployments_tag"],
+        kitaru_deployments_tag,
+        summary="Attach `tag` to one deployed version so invocations can select it by tag (e.g.",
+        starts_runner=False,
+    ),
+    "kitaru_deployments_untag": ToolStub(
+        CONTRACT["kitaru_deployments_untag"],
+        kitaru_deployments_untag,
+        summary="Remove `tag` from one deployed version (nothing happens if it does not hold it).",
+        starts_runner=False,
+    ),
+    "kitaru_executions_abort_wait": ToolStub(
+        CONTRACT["kitaru_executions_abort_wait"],
+        kitaru_executions_abort_wait,
+        summary="Abort an execution's pending wait instead of answering it: the flow's wait() raises and the flow handles or fails on it.",
+        starts_runner=True,
+    ),
+    "kitaru_executions_ask_user": ToolStub(
+        CONTRACT["kitaru_executions_ask_user"],
+        kitaru_executions_ask_user,
+        summary="Answer an execution's pending wait through the user, not the model: the server shows the user the wait's question as a form built from the wait's JSON schema (MCP elicitation), checks the answer against that schema and sends it as the input.",
+        starts_runner=True,
+    ),
+    "kitaru_executions_cancel": ToolStub(
+        CONTRACT["kitaru_executions_cancel"],
+        kitaru_executions_cancel,
+        summary="Cancel a running or waiting execution.",
+        starts_runner=False,
+    ),
+    "kitaru_executions_cohort": ToolStub(
+        CONTRACT["kitaru_executions_cohort"],
+        kitaru_executions_cohort,
+        summary="Find the executions of one flow that ran with the same inputs, newest first, to compare runs or pick a batch to replay.",
+        starts_runner=False,
+    ),
+    "kitaru_executions_diff": ToolStub(
+        CONTRACT["kitaru_executions_diff"],
+        kitaru_executions_diff,
+        summary="Compare two executions side by side (typically an execution and its replay, or two runs of the same flow): which flow inputs differ, which checkpoints ended with a different status, and which checkpoint outputs differ (compared by content hash, with short previews of both values).",
+        starts_runner=False,
+    ),
+    "kitaru_executions_get": ToolStub(
+        CONTRACT["kitaru_executions_get"],
+        kitaru_executions_get,
+        summary="Get the full state of one execution: status, flow, stack, times, every checkpoint with its status, the artifacts it recorded, the failure if it failed, and the pending wait (name, question, JSON schema of the expected input) if it is paused.",
+        starts_runner=False,
+    ),
+    "kitaru_executions_input": ToolStub(
+        CONTRACT["kitaru_executions_input"],
+        kitaru_executions_input,
+        summary="Give a waiting execution the input its pending wait asks for.",
+        starts_runner=True,
+    ),
+    "kitaru_executions_latest": ToolStub(
+        CONTRACT["kitaru_executions_latest"],
+        kitaru_executions_latest,
+        summary="Get the most recent execution, optionally of one `flow` and/or in one `status`, in the same full shape as kitaru_executions_get.",
+        starts_runner=False,
+    ),
+    "kitaru_executions_list": ToolStub(
+        CONTRACT["kitaru_executions_list"],
+        kitaru_executions_list,
+        summary="List Kitaru executions, newest first, as short summaries (id, flow, status, stack, start and end time), a page at a time: pass `next_cursor` back as `cursor` for the next page.",
+        starts_runner=False,
+    ),
+    "kitaru_executions_replay": ToolStub(
+        CONTRACT["kitaru_executions_replay"],
+        kitaru_executions_replay,
+        summary="Start a new execution that replays an earlier one from checkpoint `from_`: checkpoints before it keep their recorded results, `from_` and everything after it run again.",
+        starts_runner=True,
+    ),
+    "kitaru_executions_resume": ToolStub(
+        CONTRACT["kitaru_executions_resume"],
+        kitaru_executions_resume,
+        summary="Resume a paused execution whose waits are all answered (an execution pauses when nobody answers its wait in time and its process exits).",
+        starts_runner=True,
+    ),
+    "kitaru_executions_retry": ToolStub(
+        CONTRACT["kitaru_executions_retry"],
+        kitaru_executions_retry,
+        summary="Retry a failed execution in place (same exec_id): completed checkpoints are restored from storage and the flow goes on from where it failed.",
+        starts_runner=True,
+    ),
+    "kitaru_executions_run": ToolStub(
+        CONTRACT["kitaru_executions_run"],
+        kitaru_executions_run,
+        summary="Start a Kitaru flow and return as soon as the execution exists, with its exec_id and current status; it never waits for the flow to finish.",
+        starts_runner=True,
+    ),
+    "kitaru_executions_statistics": ToolStub(
+        CONTRACT["kitaru_executions_statistics"],
+        kitaru_executions_statistics,
+        summary="Count executions, grouped by `status`, `flow`, `stack` and/or `day` (the UTC day they started), optionally only those of one `flow`, `status` or `stack` and only those started between `since` and `until`.",
+        starts_runner=False,
+    ),
+    "kitaru_executions_wait": ToolStub(
+        CONTRACT["kitaru_executions_wait"],
+        kitaru_executions_wait,
+        summary="Follow an execution without polling: returns when it finishes, or (with `until: \"finished_or_waiting\"`, the default) also when it stops on a wait that needs input, or after `timeout_s` with `timed_out: true` (the execution goes on).",
+        starts_runner=False,
+    ),
+    "kitaru_info": ToolStub(
+        CONTRACT["kitaru_info"],
+        kitaru_info,
+        summary="Diagnostics for bug reports and set-up problems: Kitaru, ZenML, MCP, kitaru-mcp and Python versions; the connection (kind, target with credentials removed, server version and database); active user, project and stack; the configuration paths in use; the OS; and every KITARU_* and ZENML_* environment variable of the server, with the value of any whose name looks secret (TOKEN, KEY, PASSWORD, SECRET, ...) replaced by ***.",
+        starts_runner=False,
+    ),
+    "kitaru_projects_current": ToolStub(
+        CONTRACT["kitaru_projects_current"],
+        kitaru_projects_current,
+        summary="The active Kitaru project: the one executions, stacks and deployments are read from and created in.",
+        starts_runner=False,
+    ),
+    "kitaru_projects_list": ToolStub(
+        CONTRACT["kitaru_projects_list"],
+        kitaru_projects_list,
+        summary="List the Kitaru projects visible on this connection, and which one is active (the one every other tool works in).",
+        starts_runner=False,
+    ),
+    "kitaru_projects_show": ToolStub(
+        CONTRACT["kitaru_projects_show"],
+        kitaru_projects_show,
+        summary="One Kitaru project by name or id (a unique id prefix works too): id, name, display name, description and whether it is active.",
+        starts_runner=False,
+    ),
+    "kitaru_projects_use": ToolStub(
+        CONTRACT["kitaru_projects_use"],
+        kitaru_projects_use,
+        summary="Make another project the active one for this server and the Kitaru CLI (the setting is saved in Kitaru's configuration).",
+        starts_runner=False,
+    ),
+    "kitaru_secrets_create": ToolStub(
+        CONTRACT["kitaru_secrets_create"],
+        kitaru_secrets_create,
+        summary="Create a secret named `name` holding the key/value pairs in `values` (keys are env-var style names such as API_KEY; values are strings).",
+        starts_runner=False,
+    ),
+    "kitaru_secrets_list": ToolStub(
+        CONTRACT["kitaru_secrets_list"],
+        kitaru_secrets_list,
+        summary="List the secrets this connection can see, by name, with their id and whether they are private: metadata only, never a value.",
+        starts_runner=False,
+    ),
+    "kitaru_stacks_list": ToolStub(
+        CONTRACT["kitaru_stacks_list"],
+        kitaru_stacks_list,
+        summary="List the stacks of the current Kitaru connection: name, id, whether it is the active one, and its components (type, name, flavor).",
+        starts_runner=False,
+    ),
+    "kitaru_start_local_server": ToolStub(
+        CONTRACT["kitaru_start_local_server"],
+        kitaru_start_local_server,
+        summary="Start Kitaru's local server on this machine (a ZenML server daemon on 127.0.0.1, the same as a bare `kitaru login`) and connect to it; it serves the dashboard and the log API and keeps the existing local executions.",
+        starts_runner=False,
+    ),
+    "kitaru_status": ToolStub(
+        CONTRACT["kitaru_status"],
+        kitaru_status,
+        summary="Report what this server is connected to: the connection kind (embedded local store, local Kitaru server, or a remote server) and its address with any credentials removed, whether it answers, the active user, project and stack, whether Kitaru's local server is running and its URL, and the Kitaru, ZenML, MCP and kitaru-mcp versions.",
+        starts_runner=False,
+    ),
+    "kitaru_stop_local_server": ToolStub(
+        CONTRACT["kitaru_stop_local_server"],
+        kitaru_stop_local_server,
+        summary="Stop Kitaru's local server (the same as `kitaru logout` after a bare `kitaru login`) and disconnect from it; later tool calls use the embedded local store again, which still holds the same executions.",
+        starts_runner=False,
+    ),
+    "manage_stack": ToolStub(
+        CONTRACT["manage_stack"],
+        manage_stack,
+        summary="Create or delete a local Kitaru stack (local orchestrator, local artifact store, local sandbox, each named after the stack).",
+        starts_runner=False,
+    ),
 }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from functools import cache, cached_property
 from importlib import resources
@@ -15,15 +14,6 @@ if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
     from pydantic import BaseModel
-
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`])")
-
-
-def summary(description: str) -> str:
-    """The first sentence of a tool description: what the tool is for, in one line."""
-    text = " ".join(description.split())
-    return _SENTENCE_END.split(text, maxsplit=1)[0]
-
 
 @cache
 def load_contract() -> dict[str, dict[str, Any]]:
@@ -74,10 +64,19 @@ def _validator(schema: dict[str, Any]) -> Draft202012Validator:
 class ToolStub:
     """One tool: its contract, validators compiled on first use, and the generated call."""
 
-    def __init__(self, spec: dict[str, Any], call: Callable[[dict[str, Any]], BaseModel]) -> None:
+    def __init__(
+        self,
+        spec: dict[str, Any],
+        call: Callable[[Any, dict[str, Any]], BaseModel],
+        *,
+        summary: str = "",
+        starts_runner: bool = False,
+    ) -> None:
         self.spec = spec
         self.name: str = spec["name"]
         self.call = call
+        self.summary = summary
+        self.starts_runner = starts_runner
 
     @cached_property
     def _input(self) -> Draft202012Validator:
@@ -106,9 +105,13 @@ class ToolStub:
             )
         return arguments
 
-    def run(self, arguments: dict[str, Any]) -> dict[str, Any]:
+    @property
+    def group(self) -> str:
+        return str(self.spec["group"])
+
+    def run(self, gateway: Any, arguments: dict[str, Any]) -> dict[str, Any]:
         """Call the handler (blocking) and return its result checked against the output schema."""
-        result = self.call(arguments)
+        result = self.call(gateway, arguments)
         data = result.model_dump(mode="json", by_alias=True, exclude_unset=True)
         error = next(iter(self._output.iter_errors(data)), None)
         if error is not None:

@@ -1,0 +1,46 @@
+"""What every part of the gateway shares: the connection, and not-found translation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from kitaru_mcp.errors import NotFound, to_failure
+from kitaru_mcp.gateway import session
+
+
+class GatewayBase:
+    """The connection every gateway part uses (one per process, followed on change)."""
+
+    def client(self) -> Any:
+        """Kitaru's client (``kitaru.KitaruClient``)."""
+        return session.client()
+
+    def zen(self) -> Any:
+        """ZenML's client (``zenml.client.Client``), for what Kitaru does not expose."""
+        return session.zen_client()
+
+    def sync(self, probe: bool = True) -> None:
+        """Follow configuration changes; with ``probe``, fail fast on a server that is down."""
+        session.sync_connection(probe=probe)
+
+
+@contextmanager
+def not_found_as(message: str, *, field: str, hint: str) -> Iterator[None]:
+    """Re-raise any not-found failure inside the block as NotFound(message, field, hint)."""
+    try:
+        yield
+    except Exception as exc:
+        if not isinstance(to_failure(exc, log=False), NotFound):
+            raise
+        raise NotFound(message, field=field, hint=hint) from exc
+
+
+def missing_execution(exec_id: str) -> Any:
+    """The block's not-found failures name the execution."""
+    return not_found_as(
+        f"No execution with exec_id {exec_id!r}.",
+        field="exec_id",
+        hint="List executions with kitaru_executions_list to find a valid exec_id.",
+    )

@@ -1,0 +1,148 @@
+"""The connection to Kitaru: one client per process, configuration changes followed.
+
+Importing this module imports neither Kitaru nor ZenML; ``client()`` does, on
+first use (or ``warm_up()`` does it ahead of time, in the background).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from typing import TYPE_CHECKING
+
+from kitaru_mcp.gateway import backend
+
+if TYPE_CHECKING:
+    from kitaru import KitaruClient
+
+logger = logging.getLogger("kitaru_mcp")
+_config_lock = threading.Lock()
+_config_seen: dict[str, str | None] = {}
+_import_lock = threading.Lock()
+_imported = False
+
+
+def _config_stamp(path: str) -> str | None:
+    """A digest of the file's content (ZenML rewrites it unchanged on every load)."""
+    try:
+        with open(path, "rb") as file:
+            return hashlib.sha256(file.read()).hexdigest()
+    except OSError:
+        return None
+
+
+def import_kitaru() -> None:
+    """Import Kitaru once per process; threads that arrive meanwhile wait for it."""
+    global _imported
+    if _imported:
+        return
+    with _import_lock:
+        if not _imported:
+            import kitaru  # noqa: F401  (the import is the point: ~2 s, done once)
+
+            _imported = True
+
+
+def sync_connection(probe: bool = True) -> None:
+    """Follow connection changes made by other processes (``kitaru login``, ``stack use``...).
+
+    ZenML loads its global configuration once per process and keeps it in
+    singletons, so a long-lived server would keep using the connection and
+    active stack it saw first. When the configuration file's content changed
+    since the last call, drop those singletons (private ZenML API:
+    ``GlobalConfiguration._reset_instance`` and ``Client._reset_instance``,
+    the only way to make ZenML reload its configuration in-process): the next
+    use reloads the file, exactly as a fresh CLI process would.
+
+    Then, unless ``probe`` is false, the configured server must accept a
+    connection (``backend.ensure_reachable``): a server that is down fails the
+    call in milliseconds instead of after ZenML's ~30 s of retries.
+    """
+    import_kitaru()
+    from zenml.utils.io_utils import get_global_config_directory
+
+    path = os.path.join(get_global_config_directory(), "config.yaml")
+    with _config_lock:
+        stamp = _config_stamp(path)
+        if path in _config_seen and _config_seen[path] != stamp:
+            from zenml.client import Client
+            from zenml.config.global_config import GlobalConfiguration
+
+            GlobalConfiguration._reset_instance()
+            Client._reset_instance()
+            logger.info("Kitaru configuration changed on disk: reloading the connection")
+        _config_seen[path] = stamp
+    if probe:
+        backend.ensure_reachable()
+
+
+def client() -> KitaruClient:
+    """A Kitaru client on the connection the CLI would use."""
+    sync_connection()
+    ensure_store()
+    from kitaru import KitaruClient
+
+    return KitaruClient()
+
+
+def zen_client():  # noqa: ANN201 (zenml.client.Client; typed loosely to keep imports lazy)
+    """ZenML's client on the same connection (for what Kitaru's SDK does not expose)."""
+    sync_connection()
+    ensure_store()
+    from zenml.client import Client
+
+    return Client()
+
+
+_store_ready = threading.Event()
+_store_lock = threading.Lock()
+
+
+def ensure_store() -> None:
+    """Create (or migrate) the embedded store exactly once, across every process.
+
+    The first access to ZenML's store creates the SQLite database and runs its
+    migrations; two processes doing that at once break the store for good. So
+    each process's first access happens under the inter-process store lock;
+    threads of this process wait on the thread lock meanwhile.
+    """
+    if _store_ready.is_set():
+        return
+    with _store_lock:
+        if _store_ready.is_set():
+            return
+        from kitaru_mcp.gateway.store_lock import store_lock
+        from zenml.client import Client
+
+        with store_lock():
+            Client().zen_store  # noqa: B018 (the access creates and migrates the store)
+        _store_ready.set()
+
+
+_warm_thread: threading.Thread | None = None
+_warm_error: BaseException | None = None
+
+
+def warm_up() -> None:
+    """Import Kitaru and open the connection (the body of the background warm-up)."""
+    global _warm_error
+    try:
+        sync_connection()
+        ensure_store()
+        from kitaru import KitaruClient
+
+        KitaruClient()
+    except BaseException as exc:  # reported by the next call that needs Kitaru, never a crash
+        _warm_error = exc
+        logger.info("warm-up did not finish: %s", type(exc).__name__)
+
+
+def start_warm_up() -> None:
+    """Start ``warm_up`` in a daemon thread (once); ``KITARU_MCP_WARMUP=0`` turns it off."""
+    global _warm_thread
+    if os.environ.get("KITARU_MCP_WARMUP", "1") == "0" or _warm_thread is not None:
+        return
+    _warm_thread = threading.Thread(target=warm_up, name="kitaru-warm-up", daemon=True)
+    _warm_thread.start()

@@ -1,0 +1,31 @@
+"""The unit tier: no server, no store, no Kitaru import; handlers get a fake gateway."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fakes import FakeGateway, execution  # noqa: E402
+
+
+@pytest.fixture
+def gw() -> FakeGateway:
+    """Three executions of two flows: newest first is c, b, a."""
+    return FakeGateway(
+        [
+            execution("aaaa0001", flow="greet", status="completed", minutes=0),
+            execution("bbbb0002", flow="greet", status="failed", minutes=1),
+            execution("cccc0003", flow="sum", status="running", minutes=2),
+        ]
+    )
+
+
+@pytest.fixture(autouse=True)
+def _no_kitaru_import():
+    """A unit test that imports Kitaru or ZenML fails: the tier must stay fast."""
+    yield
+    leaked = sorted(name for name in ("kitaru", "zenml") if name in sys.modules)
+    assert not leaked, f"a unit test imported {leaked}"

@@ -1,0 +1,107 @@
+"""A fake gateway for unit tests: executions held in memory, calls recorded.
+
+It has the methods of ``kitaru_mcp.gateway.Gateway`` that the tests need and
+returns the same plain shapes; anything else raises AttributeError, so a
+handler that reaches for an unexpected call fails the test.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from kitaru_mcp.errors import NotFound
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def execution(
+    exec_id: str,
+    *,
+    flow: str = "greet",
+    status: str = "completed",
+    minutes: int = 0,
+    checkpoints: list[str] | None = None,
+    pending_wait: dict[str, Any] | None = None,
+    failure: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One execution in the Execution shape of schemas/defs."""
+    started = T0 + timedelta(minutes=minutes)
+    ended = None if status in {"running", "waiting"} else started + timedelta(seconds=5)
+    return {
+        "exec_id": exec_id,
+        "flow": flow,
+        "status": status,
+        "stack": "default",
+        "started_at": started.isoformat(),
+        "ended_at": ended.isoformat() if ended else None,
+        "original_exec_id": None,
+        "status_reason": None,
+        "project": "default",
+        "checkpoints": [
+            {
+                "call_id": f"{exec_id}-{i}",
+                "name": name,
+                "status": "completed" if status != "running" else "running",
+                "started_at": started.isoformat(),
+                "ended_at": None,
+                "attempts": 1,
+                "failure": None,
+            }
+            for i, name in enumerate(checkpoints or ["step"])
+        ],
+        "artifacts": [],
+        "pending_wait": pending_wait,
+        "failure": failure,
+    }
+
+
+class FakeGateway:
+    """Executions in memory, newest first by ``started_at``; every call recorded."""
+
+    def __init__(self, executions: list[dict[str, Any]] | None = None) -> None:
+        self.executions = {e["exec_id"]: e for e in executions or []}
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+        self.statuses: dict[str, str] = {}  # run_status overrides (e.g. "paused")
+
+    def _newest_first(self) -> list[dict[str, Any]]:
+        return sorted(self.executions.values(), key=lambda e: e["started_at"], reverse=True)
+
+    def list_executions(self, *, flow=None, status=None, limit=20) -> list[dict[str, Any]]:
+        self.calls.append(("list_executions", (flow, status, limit)))
+        found = [
+            {k: e[k] for k in ("exec_id", "flow", "status", "stack", "started_at", "ended_at",
+                               "original_exec_id")}
+            for e in self._newest_first()
+            if (flow is None or e["flow"] == flow) and (status is None or e["status"] == status)
+        ]
+        return found[:limit]
+
+    def get_execution(self, exec_id: str) -> dict[str, Any]:
+        self.calls.append(("get_execution", (exec_id,)))
+        if exec_id not in self.executions:
+            raise NotFound(f"No execution with exec_id {exec_id!r}.", field="exec_id")
+        return copy.deepcopy(self.executions[exec_id])
+
+    def run_status(self, exec_id: str) -> str:
+        return self.statuses.get(exec_id) or self.get_execution(exec_id)["status"]
+
+    def send_input(self, exec_id: str, wait: str, value: Any) -> None:
+        self.calls.append(("send_input", (exec_id, wait, value)))
+
+    def abort_wait(self, exec_id: str, wait: str) -> None:
+        self.calls.append(("abort_wait", (exec_id, wait)))
+
+    def request_cancel(self, exec_id: str) -> bool:
+        self.calls.append(("request_cancel", (exec_id,)))
+        self.executions[exec_id]["status"] = "cancelled"
+        return True
+
+    def record_status(self, exec_id: str, status: str, reason: str | None = None) -> None:
+        self.calls.append(("record_status", (exec_id, status, reason)))
+        self.executions[exec_id]["status"] = status
+
+    def names(self) -> list[str]:
+        """The names of the calls made, in order."""
+        return [name for name, _ in self.calls]
