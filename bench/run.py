@@ -23,7 +23,7 @@ Sections:
    (as ``tests/test_entrypoints.py`` does) to say whether Kitaru or ZenML were
    imported before the first call; the peak RSS is ``VmHWM`` of the server
    process once ``tools/list`` is answered.
-2. **per call**: ``kitaru_executions_get`` through ``server.call_stub`` (the
+2. **per call**: ``kitaru_executions_get`` through the dispatch path (the
    in-process stub path: validation, worker thread, handler, output check) and
    over stdio, against ``KitaruClient().executions.get(id)`` in this process.
    The three alternate, and the overheads are medians of the paired
@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import platform
@@ -93,6 +94,18 @@ except ImportError:  # pragma: no cover - depends on how the script is started
 
 
 # ---------------------------------------------------------------------------- helpers
+
+
+@functools.cache
+def _dispatcher() -> Any:
+    from kitaru_mcp.dispatch import Dispatcher, ServeOptions
+
+    return Dispatcher(ServeOptions(mode="destructive"))
+
+
+async def call_stub(stub: Any, arguments: Any) -> Any:
+    """One call through the server's dispatch path (every tool served)."""
+    return await _dispatcher().call_tool(stub.name, arguments)
 
 
 def median(values: list[float]) -> float:
@@ -428,8 +441,6 @@ async def bench_per_call(
     from kitaru import KitaruClient
     from kitaru_mcp.generated.tools import TOOLS
 
-    from kitaru_mcp.server import call_stub
-
     stub = TOOLS["kitaru_executions_get"]
     arguments = {"exec_id": exec_id}
 
@@ -471,8 +482,6 @@ async def bench_per_call(
 async def bench_list(calls: int, sizes: list[int], template_exec_id: str) -> dict[str, Any]:
     from kitaru import KitaruClient
     from kitaru_mcp.generated.tools import TOOLS
-
-    from kitaru_mcp.server import call_stub
 
     stub = TOOLS["kitaru_executions_list"]
     metrics: dict[str, float] = {}

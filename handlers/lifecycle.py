@@ -7,7 +7,6 @@ here first, so a bad call fails fast and changes nothing.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from pathlib import Path
@@ -15,33 +14,28 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from kitaru_mcp.generated import models
-from kitaru_mcp.handlers import sdk, serialize
 
 from kitaru_mcp import idempotency, launcher, settings, state
 from kitaru_mcp.errors import Conflict, InvalidArgument
-
-FINISHED = {"completed", "failed", "cancelled"}
-
-
-def _execution(exec_id: str) -> dict[str, Any]:
-    return serialize.execution(sdk.get_execution(exec_id))
+from kitaru_mcp.gateway import Gateway
+from kitaru_mcp.statuses import FINISHED
 
 
 def _started(
-    operation: str, launched: launcher.Launched, reused: bool = False
+    gw: Gateway, operation: str, launched: launcher.Launched, reused: bool = False
 ) -> models.StartedExecution:
     return models.StartedExecution.model_validate(
         {
             "available": True,
             "operation": operation,
-            "execution": _execution(launched.exec_id),
+            "execution": gw.get_execution(launched.exec_id),
             "log_file": launched.log_file,
             "reused": reused,
         }
     )
 
 
-def _start_once(operation: str, params: Any, start: Any) -> models.StartedExecution:
+def _start_once(gw: Gateway, operation: str, params: Any, start: Any) -> models.StartedExecution:
     """Start through ``start()`` unless the idempotency key already started one."""
     launched: list[launcher.Launched] = []
 
@@ -54,8 +48,8 @@ def _start_once(operation: str, params: Any, start: Any) -> models.StartedExecut
     if reused:
         record = state.read_record(exec_id) or {}
         logs = record.get("logs") or [None]
-        return _started(operation, launcher.Launched(exec_id, logs[-1], 0), reused=True)
-    return _started(operation, launched[0])
+        return _started(gw, operation, launcher.Launched(exec_id, logs[-1], 0), reused=True)
+    return _started(gw, operation, launched[0])
 
 
 def _known_target(exec_id: str) -> str | None:
@@ -69,7 +63,7 @@ def _known_target(exec_id: str) -> str | None:
     return target
 
 
-def run_flow(params: models.KitaruExecutionsRunInput) -> models.StartedExecution:
+def run_flow(gw: Gateway, params: models.KitaruExecutionsRunInput) -> models.StartedExecution:
     """Start the target in a runner; return once the execution exists."""
     module_ref = params.target.split(":")[0]
     settings.check_target(params.target)  # a `.py` file must be under an allowed root
@@ -81,8 +75,9 @@ def run_flow(params: models.KitaruExecutionsRunInput) -> models.StartedExecution
                 field="target",
                 hint="Relative paths resolve against the server's working directory.",
             )
-    sdk.prewarm()  # overlaps our own Kitaru import with the runner's start-up
+    gw.prepare()  # the store exists before a runner starts; Kitaru imported meanwhile
     return _start_once(
+        gw,
         "run",
         params,
         lambda: launcher.launch(
@@ -91,9 +86,9 @@ def run_flow(params: models.KitaruExecutionsRunInput) -> models.StartedExecution
     )
 
 
-def pending_wait(exec_id: str, wait: str | None) -> dict[str, Any]:
+def pending_wait(gw: Gateway, exec_id: str, wait: str | None) -> dict[str, Any]:
     """The execution's pending wait; Conflict if none, InvalidArgument if named otherwise."""
-    execution = _execution(exec_id)
+    execution = gw.get_execution(exec_id)
     pending = execution["pending_wait"]
     if pending is None:
         raise Conflict(
@@ -110,32 +105,25 @@ def pending_wait(exec_id: str, wait: str | None) -> dict[str, Any]:
     return pending
 
 
-def _raw_status(exec_id: str) -> str:
-    """ZenML's own run status (tells 'paused' apart from a live poll)."""
-    from zenml.client import Client
-
-    return str(Client().get_pipeline_run(exec_id).status.value)
-
-
-def continue_after_wait(exec_id: str) -> models.WaitResolution:
+def continue_after_wait(gw: Gateway, exec_id: str) -> models.WaitResolution:
     """After a wait was resolved: resume the execution if nobody polls it any more."""
     time.sleep(0.2)
     log_file = None
     continuation = "polling_process"
-    if _raw_status(exec_id) == "paused":
+    if gw.run_status(exec_id) == "paused":
         launched = launcher.launch("resume", exec_id=exec_id, target=_known_target(exec_id))
         continuation, log_file = "resumed", launched.log_file
     return models.WaitResolution.model_validate(
-        {"execution": _execution(exec_id), "continuation": continuation, "log_file": log_file}
+        {"execution": gw.get_execution(exec_id), "continuation": continuation, "log_file": log_file}
     )
 
 
-def provide_input(params: models.KitaruExecutionsInputInput) -> models.WaitResolution:
+def provide_input(gw: Gateway, params: models.KitaruExecutionsInputInput) -> models.WaitResolution:
     """Check the value against the wait's schema, send it, and make sure the flow goes on."""
-    pending = pending_wait(params.exec_id, params.wait)
+    pending = pending_wait(gw, params.exec_id, params.wait)
     check_value(pending, params.value)
-    sdk.client().executions.input(params.exec_id, wait=params.wait, value=params.value)
-    return continue_after_wait(params.exec_id)
+    gw.send_input(params.exec_id, params.wait, params.value)
+    return continue_after_wait(gw, params.exec_id)
 
 
 def check_value(pending: dict[str, Any], value: Any) -> None:
@@ -153,16 +141,16 @@ def check_value(pending: dict[str, Any], value: Any) -> None:
         )
 
 
-def abort_wait(params: models.KitaruExecutionsAbortWaitInput) -> models.WaitResolution:
+def abort_wait(gw: Gateway, params: models.KitaruExecutionsAbortWaitInput) -> models.WaitResolution:
     """Abort the pending wait, then let the flow go on to handle it."""
-    pending_wait(params.exec_id, params.wait)
-    sdk.client().executions.abort_wait(params.exec_id, wait=params.wait)
-    return continue_after_wait(params.exec_id)
+    pending_wait(gw, params.exec_id, params.wait)
+    gw.abort_wait(params.exec_id, params.wait)
+    return continue_after_wait(gw, params.exec_id)
 
 
-def resume(params: models.KitaruExecutionsResumeInput) -> models.StartedExecution:
+def resume(gw: Gateway, params: models.KitaruExecutionsResumeInput) -> models.StartedExecution:
     """Resume a paused execution in a new runner."""
-    execution = _execution(params.exec_id)
+    execution = gw.get_execution(params.exec_id)
     if execution["pending_wait"] is not None:
         name = execution["pending_wait"]["name"]
         raise Conflict(
@@ -170,18 +158,18 @@ def resume(params: models.KitaruExecutionsResumeInput) -> models.StartedExecutio
             field="exec_id",
             hint=f"Answer it with kitaru_executions_input(wait={name!r}); that resumes it too.",
         )
-    if _raw_status(params.exec_id) != "paused":
+    if gw.run_status(params.exec_id) != "paused":
         raise Conflict(
             f"Only paused executions can be resumed; {params.exec_id} is {execution['status']}.",
             field="exec_id",
         )
     target = _known_target(params.exec_id)
-    return _started("resume", launcher.launch("resume", exec_id=params.exec_id, target=target))
+    return _started(gw, "resume", launcher.launch("resume", exec_id=params.exec_id, target=target))
 
 
-def retry(params: models.KitaruExecutionsRetryInput) -> models.StartedExecution:
+def retry(gw: Gateway, params: models.KitaruExecutionsRetryInput) -> models.StartedExecution:
     """Retry a failed execution in place, in a new runner."""
-    execution = _execution(params.exec_id)
+    execution = gw.get_execution(params.exec_id)
     if execution["status"] != "failed":
         raise Conflict(
             f"Only failed executions can be retried; {params.exec_id} is {execution['status']}.",
@@ -189,7 +177,7 @@ def retry(params: models.KitaruExecutionsRetryInput) -> models.StartedExecution:
         )
     target = _known_target(params.exec_id)
     return _start_once(
-        "retry", params, lambda: launcher.launch("retry", exec_id=params.exec_id, target=target)
+        gw, "retry", params, lambda: launcher.launch("retry", exec_id=params.exec_id, target=target)
     )
 
 
@@ -211,9 +199,9 @@ def _checkpoint_overrides(
     return translated or None
 
 
-def replay(params: models.KitaruExecutionsReplayInput) -> models.StartedExecution:
+def replay(gw: Gateway, params: models.KitaruExecutionsReplayInput) -> models.StartedExecution:
     """Replay from checkpoint ``from_`` as a new execution, in a new runner."""
-    execution = _execution(params.exec_id)
+    execution = gw.get_execution(params.exec_id)
     names = {checkpoint["name"] for checkpoint in execution["checkpoints"]}
     if params.from_ not in names:
         raise InvalidArgument(
@@ -228,6 +216,7 @@ def replay(params: models.KitaruExecutionsReplayInput) -> models.StartedExecutio
         )
     checkpoint_overrides = _checkpoint_overrides(params.overrides or {}, names)
     return _start_once(
+        gw,
         "replay",
         params,
         lambda: launcher.launch(
@@ -241,34 +230,22 @@ def replay(params: models.KitaruExecutionsReplayInput) -> models.StartedExecutio
     )
 
 
-def _force_stopped(exec_id: str) -> None:
-    """Record the run as stopped when its process was killed before it could."""
-    from zenml.client import Client
-    from zenml.enums import ExecutionStatus
-    from zenml.models import PipelineRunUpdate
-
-    store = Client().zen_store
-    run = Client().get_pipeline_run(exec_id)
-    store.update_run(run.id, PipelineRunUpdate(status=ExecutionStatus.STOPPED))
-
-
-def cancel(params: models.KitaruExecutionsCancelInput) -> models.Execution:
+def cancel(gw: Gateway, params: models.KitaruExecutionsCancelInput) -> models.Execution:
     """Ask Kitaru to stop the execution; stop our runner for real if it does not."""
     exec_id = params.exec_id
-    execution = _execution(exec_id)
+    execution = gw.get_execution(exec_id)
     if execution["status"] in FINISHED:
         raise Conflict(
             f"Execution {exec_id} already ended ({execution['status']}); nothing to cancel.",
             field="exec_id",
         )
-    with contextlib.suppress(NotImplementedError):  # local orchestrator: graceful stop only
-        sdk.client().executions.cancel(exec_id)
+    gw.request_cancel(exec_id)
     record = state.read_record(exec_id) or {}
     deadline = time.monotonic() + 3.0
-    while time.monotonic() < deadline and _execution(exec_id)["status"] not in FINISHED:
+    while time.monotonic() < deadline and gw.get_execution(exec_id)["status"] not in FINISHED:
         time.sleep(0.2)
-    if _execution(exec_id)["status"] not in FINISHED:
+    if gw.get_execution(exec_id)["status"] not in FINISHED:
         launcher.stop_runner(record.get("pid"))
-        if _raw_status(exec_id) not in {"stopped", "completed", "failed", "cancelled"}:
-            _force_stopped(exec_id)
-    return models.Execution.model_validate(_execution(exec_id))
+        if gw.run_status(exec_id) not in {"stopped", "completed", "failed", "cancelled"}:
+            gw.record_status(exec_id, "stopped")  # the runner was killed before it could
+    return models.Execution.model_validate(gw.get_execution(exec_id))

@@ -6,11 +6,12 @@ import time
 from typing import Any
 
 from kitaru_mcp.generated import models
-from kitaru_mcp.handlers import lifecycle, sdk, serialize
+from kitaru_mcp.handlers import lifecycle
 
 from kitaru_mcp.context import current
+from kitaru_mcp.gateway import Gateway
+from kitaru_mcp.statuses import FINISHED
 
-FINISHED = {"completed", "failed", "cancelled"}
 POLL_S = 1.0
 
 
@@ -23,14 +24,16 @@ def _progress_message(execution: dict[str, Any]) -> tuple[int, str]:
     return done, text
 
 
-def wait_for(params: models.KitaruExecutionsWaitInput) -> models.KitaruExecutionsWaitOutput:
+def wait_for(
+    gw: Gateway, params: models.KitaruExecutionsWaitInput
+) -> models.KitaruExecutionsWaitOutput:
     """Poll until the execution finishes (or waits), time runs out, or the call is cancelled."""
     call = current()
     targets = FINISHED | ({"waiting"} if params.until == "finished_or_waiting" else set())
     started = time.monotonic()
     last = None
     while True:
-        execution = serialize.execution(sdk.get_execution(params.exec_id))
+        execution = gw.get_execution(params.exec_id)
         done, message = _progress_message(execution)
         if message != last:
             call.progress(done, None, message)
@@ -74,9 +77,11 @@ def form_schema(schema: dict[str, Any] | None) -> tuple[dict[str, Any] | None, b
     return None, False
 
 
-def ask_user(params: models.KitaruExecutionsAskUserInput) -> models.KitaruExecutionsAskUserOutput:
+def ask_user(
+    gw: Gateway, params: models.KitaruExecutionsAskUserInput
+) -> models.KitaruExecutionsAskUserOutput:
     """Elicit the wait's answer from the user and send it; send nothing otherwise."""
-    pending = lifecycle.pending_wait(params.exec_id, params.wait)
+    pending = lifecycle.pending_wait(gw, params.exec_id, params.wait)
     result: dict[str, Any] = {"question": pending.get("question"), "schema": pending.get("schema")}
     form, wrapped = form_schema(pending.get("schema"))
     call = current()
@@ -92,10 +97,10 @@ def ask_user(params: models.KitaruExecutionsAskUserInput) -> models.KitaruExecut
             content = answer.content or {}
             value = content.get("value") if wrapped else content
             lifecycle.check_value(pending, value)
-            sdk.client().executions.input(params.exec_id, wait=pending["name"], value=value)
-            resolution = lifecycle.continue_after_wait(params.exec_id)
+            gw.send_input(params.exec_id, pending["name"], value)
+            resolution = lifecycle.continue_after_wait(gw, params.exec_id)
             result["continuation"] = resolution.continuation
-    execution = serialize.execution(sdk.get_execution(params.exec_id))
+    execution = gw.get_execution(params.exec_id)
     return models.KitaruExecutionsAskUserOutput.model_validate(
         {**result, "outcome": outcome, "execution": execution}
     )

@@ -25,7 +25,6 @@ from typing import Any
 from kitaru_mcp import __version__
 
 USAGE_ERROR = 2
-TOOLSETS = ("execution", "artifact", "connection")
 
 
 def _quiet_kitaru() -> None:
@@ -36,13 +35,19 @@ def _quiet_kitaru() -> None:
 
 
 def _toolsets(value: str) -> frozenset[str]:
-    names = frozenset(part.strip() for part in value.split(",") if part.strip())
-    unknown = names - set(TOOLSETS)
+    """Toolset names (or aliases, e.g. ``connection`` for all five admin toolsets)."""
+    from kitaru_mcp.generated.tools import TOOLSET_ALIASES, TOOLSETS
+
+    names = {part.strip() for part in value.split(",") if part.strip()}
+    unknown = names - set(TOOLSETS) - set(TOOLSET_ALIASES)
     if unknown:
         raise argparse.ArgumentTypeError(
             f"unknown toolset(s) {', '.join(sorted(unknown))}; choose from {', '.join(TOOLSETS)}"
         )
-    return names
+    expanded = set()
+    for name in names:
+        expanded.update(TOOLSET_ALIASES.get(name, (name,)))
+    return frozenset(expanded)
 
 
 def _serve_options(parser: argparse.ArgumentParser) -> None:
@@ -65,7 +70,8 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
         "--toolsets",
         type=_toolsets,
         default=os.environ.get("KITARU_MCP_TOOLSETS") or None,
-        help=f"serve only these groups, comma-separated ({', '.join(TOOLSETS)}). "
+        help="serve only these toolsets, comma-separated (execution, artifact, connection, "
+        "stacks, deployments, projects, secrets; connection also selects the last four). "
         "Env: KITARU_MCP_TOOLSETS.",
     )
     parser.add_argument(
@@ -159,16 +165,16 @@ def _contract_text() -> str:
 
 
 def list_tools(as_json: bool) -> int:
-    from kitaru_mcp.stubs import load_contract, summary
+    from kitaru_mcp.generated.tools import TOOLS
 
     rows = [
         {
-            "name": spec["name"],
-            "group": spec["group"],
-            "read_only": bool(spec["annotations"]["readOnlyHint"]),
-            "summary": summary(spec["description"]),
+            "name": stub.name,
+            "group": stub.group,
+            "read_only": stub.read_only,
+            "summary": stub.summary,
         }
-        for spec in sorted(load_contract().values(), key=lambda spec: spec["name"])
+        for stub in sorted(TOOLS.values(), key=lambda stub: stub.name)
     ]
     if as_json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
@@ -185,12 +191,17 @@ def _usage_error(message: str) -> int:
     return USAGE_ERROR
 
 
-def call_tool(name: str, raw_arguments: str) -> int:
-    """``kitaru-mcp call``: resolve the tool, parse the arguments, run, print."""
-    from kitaru_mcp.stubs import load_contract
+def call_tool(args: argparse.Namespace) -> int:
+    """``kitaru-mcp call``: resolve the tool under the mode, parse the arguments, run, print."""
+    from kitaru_mcp.dispatch import Dispatcher, NotServed
 
-    if name not in load_contract():
-        return _usage_error(f"unknown tool {name!r}; `kitaru-mcp tools` lists them.")
+    dispatcher = Dispatcher(_options(args))
+    try:
+        dispatcher.lookup(args.tool)
+    except NotServed as exc:
+        hint = " (`kitaru-mcp tools` lists them)" if args.tool not in dispatcher.every else ""
+        return _usage_error(f"{args.tool!r}: {exc.reason}{hint}.")
+    raw_arguments = args.arguments
     if raw_arguments == "-":
         raw_arguments = sys.stdin.read()
     try:
@@ -199,27 +210,22 @@ def call_tool(name: str, raw_arguments: str) -> int:
         return _usage_error(f"arguments are not valid JSON ({exc}).")
     if not isinstance(arguments, dict):
         return _usage_error(f"arguments must be one JSON object, not {type(arguments).__name__}.")
-
-    from kitaru_mcp.generated.tools import TOOLS
-
-    return run_call(TOOLS[name], arguments)
+    return run_call(dispatcher, args.tool, arguments)
 
 
-def run_call(stub: Any, arguments: dict[str, Any]) -> int:
-    """Run ``stub`` via the server's own ``call_stub``; stdout gets the JSON result only.
+def run_call(dispatcher: Any, name: str, arguments: dict[str, Any]) -> int:
+    """Run the tool through the server's dispatch path; stdout gets the JSON result only.
 
     Kitaru and ZenML print to stdout, so fd 1 points at stderr while the tool
     runs (and stays so until exit); the result goes to the saved stdout.
     """
     import anyio
 
-    from kitaru_mcp.server import call_stub
-
     sys.stdout.flush()
     result_fd = os.dup(1)
     os.dup2(2, 1)
     try:
-        result = anyio.run(call_stub, stub, arguments)
+        result = anyio.run(dispatcher.call_tool, name, arguments)
     except KeyboardInterrupt:
         os.close(result_fd)
         return 130
@@ -231,6 +237,14 @@ def run_call(stub: Any, arguments: dict[str, Any]) -> int:
     with os.fdopen(result_fd, "w", encoding="utf-8") as out:
         out.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     return 1 if result.is_error else 0
+
+
+def _options(args: argparse.Namespace) -> Any:
+    """The serve options (mode, toolsets, time limit) the command line asks for."""
+    from kitaru_mcp.dispatch import ServeOptions
+
+    toolsets = _toolsets(args.toolsets) if isinstance(args.toolsets, str) else args.toolsets
+    return ServeOptions(mode=args.mode, toolsets=toolsets, call_timeout_s=args.call_timeout)
 
 
 def _apply_target_roots(roots: list[str] | None) -> None:
@@ -245,7 +259,7 @@ def _apply_target_roots(roots: list[str] | None) -> None:
 def serve(args: argparse.Namespace) -> int:
     import anyio
 
-    from kitaru_mcp.server import ServeOptions, build_server, serve_stdio
+    from kitaru_mcp.server import build_server, serve_stdio
 
     http_options = None
     if args.transport == "http":
@@ -259,9 +273,7 @@ def serve(args: argparse.Namespace) -> int:
             print(f"kitaru-mcp: {exc}", file=sys.stderr)
             return USAGE_ERROR
     _apply_target_roots(args.target_roots)
-    toolsets = _toolsets(args.toolsets) if isinstance(args.toolsets, str) else args.toolsets
-    options = ServeOptions(mode=args.mode, toolsets=toolsets, call_timeout_s=args.call_timeout)
-    server = build_server(options)
+    server = build_server(_options(args))
     try:
         if http_options is not None:
             from kitaru_mcp.http_transport import serve_http
@@ -291,5 +303,5 @@ def main(argv: list[str] | None = None) -> int:
     _quiet_kitaru()
     if args.command == "call":
         _apply_target_roots(args.target_roots)
-        return call_tool(args.tool, args.arguments)
+        return call_tool(args)
     return serve(args)

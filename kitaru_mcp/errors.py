@@ -33,7 +33,7 @@ class ToolFailure(Exception):
     def to_dict(self) -> dict[str, Any]:
         return {
             "code": self.code,
-            "message": redact(self.message),
+            "message": redact(self.message[: MAX_MESSAGE_CHARS * 2]),
             "field": self.field,
             "hint": redact(self.hint) if self.hint else None,
             "retryable": self.retryable,
@@ -83,7 +83,9 @@ def failure_from_dict(error: dict[str, Any]) -> ToolFailure:
 
 
 # Exception class names (anywhere in the MRO) mapped to a failure kind. Names,
-# not classes, so this module never imports Kitaru or ZenML.
+# not classes, so this module never imports Kitaru or ZenML. They apply only to
+# exceptions that come from the backend (see ``_from_backend``): the same
+# KeyError from our own code is a bug, not a missing object.
 _BY_CLASS_NAME: list[tuple[tuple[str, ...], type[ToolFailure], str | None]] = [
     (("EntityExistsError",), Conflict, None),
     (("IllegalOperationError", "StackComponentInterfaceError"), Conflict, None),
@@ -105,26 +107,55 @@ _BY_CLASS_NAME: list[tuple[tuple[str, ...], type[ToolFailure], str | None]] = [
     (("TimeoutError", "ReadTimeout"), Timeout, "Try again; the backend was slow to answer."),
     (("NotImplementedError",), Unsupported, None),
 ]
+# Where backend exceptions come from: their class's module, or the code that raised them.
+_BACKEND_MODULES = ("kitaru", "zenml", "requests", "urllib3", "sqlalchemy", "sqlmodel")
+_NETWORK_ERRORS = (ConnectionError, TimeoutError)  # builtin: only ever the network's
 
 
-def to_failure(exc: BaseException) -> ToolFailure:
-    """Map any exception onto the error ladder."""
+def _is_backend_module(name: str | None) -> bool:
+    return bool(name) and str(name).split(".")[0] in _BACKEND_MODULES
+
+
+def _from_backend(exc: BaseException) -> bool:
+    """Whether Kitaru, ZenML or their clients raised ``exc`` (by its type or its traceback)."""
+    if isinstance(exc, _NETWORK_ERRORS) or _is_backend_module(type(exc).__module__):
+        return True
+    tb = exc.__traceback__
+    while tb is not None:
+        if _is_backend_module(tb.tb_frame.f_globals.get("__name__")):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def to_failure(exc: BaseException, *, log: bool = True) -> ToolFailure:
+    """Map any exception onto the error ladder; anything unexpected is ``internal``.
+
+    Only exceptions that come from the backend (Kitaru, ZenML, their network
+    and database clients) are mapped by kind, following ``__cause__`` only.
+    Everything else is our bug: ``internal``, with the traceback logged once.
+    """
     if isinstance(exc, ToolFailure):
         return exc
     for cause in _chain(exc):
+        if isinstance(cause, ToolFailure):
+            return cause
+        if not _from_backend(cause):
+            continue
         names = {cls.__name__ for cls in type(cause).__mro__}
         for class_names, kind, hint in _BY_CLASS_NAME:
             if names.intersection(class_names):
-                message = _message_of(exc)
+                message = _message_of(cause if cause is not exc else exc)
                 if kind is BackendUnavailable:
                     message = _unreachable_message(message)
                 return kind(message, hint=hint)
-    # The traceback goes to the server's log (stderr) only, redacted like any message.
-    logger.error(
-        "unexpected %s in a tool call:\n%s",
-        type(exc).__name__,
-        redact("".join(traceback.format_exception(exc)).rstrip()),
-    )
+    if log:
+        # The traceback goes to the server's log (stderr) only, redacted like any message.
+        logger.error(
+            "unexpected %s in a tool call:\n%s",
+            type(exc).__name__,
+            redact("".join(traceback.format_exception(exc)).rstrip()),
+        )
     return Internal(
         f"Unexpected {type(exc).__name__}: {_message_of(exc)}",
         hint="This is a bug or an unexpected backend state; the server log has details.",
@@ -132,12 +163,12 @@ def to_failure(exc: BaseException) -> ToolFailure:
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
-    """The exception and its causes, outermost first (wrapped SDK errors keep their kind)."""
+    """The exception and its explicit causes (``raise ... from``), outermost first."""
     chain: list[BaseException] = []
     current: BaseException | None = exc
     while current is not None and current not in chain and len(chain) < 10:
         chain.append(current)
-        current = current.__cause__ or current.__context__
+        current = current.__cause__
     return chain
 
 
@@ -158,9 +189,22 @@ def _unreachable_message(message: str) -> str:
     return f"cannot reach {url}: {reason}. Details: {message}"
 
 
+MAX_MESSAGE_CHARS = 2000
+
+
 def _message_of(exc: BaseException) -> str:
     text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
-    return " ".join(text.split())[:2000] or type(exc).__name__
+    return " ".join(text[: MAX_MESSAGE_CHARS * 2].split())[:MAX_MESSAGE_CHARS] or type(exc).__name__
+
+
+def quote(value: object, limit: int = 200) -> str:
+    """A bad value for an error message: JSON, at most ``limit`` characters, with its length."""
+    if isinstance(value, str) and len(value) > limit:
+        return json.dumps(value[:limit]) + f"... ({len(value)} characters)"
+    text = json.dumps(value, default=str)
+    if len(text) > limit:
+        return text[:limit] + f"... ({len(text)} characters of JSON)"
+    return text
 
 
 # KEY anywhere (KEYRING, PRIVATE_KEY_PEM, SSH_KEY_FILE...): over-masking a harmless value
@@ -175,7 +219,11 @@ def is_secret_name(name: str) -> bool:
     return bool(_SECRET_NAME.search(name))
 
 
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s:@]+(:[^/\s@]*)?@")
+# The look-behind anchors a scheme at the start of a word: without it a long run of
+# letters is rescanned from every position (quadratic in the text's length).
+_URL_CREDENTIALS = re.compile(
+    r"(?<![a-zA-Z0-9+.-])(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s:@]+(:[^/\s@]*)?@"
+)
 _BEARER = re.compile(r"(?i)(bearer\s+|token[=:]\s*|password[=:]\s*)[^\s,;\"']+")
 
 

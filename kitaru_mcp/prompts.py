@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import mcp.types as types
 from mcp.shared.exceptions import MCPError
 
+from kitaru_mcp.dispatch import Dispatcher
+
 
 @dataclass(frozen=True)
 class PromptDef:
@@ -15,6 +17,7 @@ class PromptDef:
     description: str
     arguments: tuple[types.PromptArgument, ...]
     template: str
+    needs: tuple[str, ...]  # the tools the workflow cannot do without
 
 
 PROMPTS = {
@@ -29,6 +32,7 @@ PROMPTS = {
                     name="flow", description="Only executions of this flow.", required=False
                 ),
             ),
+            needs=("kitaru_executions_list", "kitaru_executions_get", "kitaru_executions_input"),
             template=(
                 "Review the Kitaru executions that wait for human input{flow_clause}.\n"
                 '1. Call kitaru_executions_list with status "waiting"{flow_arg}.\n'
@@ -53,6 +57,7 @@ PROMPTS = {
                     required=False,
                 ),
             ),
+            needs=("kitaru_executions_get", "kitaru_executions_latest", "get_execution_logs"),
             template=(
                 "Find out why a Kitaru execution failed.\n"
                 "1. {lookup}\n"
@@ -68,20 +73,34 @@ PROMPTS = {
 }
 
 
-def listing() -> list[types.Prompt]:
+def served(dispatcher: Dispatcher) -> dict[str, PromptDef]:
+    """The prompts whose tools this server serves (its mode and toolsets decide)."""
+    return {
+        name: prompt
+        for name, prompt in PROMPTS.items()
+        if all(tool in dispatcher.served for tool in prompt.needs)
+    }
+
+
+def listing(dispatcher: Dispatcher) -> list[types.Prompt]:
     return [
         types.Prompt(
             name=p.name, title=p.title, description=p.description, arguments=list(p.arguments)
         )
-        for p in PROMPTS.values()
+        for p in served(dispatcher).values()
     ]
 
 
-def render(name: str, arguments: dict[str, str] | None) -> types.GetPromptResult:
-    prompt = PROMPTS.get(name)
+def render(
+    name: str, arguments: dict[str, str] | None, dispatcher: Dispatcher
+) -> types.GetPromptResult:
+    available = served(dispatcher)
+    prompt = available.get(name)
     if prompt is None:
+        why = "not served in this mode" if name in PROMPTS else "no prompt has that name"
         raise MCPError(
-            types.INVALID_PARAMS, f"Unknown prompt {name!r}; known: {', '.join(PROMPTS)}."
+            types.INVALID_PARAMS,
+            f"Unknown prompt {name!r}: {why}; served: {', '.join(available) or 'none'}.",
         )
     arguments = arguments or {}
     allowed = {a.name for a in prompt.arguments}

@@ -1,7 +1,8 @@
 """MCP resources: an execution (and its logs) as a document a client can attach.
 
-Each resource template is served by an existing tool stub, so a resource reads
-exactly what the tool returns: same validation, handler and JSON shape.
+Each resource template is served by an existing tool through the one dispatch
+path, so a resource reads exactly what the tool returns (same validation,
+handler, time limit and JSON shape), and only while the server serves that tool.
 """
 
 from __future__ import annotations
@@ -11,12 +12,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import anyio
 import mcp.types as types
 from mcp.shared.exceptions import MCPError
 
-from kitaru_mcp.errors import failure_text, to_failure
-from kitaru_mcp.stubs import ToolStub
+from kitaru_mcp.dispatch import Dispatcher
+from kitaru_mcp.errors import ToolFailure, failure_text
 
 RESOURCE_NOT_FOUND = -32002  # the MCP specification's code for an unknown resource
 
@@ -63,24 +63,26 @@ TEMPLATES = (
 )
 
 
-async def read(uri: str, tools: dict[str, ToolStub]) -> types.ReadResourceResult:
-    """Resolve ``uri`` against the templates and read it through the tool's stub."""
-    for template in TEMPLATES:
+def served(dispatcher: Dispatcher) -> list[Template]:
+    """The templates whose tool this server serves (its mode and toolsets decide)."""
+    return [t for t in TEMPLATES if t.tool in dispatcher.served]
+
+
+async def read(uri: str, dispatcher: Dispatcher) -> types.ReadResourceResult:
+    """Resolve ``uri`` against the templates and read it through the tool's dispatch path."""
+    for template in served(dispatcher):
         match = template.pattern.match(uri)
         if match is None:
             continue
-        stub = tools[template.tool]
         arguments = {**match.groupdict(), **dict(template.extra)}
         try:
-            checked = stub.check_arguments(arguments)
-            data = await anyio.to_thread.run_sync(stub.run, checked, abandon_on_cancel=True)
-        except Exception as exc:
-            failure = to_failure(exc)
+            data = await dispatcher.run(template.tool, arguments)
+        except ToolFailure as failure:
             code = RESOURCE_NOT_FOUND if failure.code == "not_found" else types.INTERNAL_ERROR
             raise MCPError(code, failure_text(failure)) from None
         text = json.dumps(data, ensure_ascii=False)
         return types.ReadResourceResult(
             contents=[types.TextResourceContents(uri=uri, mime_type="application/json", text=text)]
         )
-    known = ", ".join(t.uri_template for t in TEMPLATES)
+    known = ", ".join(t.uri_template for t in served(dispatcher)) or "none served"
     raise MCPError(RESOURCE_NOT_FOUND, f"No resource at {uri!r}; templates: {known}.")

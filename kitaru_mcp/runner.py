@@ -233,7 +233,7 @@ _RUN_MODULES = ("kitaru.flow", "zenml.log_stores", "zenml.execution.pipeline.dyn
 
 def _warm_up() -> None:
     """Everything a run needs before it can start that does not depend on the job."""
-    from kitaru_mcp.handlers import sdk
+    from kitaru_mcp.gateway import session as sdk
 
     for name in _RUN_MODULES:
         with contextlib.suppress(Exception):
@@ -292,7 +292,7 @@ def warm() -> int:
     os.dup2(null, 0)
     os.close(null)
     with contextlib.suppress(Exception):
-        from kitaru_mcp.handlers import sdk
+        from kitaru_mcp.gateway import session as sdk
 
         sdk.sync_connection()  # `kitaru login` or `stack use` since the warm-up: reload
     return main(job["argv"])

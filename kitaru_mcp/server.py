@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-from dataclasses import dataclass
+import threading
 from functools import partial
 from typing import Any
 
@@ -16,9 +14,11 @@ from mcp.server.lowlevel import Server
 from mcp.shared.exceptions import MCPError
 
 from kitaru_mcp import __version__, prompts, resources
-from kitaru_mcp.context import CallContext, activate
-from kitaru_mcp.errors import Timeout, failure_text, to_failure
+from kitaru_mcp.context import CallContext
+from kitaru_mcp.dispatch import Dispatcher, NotServed, ServeOptions
 from kitaru_mcp.stubs import ToolStub
+
+__all__ = ["ServeOptions", "build_server", "serve_stdio", "to_mcp_tool"]
 
 logger = logging.getLogger("kitaru_mcp")
 
@@ -28,39 +28,6 @@ INSTRUCTIONS = (
     "kitaru_executions_get for details. Errors are JSON objects with a stable `code` "
     "and a `hint` on what to do next."
 )
-MODES = ("read-only", "standard", "destructive")
-DEFAULT_CALL_TIMEOUT_S = float(os.environ.get("KITARU_MCP_CALL_TIMEOUT", "120"))
-# Tools whose handlers start runner processes: a server serving any of them keeps a warm one.
-STARTS_RUNNERS = frozenset(
-    {
-        "kitaru_executions_run",
-        "kitaru_executions_replay",
-        "kitaru_executions_retry",
-        "kitaru_executions_resume",
-        "kitaru_executions_input",
-        "kitaru_executions_abort_wait",
-        "kitaru_executions_ask_user",
-    }
-)
-
-
-@dataclass(frozen=True)
-class ServeOptions:
-    """Which tools are served, and how long one call may take."""
-
-    mode: str = "standard"
-    toolsets: frozenset[str] | None = None
-    call_timeout_s: float = DEFAULT_CALL_TIMEOUT_S
-
-    def serves(self, stub: ToolStub) -> bool:
-        hints = stub.spec["annotations"]
-        if self.toolsets is not None and stub.spec["group"] not in self.toolsets:
-            return False
-        if self.mode == "read-only":
-            return bool(hints["readOnlyHint"])
-        if self.mode == "standard":
-            return not hints["destructiveHint"]
-        return True
 
 
 def to_mcp_tool(stub: ToolStub) -> types.Tool:
@@ -103,82 +70,24 @@ def _call_context(ctx: Any) -> CallContext:
     return CallContext(report=report, elicit=elicit)
 
 
-def _run_in_context(stub: ToolStub, arguments: dict[str, Any], call: CallContext):
-    activate(call)
-    return stub.run(arguments)
-
-
-def _error_result(exc: BaseException) -> types.CallToolResult:
-    return types.CallToolResult(
-        content=[types.TextContent(type="text", text=failure_text(to_failure(exc)))],
-        is_error=True,
-    )
-
-
-async def call_stub(
-    stub: ToolStub, arguments: Any, ctx: Any = None, call_timeout_s: float | None = None
-) -> types.CallToolResult:
-    """Validate, run the handler in a worker thread, and shape the result or the error."""
-    call = _call_context(ctx)
-    limit = stub.spec.get("timeoutSeconds") or call_timeout_s or DEFAULT_CALL_TIMEOUT_S
-    try:
-        checked = stub.check_arguments(arguments)
-        with anyio.fail_after(limit):
-            data = await anyio.to_thread.run_sync(
-                _run_in_context, stub, checked, call, abandon_on_cancel=True
-            )
-    except TimeoutError:
-        call.cancelled.set()
-        return _error_result(
-            Timeout(
-                f"{stub.name} did not finish within {limit:g} s.",
-                hint="The backend may be slow or unreachable; check kitaru_status.",
-            )
-        )
-    except anyio.get_cancelled_exc_class():
-        call.cancelled.set()  # the client cancelled: let the handler's loops stop
-        raise
-    except Exception as exc:
-        return _error_result(exc)
-    return types.CallToolResult(
-        content=[types.TextContent(type="text", text=json.dumps(data, ensure_ascii=False))],
-        structured_content=data,
-    )
-
-
-def served_tools(options: ServeOptions, tools: dict[str, ToolStub] | None = None):
-    """The generated tool table, filtered by mode and toolsets."""
-    if tools is None:
-        from kitaru_mcp.generated.tools import TOOLS as tools
-    return {name: stub for name, stub in tools.items() if options.serves(stub)}, tools
-
-
 def build_server(
     options: ServeOptions | None = None, tools: dict[str, ToolStub] | None = None
 ) -> Server[Any]:
-    """A Server answering tools/list and tools/call from the generated table."""
-    options = options or ServeOptions()
-    served, every = served_tools(options, tools)
-    listed = [to_mcp_tool(stub) for stub in served.values()]
-    keeps_runner_warm = not STARTS_RUNNERS.isdisjoint(served)
+    """A Server answering tools, resources and prompts through one Dispatcher."""
+    dispatcher = Dispatcher(options, tools)
+    listed = [to_mcp_tool(stub) for stub in dispatcher.served.values()]
+    warm_up = WarmUp()
 
     async def on_list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
+        warm_up.soon(0.05)  # the user reads the tool list now: get Kitaru ready meanwhile
         return types.ListToolsResult(tools=listed)
 
     async def on_call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
-        stub = served.get(params.name)
-        if stub is None:
-            why = (
-                f"it is not served in {options.mode} mode"
-                if params.name in every
-                else "no tool has that name"
-            )
-            raise MCPError(
-                types.INVALID_PARAMS,
-                f"Unknown tool {params.name!r}: {why}; call tools/list for the available tools.",
-            )
-        result = await call_stub(stub, params.arguments, ctx, options.call_timeout_s)
-        if keeps_runner_warm:  # after a call, not before: see launcher.keep_warm
+        try:
+            result = await dispatcher.call_tool(params.name, params.arguments, _call_context(ctx))
+        except NotServed as exc:
+            raise MCPError(types.INVALID_PARAMS, str(exc)) from None
+        if dispatcher.starts_runners:  # after a call, not before: see launcher.keep_warm
             from kitaru_mcp import launcher
 
             launcher.keep_warm()
@@ -189,18 +98,19 @@ def build_server(
 
     async def on_list_resource_templates(ctx: Any, params: Any):
         return types.ListResourceTemplatesResult(
-            resource_templates=[template.listing() for template in resources.TEMPLATES]
+            resource_templates=[t.listing() for t in resources.served(dispatcher)]
         )
 
     async def on_read_resource(ctx: Any, params: types.ReadResourceRequestParams):
-        return await resources.read(str(params.uri), every)
+        return await resources.read(str(params.uri), dispatcher)
 
     async def on_list_prompts(ctx: Any, params: Any) -> types.ListPromptsResult:
-        return types.ListPromptsResult(prompts=prompts.listing())
+        return types.ListPromptsResult(prompts=prompts.listing(dispatcher))
 
     async def on_get_prompt(ctx: Any, params: types.GetPromptRequestParams):
-        return prompts.render(params.name, params.arguments)
+        return prompts.render(params.name, params.arguments, dispatcher)
 
+    warm_up.soon(WARM_UP_DELAY_S)
     return Server(
         "kitaru-mcp",
         version=__version__,
@@ -213,6 +123,38 @@ def build_server(
         on_list_prompts=on_list_prompts,
         on_get_prompt=on_get_prompt,
     )
+
+
+WARM_UP_DELAY_S = 0.5
+
+
+class WarmUp:
+    """Import Kitaru and open the connection in the background, once.
+
+    It starts when ``tools/list`` has been answered or half a second after
+    start, whichever comes first: the server answers the handshake at the cost
+    of the MCP import alone, and the user's first call finds Kitaru ready.
+    """
+
+    def __init__(self) -> None:
+        self._timer: threading.Timer | None = None
+        self._lock = threading.Lock()
+
+    def soon(self, delay_s: float) -> None:
+        with self._lock:
+            if self._timer is not None and delay_s >= WARM_UP_DELAY_S:
+                return
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = threading.Timer(delay_s, _start_warm_up)
+            self._timer.daemon = True
+            self._timer.start()
+
+
+def _start_warm_up() -> None:
+    from kitaru_mcp.gateway import session
+
+    session.start_warm_up()
 
 
 async def serve_stdio(server: Server[Any]) -> None:

@@ -8,12 +8,13 @@ from functools import cache, cached_property
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from kitaru_mcp.errors import Internal, InvalidArgument
+from kitaru_mcp.errors import Internal, InvalidArgument, quote
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
     from pydantic import BaseModel
+
 
 @cache
 def load_contract() -> dict[str, dict[str, Any]]:
@@ -42,7 +43,7 @@ def _describe(error: ValidationError, field: str) -> str:
     if isinstance(error.schema, dict) and error.schema.get("writeOnly"):
         # A write-only value (e.g. a secret) is never repeated, not even in an error.
         return f"{field}: breaks the {rule!r} rule of the input schema (value not shown)"
-    value = json.dumps(error.instance, default=str)[:200]
+    value = quote(error.instance)
     if rule == "type":
         expected = error.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected
@@ -52,6 +53,9 @@ def _describe(error: ValidationError, field: str) -> str:
         return f"{field}: {value} is not one of {allowed}"
     described = " ".join(str(error.schema.get("description", "")).split())
     suffix = f" ({described})" if described and rule in {"pattern", "const"} else ""
+    if len(value) > 200:  # jsonschema's own message would repeat the whole value
+        expected = quote(error.validator_value)
+        return f"{field}: {value} breaks the {rule!r} rule ({rule}: {expected}){suffix}"
     return f"{field}: {error.message} (rule: {rule}){suffix}"
 
 

@@ -8,7 +8,7 @@
   must come back as ``invalid_argument`` naming a field the schema rejected. In
   process the handler is replaced by one that fails the test if it is reached.
 
-Most cases run in process through ``kitaru_mcp.server.call_stub`` (the code
+Most cases run in process through ``kitaru_mcp.dispatch.Dispatcher`` (the code
 path of an MCP call, minus the transport); a smaller sample goes through the
 real stdio server. Every call is bounded: a hang fails the test. Examples are
 derandomized, so a run is reproducible.
@@ -17,6 +17,7 @@ derandomized, so a run is reproducible.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import math
 import os
@@ -68,6 +69,18 @@ STDIO_VALID, STDIO_INVALID = 4, 5
 def schema_values(tool: str) -> st.SearchStrategy[Any]:
     """hypothesis-jsonschema's strategy for a tool's input (built once: that is the slow part)."""
     return from_schema(TOOLS[tool]["inputSchema"])
+
+
+@functools.cache
+def _dispatcher() -> Any:
+    from kitaru_mcp.dispatch import Dispatcher, ServeOptions
+
+    return Dispatcher(ServeOptions(mode="destructive"))
+
+
+async def call_stub(stub: Any, arguments: Any) -> Any:
+    """One call through the server's dispatch path (every tool served)."""
+    return await _dispatcher().call_tool(stub.name, arguments)
 
 
 def json_values(finite: bool = True) -> st.SearchStrategy[Any]:
@@ -197,8 +210,6 @@ def _stubs() -> dict[str, ToolStub]:
 
 
 def _call_in_process(stub: ToolStub, arguments: Any) -> Any:
-    from kitaru_mcp.server import call_stub
-
     async def bounded() -> Any:
         with anyio.fail_after(CALL_BOUND_S):
             return await call_stub(stub, arguments)

@@ -7,15 +7,15 @@ import sys
 import pytest
 from mcp_client import StdioClient
 
-from kitaru_mcp.server import ServeOptions, served_tools
+from kitaru_mcp.dispatch import Dispatcher, ServeOptions
 
 
 def served(**options) -> dict:
-    return served_tools(ServeOptions(**options))[0]
+    return Dispatcher(ServeOptions(**options)).served
 
 
 def test_standard_mode_hides_only_destructive_tools() -> None:
-    every = served_tools(ServeOptions(mode="destructive"))[1]
+    every = Dispatcher(ServeOptions(mode="destructive")).every
     standard = served(mode="standard")
     hidden = set(every) - set(standard)
     assert {"kitaru_executions_cancel", "kitaru_executions_abort_wait"} <= hidden

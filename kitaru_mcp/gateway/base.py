@@ -21,6 +21,10 @@ class GatewayBase:
         """ZenML's client (``zenml.client.Client``), for what Kitaru does not expose."""
         return session.zen_client()
 
+    def prepare(self) -> None:
+        """Start importing Kitaru and opening the store in the background (no wait)."""
+        session.start_warm_up()
+
     def sync(self, probe: bool = True) -> None:
         """Follow configuration changes; with ``probe``, fail fast on a server that is down."""
         session.sync_connection(probe=probe)

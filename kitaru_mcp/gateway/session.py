@@ -87,7 +87,7 @@ def client() -> KitaruClient:
     return KitaruClient()
 
 
-def zen_client():  # noqa: ANN201 (zenml.client.Client; typed loosely to keep imports lazy)
+def zen_client():
     """ZenML's client on the same connection (for what Kitaru's SDK does not expose)."""
     sync_connection()
     ensure_store()
@@ -113,8 +113,9 @@ def ensure_store() -> None:
     with _store_lock:
         if _store_ready.is_set():
             return
-        from kitaru_mcp.gateway.store_lock import store_lock
         from zenml.client import Client
+
+        from kitaru_mcp.gateway.store_lock import store_lock
 
         with store_lock():
             Client().zen_store  # noqa: B018 (the access creates and migrates the store)

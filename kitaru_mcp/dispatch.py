@@ -1,0 +1,175 @@
+"""One dispatch path for every way a tool is called.
+
+``tools/call``, ``resources/read``, ``prompts/get`` and ``kitaru-mcp call``
+all go through ``Dispatcher``: the mode/toolset check, the input check, the
+handler in a worker thread under a time limit, the output check, and the one
+error boundary (``kitaru_mcp.errors.to_failure``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from kitaru_mcp.context import CallContext, activate
+from kitaru_mcp.errors import InvalidArgument, Timeout, ToolFailure, failure_text, to_failure
+from kitaru_mcp.stubs import ToolStub
+
+DEFAULT_CALL_TIMEOUT_S = float(os.environ.get("KITARU_MCP_CALL_TIMEOUT", "120"))
+MAX_DEPTH = 32  # arguments nested deeper than this are refused before any check runs
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """Which tools are served, and how long one call may take."""
+
+    mode: str = "standard"
+    toolsets: frozenset[str] | None = None
+    call_timeout_s: float = DEFAULT_CALL_TIMEOUT_S
+
+    def serves(self, stub: ToolStub) -> bool:
+        hints = stub.spec["annotations"]
+        if self.toolsets is not None and stub.group not in self.toolsets:
+            return False
+        if self.mode == "read-only":
+            return bool(hints["readOnlyHint"])
+        if self.mode == "standard":
+            return not hints["destructiveHint"]
+        return True
+
+    def why_not(self, stub: ToolStub) -> str:
+        """Why ``stub`` is not served, in the words a user sees."""
+        if self.toolsets is not None and stub.group not in self.toolsets:
+            return f"its toolset {stub.group!r} is not served (--toolsets)"
+        return f"it is not served in {self.mode} mode"
+
+
+class NotServed(Exception):
+    """The tool does not exist, or this server's mode or toolsets do not serve it."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"Unknown tool {name!r}: {reason}; call tools/list for the tools served.")
+        self.name = name
+        self.reason = reason
+
+
+def all_tools() -> dict[str, ToolStub]:
+    from kitaru_mcp.generated.tools import TOOLS
+
+    return TOOLS
+
+
+def nesting_depth(value: Any, limit: int = MAX_DEPTH) -> int:
+    """How deep ``value`` nests (stops counting past ``limit``), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                break
+        children = node.values() if isinstance(node, dict) else node
+        if isinstance(node, dict | list):
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def check_depth(arguments: Any) -> None:
+    if nesting_depth(arguments) > MAX_DEPTH:
+        raise InvalidArgument(
+            f"arguments nest deeper than {MAX_DEPTH} levels.",
+            field="(arguments)",
+            hint="Send flatter arguments; no tool's input needs that depth.",
+        )
+
+
+class Dispatcher:
+    """Serves the tool table under one set of options, on one gateway."""
+
+    def __init__(
+        self,
+        options: ServeOptions | None = None,
+        tools: dict[str, ToolStub] | None = None,
+        gateway: Callable[[], Any] | None = None,
+    ) -> None:
+        self.options = options or ServeOptions()
+        self.every = tools if tools is not None else all_tools()
+        self.served = {n: s for n, s in self.every.items() if self.options.serves(s)}
+        self._gateway = gateway
+
+    @property
+    def starts_runners(self) -> bool:
+        return any(stub.starts_runner for stub in self.served.values())
+
+    def gateway(self) -> Any:
+        if self._gateway is not None:
+            return self._gateway()
+        from kitaru_mcp.gateway import default
+
+        return default()
+
+    def lookup(self, name: str) -> ToolStub:
+        stub = self.served.get(name)
+        if stub is None:
+            known = self.every.get(name)
+            reason = self.options.why_not(known) if known else "no tool has that name"
+            raise NotServed(name, reason)
+        return stub
+
+    def limit_for(self, stub: ToolStub) -> float:
+        return float(stub.spec.get("timeoutSeconds") or self.options.call_timeout_s)
+
+    def _blocking(self, stub: ToolStub, arguments: Any, call: CallContext) -> dict[str, Any]:
+        activate(call)
+        check_depth(arguments)
+        checked = stub.check_arguments(arguments)
+        return stub.run(self.gateway(), checked)
+
+    async def run(
+        self, name: str, arguments: Any, call: CallContext | None = None
+    ) -> dict[str, Any]:
+        """The tool's checked result; raises NotServed or a ToolFailure."""
+        stub = self.lookup(name)
+        call = call or CallContext()
+        limit = self.limit_for(stub)
+        try:
+            with anyio.fail_after(limit):
+                return await anyio.to_thread.run_sync(
+                    self._blocking, stub, arguments, call, abandon_on_cancel=True
+                )
+        except TimeoutError:
+            call.cancelled.set()
+            raise Timeout(
+                f"{stub.name} did not finish within {limit:g} s.",
+                hint="The backend may be slow or unreachable; check kitaru_status.",
+            ) from None
+        except anyio.get_cancelled_exc_class():
+            call.cancelled.set()  # the client cancelled: let the handler's loops stop
+            raise
+        except ToolFailure:
+            raise
+        except Exception as exc:
+            raise to_failure(exc) from exc
+
+    async def call_tool(self, name: str, arguments: Any, call: CallContext | None = None):
+        """``tools/call``: a CallToolResult with the result or the error (never raises
+        for a tool failure; NotServed is the caller's protocol error)."""
+        import mcp.types as types
+
+        try:
+            data = await self.run(name, arguments, call)
+        except ToolFailure as failure:
+            return types.CallToolResult(
+                content=[types.TextContent(type="text", text=failure_text(failure))],
+                is_error=True,
+            )
+        return types.CallToolResult(
+            content=[types.TextContent(type="text", text=json.dumps(data, ensure_ascii=False))],
+            structured_content=data,
+        )
