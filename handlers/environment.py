@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import os
-import platform
-from importlib import metadata
 from typing import Any
 
 from kitaru_mcp.generated import models
-from kitaru_mcp.handlers.sdk import sync_connection
 
-from kitaru_mcp import __version__
 from kitaru_mcp.errors import NotFound, is_secret_name, redact
+from kitaru_mcp.gateway import Gateway
 
 _MAX_VALUE = 500
 _MAX_ENTRIES = 200
-
-
-def _version(package: str) -> str | None:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 def _clean(value: Any) -> str | None:
@@ -40,26 +30,14 @@ def environment_variables() -> list[dict[str, Any]]:
     return entries
 
 
-def info(params: models.KitaruInfoInput) -> models.KitaruInfoOutput:
-    from kitaru import inspection
-
-    sync_connection()
-    snapshot = inspection.build_runtime_snapshot()
-    versions = {
-        "kitaru": _version("kitaru"),
-        "zenml": _version("zenml"),
-        "mcp": _version("mcp"),
-        "kitaru_mcp": __version__,
-        "python": platform.python_version(),
-    }
-    for package in params.packages or []:
-        name = str(getattr(package, "root", package))
-        versions[name] = _version(name)
-    system = snapshot.system_info or {}
+def info(gw: Gateway, params: models.KitaruInfoInput) -> models.KitaruInfoOutput:
+    """Versions, connection, active selections, paths and KITARU_/ZENML_ variables."""
+    snapshot = gw.runtime_snapshot()
+    packages = [str(getattr(package, "root", package)) for package in params.packages or []]
     warnings = [w for w in (snapshot.warning, snapshot.log_store_warning) if w]
     return models.KitaruInfoOutput.model_validate(
         {
-            "versions": versions,
+            "versions": gw.versions(packages),
             "connection": {
                 "kind": snapshot.connection,
                 "target": _clean(snapshot.connection_target),
@@ -83,56 +61,34 @@ def info(params: models.KitaruInfoInput) -> models.KitaruInfoOutput:
                 "repository_config": snapshot.repository_config_path,
                 "uses_repo_local_config": snapshot.uses_repo_local_config,
             },
-            "system": {str(k): _clean(v) for k, v in system.items()},
+            "system": {str(k): _clean(v) for k, v in snapshot.system_info.items()},
             "environment": environment_variables(),
             "warnings": [redact(str(w))[:_MAX_VALUE] for w in warnings],
         }
     )
 
 
-def _flatten(entries: Any, depth: int = 0) -> list[dict[str, Any]]:
-    flat = []
-    for entry in entries:
-        flat.append(
-            {
-                "path": entry.path,
-                "type": str(getattr(entry.entry_type, "value", entry.entry_type)),
-                "size_bytes": entry.size_bytes,
-                "note": entry.note,
-                "depth": depth,
-            }
-        )
-        flat += _flatten(entry.children, depth + 1)
-    return flat
-
-
-def clean_preview(params: models.KitaruCleanPreviewInput) -> models.KitaruCleanPreviewOutput:
+def clean_preview(
+    gw: Gateway, params: models.KitaruCleanPreviewInput
+) -> models.KitaruCleanPreviewOutput:
     """What `kitaru clean <scope>` would delete; builds the plan only, executes nothing."""
-    from kitaru import _cleanup
-
-    scope = _cleanup.CleanScope(params.scope or "all")
-    try:
-        plan = _cleanup.build_cleanup_plan(scope)
-    except Exception as exc:
-        if "No Kitaru project found" in str(exc):
-            raise NotFound(
-                f"No Kitaru project (.kitaru folder) around the server's working directory "
-                f"{os.getcwd()}, so `kitaru clean project` would remove nothing.",
-                field="scope",
-                hint="Preview scope=global for Kitaru's configuration and local store.",
-            ) from None
-        raise
-    result = _cleanup.build_cleanup_preview_result(plan)
-    entries = _flatten(result.preview_entries)
+    preview = gw.cleanup_preview(params.scope or "all")
+    if preview is None:
+        raise NotFound(
+            f"No Kitaru project (.kitaru folder) around the server's working directory "
+            f"{os.getcwd()}, so `kitaru clean project` would remove nothing.",
+            field="scope",
+            hint="Preview scope=global for Kitaru's configuration and local store.",
+        )
     return models.KitaruCleanPreviewOutput.model_validate(
         {
-            "scope": scope.value,
+            "scope": preview.scope,
             "deletes_nothing": True,
-            "entries": entries[:_MAX_ENTRIES],
-            "total_bytes": int(result.total_bytes or 0),
-            "backup_path": plan.backup_path,
-            "local_server": plan.local_server_status,
-            "warnings": [redact(str(w)) for w in result.warnings],
-            "truncated": len(entries) > _MAX_ENTRIES,
+            "entries": preview.entries[:_MAX_ENTRIES],
+            "total_bytes": preview.total_bytes,
+            "backup_path": preview.backup_path,
+            "local_server": preview.local_server,
+            "warnings": [redact(w) for w in preview.warnings],
+            "truncated": len(preview.entries) > _MAX_ENTRIES,
         }
     )

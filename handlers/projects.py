@@ -5,31 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from kitaru_mcp.generated import models
-from kitaru_mcp.handlers.sdk import sync_connection
 
 from kitaru_mcp import cursor
-from kitaru_mcp.errors import NotFound, Unsupported, to_failure
+from kitaru_mcp.errors import NotFound, Unsupported
+from kitaru_mcp.gateway import Gateway
 
 
-def _project(info: Any) -> dict[str, Any]:
-    return {
-        "id": str(info.id),
-        "name": info.name,
-        "display_name": info.display_name,
-        "description": info.description,
-        "active": bool(info.is_active),
-    }
+def _sorted(gw: Gateway) -> list[dict[str, Any]]:
+    """Active first, then by name."""
+    return sorted(gw.list_projects(), key=lambda p: (not p["active"], p["name"]))
 
 
-def _all() -> list[Any]:
-    from kitaru._config import _projects
-
-    sync_connection()
-    return list(_projects.list_projects())
-
-
-def list_projects(params: models.KitaruProjectsListInput) -> models.KitaruProjectsListOutput:
-    projects = sorted((_project(p) for p in _all()), key=lambda p: (not p["active"], p["name"]))
+def list_projects(
+    gw: Gateway, params: models.KitaruProjectsListInput
+) -> models.KitaruProjectsListOutput:
+    """Every project, active first, one page at a time."""
+    projects = _sorted(gw)
     active = next((p["name"] for p in projects if p["active"]), None)
     page = cursor.paginate(projects, "id", params.limit, params.cursor, {})
     return models.KitaruProjectsListOutput.model_validate(
@@ -43,15 +34,13 @@ def list_projects(params: models.KitaruProjectsListInput) -> models.KitaruProjec
     )
 
 
-def current_project(params: models.KitaruProjectsCurrentInput) -> models.Project:
-    from kitaru._config import _projects
-
-    sync_connection()
-    return models.Project.model_validate(_project(_projects.current_project()))
+def current_project(gw: Gateway, params: models.KitaruProjectsCurrentInput) -> models.Project:
+    """The active project."""
+    return models.Project.model_validate(gw.current_project())
 
 
-def _not_found(name_or_id: str) -> NotFound:
-    names = ", ".join(sorted(p.name for p in _all())) or "(none)"
+def _not_found(gw: Gateway, name_or_id: str) -> NotFound:
+    names = ", ".join(sorted(p["name"] for p in gw.list_projects())) or "(none)"
     return NotFound(
         f"No project {name_or_id!r}; the projects here are: {names}.",
         field="name_or_id",
@@ -59,45 +48,41 @@ def _not_found(name_or_id: str) -> NotFound:
     )
 
 
-def _exists(name_or_id: str) -> bool:
+def _exists(gw: Gateway, name_or_id: str) -> bool:
+    """Whether a project has this name or id, or an id starting with it."""
     return any(
-        name_or_id in (p.name, str(p.id)) or str(p.id).startswith(name_or_id) for p in _all()
+        name_or_id in (p["name"], p["id"]) or p["id"].startswith(name_or_id)
+        for p in gw.list_projects()
     )
 
 
-def show_project(params: models.KitaruProjectsShowInput) -> models.Project:
-    from kitaru._config import _projects
-
-    sync_connection()
+def show_project(gw: Gateway, params: models.KitaruProjectsShowInput) -> models.Project:
+    """One project by name, id or id prefix; a miss lists the projects there are."""
     try:
-        info = _projects.get_project(params.name_or_id)
+        project = gw.get_project(params.name_or_id)
     except Exception as exc:
-        if isinstance(to_failure(exc), NotFound) or not _exists(params.name_or_id):
-            raise _not_found(params.name_or_id) from None
+        if isinstance(exc, NotFound) or not _exists(gw, params.name_or_id):
+            raise _not_found(gw, params.name_or_id) from None
         raise
-    return models.Project.model_validate(_project(info))
+    return models.Project.model_validate(project)
 
 
-def use_project(params: models.KitaruProjectsUseInput) -> models.Project:
+def use_project(gw: Gateway, params: models.KitaruProjectsUseInput) -> models.Project:
     """Switch the active project (ZenML Pro/Cloud only)."""
-    from kitaru._config import _projects
-
-    sync_connection()
     try:
-        info = _projects.use_project(params.name_or_id)
+        project = gw.use_project(params.name_or_id)
+    except Unsupported:
+        current = gw.current_project()["name"]
+        raise Unsupported(
+            f"Switching projects needs a ZenML Pro/Cloud workspace; this connection "
+            f"(the embedded local store or an open-source server) has one project, "
+            f"{current!r}, which stays in use.",
+            field="name_or_id",
+            hint="Connect to a Pro/Cloud workspace with `kitaru login <url>` to use "
+            "several projects; on this connection keep using the current one.",
+        ) from None
     except Exception as exc:
-        names = {cls.__name__ for cls in type(exc).__mro__}
-        if names & {"KitaruFeatureNotAvailableError", "NotImplementedError"}:
-            current = _projects.current_project().name
-            raise Unsupported(
-                f"Switching projects needs a ZenML Pro/Cloud workspace; this connection "
-                f"(the embedded local store or an open-source server) has one project, "
-                f"{current!r}, which stays in use.",
-                field="name_or_id",
-                hint="Connect to a Pro/Cloud workspace with `kitaru login <url>` to use "
-                "several projects; on this connection keep using the current one.",
-            ) from None
-        if isinstance(to_failure(exc), NotFound) or not _exists(params.name_or_id):
-            raise _not_found(params.name_or_id) from None
+        if isinstance(exc, NotFound) or not _exists(gw, params.name_or_id):
+            raise _not_found(gw, params.name_or_id) from None
         raise
-    return models.Project.model_validate(_project(info))
+    return models.Project.model_validate(project)

@@ -11,7 +11,6 @@ import re
 from typing import Any
 
 from kitaru_mcp.generated import models
-from kitaru_mcp.handlers.sdk import sync_connection
 
 from kitaru_mcp import cursor
 from kitaru_mcp.errors import (
@@ -22,32 +21,19 @@ from kitaru_mcp.errors import (
     ToolFailure,
     logger,
 )
+from kitaru_mcp.gateway import Gateway
 
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def _summary(secret: Any, *, keys: list[str] | None = None) -> dict[str, Any]:
-    return {
-        "name": secret.name,
-        "id": str(secret.id),
-        "private": bool(secret.private),
-        **({"keys": sorted(keys)} if keys is not None else {}),
-    }
-
-
-def list_secrets(params: models.KitaruSecretsListInput) -> models.KitaruSecretsListOutput:
-    """Names, ids and visibility, sorted by name; values are never fetched."""
-    from kitaru.secrets import list_secrets as kitaru_list_secrets
-
-    sync_connection()
+def list_secrets(
+    gw: Gateway, params: models.KitaruSecretsListInput
+) -> models.KitaruSecretsListOutput:
+    """Names, ids and visibility, filtered by name; values are never fetched."""
     needle = (params.name_contains or "").lower()
-    found = [s for s in kitaru_list_secrets() if needle in s.name.lower()]
+    found = [s for s in gw.list_secrets() if needle in s["name"].lower()]
     page = cursor.paginate(
-        [_summary(s) for s in found],
-        "id",
-        params.limit,
-        params.cursor,
-        {"name_contains": params.name_contains},
+        found, "id", params.limit, params.cursor, {"name_contains": params.name_contains}
     )
     return models.KitaruSecretsListOutput.model_validate(
         {
@@ -92,6 +78,8 @@ def _scrub(message: str, values: dict[str, str]) -> str:
 
 def _failure(exc: BaseException, name: str, values: dict[str, str]) -> ToolFailure:
     """The error ladder entry for a failed create, its message scrubbed of every value."""
+    if isinstance(exc, ToolFailure):  # ours already (e.g. the server is down): keep its kind
+        return type(exc)(_scrub(exc.message, values), field=exc.field, hint=exc.hint)
     kinds: set[str] = set()
     current: BaseException | None = exc
     for _ in range(10):
@@ -116,16 +104,13 @@ def _failure(exc: BaseException, name: str, values: dict[str, str]) -> ToolFailu
     return Internal(f"Creating secret {name!r} failed: {message}")
 
 
-def create_secret(params: models.KitaruSecretsCreateInput) -> models.SecretSummary:
+def create_secret(gw: Gateway, params: models.KitaruSecretsCreateInput) -> models.SecretSummary:
     """Create the secret; return its name, id and key names only."""
-    from kitaru.secrets import create_secret as kitaru_create_secret
-
     values = _text_values(dict(params.values))
-    sync_connection()
     try:
-        created = kitaru_create_secret(params.name, values, private=bool(params.private))
+        created = gw.create_secret(params.name, values, private=bool(params.private))
     except Exception as exc:
         failure = _failure(exc, params.name, values)
     else:
-        return models.SecretSummary.model_validate(_summary(created, keys=list(values)))
-    raise failure  # outside the except block: the SDK's exception is not chained to it
+        return models.SecretSummary.model_validate({**created, "keys": sorted(values)})
+    raise failure  # outside the except block: the backend's exception is not chained to it

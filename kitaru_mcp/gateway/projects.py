@@ -1,9 +1,64 @@
-"""Projects: list, show, current, use."""
+"""Projects: list, current, show, use (through Kitaru's public project API)."""
 
 from __future__ import annotations
 
-from kitaru_mcp.gateway.base import GatewayBase
+from typing import Any
+
+from kitaru_mcp.errors import Unsupported
+from kitaru_mcp.gateway.base import GatewayBase, not_found_as
+
+# Kitaru's answers when the connection has a single project (local store, open-source server).
+_SINGLE_PROJECT = {"KitaruFeatureNotAvailableError", "NotImplementedError"}
+
+
+def _project(info: Any) -> dict[str, Any]:
+    """Kitaru's ProjectInfo in the Project shape of schemas/defs."""
+    return {
+        "id": str(info.id),
+        "name": info.name,
+        "display_name": info.display_name,
+        "description": info.description,
+        "active": bool(info.is_active),
+    }
+
+
+def _missing(name_or_id: str) -> Any:
+    return not_found_as(
+        f"No project {name_or_id!r}.",
+        field="name_or_id",
+        hint="Pass a name or id from kitaru_projects_list.",
+    )
 
 
 class ProjectsGateway(GatewayBase):
-    pass
+    def _projects(self) -> Any:
+        """``KitaruClient.for_project_management().projects`` (no active project needed)."""
+        self.zen()  # follows the configuration and makes sure the store exists
+        from kitaru import KitaruClient
+
+        return KitaruClient.for_project_management().projects
+
+    def list_projects(self) -> list[dict[str, Any]]:
+        """Every project the user can see (Project shape), the active one marked."""
+        return [_project(info) for info in self._projects().list()]
+
+    def current_project(self) -> dict[str, Any]:
+        return _project(self._projects().current())
+
+    def get_project(self, name_or_id: str) -> dict[str, Any]:
+        """One project by name, id or id prefix; NotFound when none matches."""
+        projects = self._projects()
+        with _missing(name_or_id):
+            return _project(projects.get(name_or_id))
+
+    def use_project(self, name_or_id: str) -> dict[str, Any]:
+        """Make the project active; Unsupported on a connection with a single project."""
+        projects = self._projects()
+        try:
+            info = projects.use(name_or_id)
+        except Exception as exc:
+            if _SINGLE_PROJECT & {cls.__name__ for cls in type(exc).__mro__}:
+                raise Unsupported("Switching projects needs a ZenML Pro/Cloud workspace.") from None
+            with _missing(name_or_id):
+                raise
+        return _project(info)
