@@ -207,9 +207,9 @@ def kitaru_executions_cohort(
 ) -> models.KitaruExecutionsCohortOutput:
     """Find comparable executions: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
-    from kitaru_mcp.handlers import inspection
+    from kitaru_mcp.handlers import cohort
 
-    return inspection.cohort(
+    return cohort.cohort(
         gateway, models.KitaruExecutionsCohortInput.model_validate(arguments)
     )
 
@@ -219,9 +219,9 @@ def kitaru_executions_diff(
 ) -> models.KitaruExecutionsDiffOutput:
     """Compare two executions: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
-    from kitaru_mcp.handlers import inspection
+    from kitaru_mcp.handlers import diff
 
-    return inspection.diff(
+    return diff.diff(
         gateway, models.KitaruExecutionsDiffInput.model_validate(arguments)
     )
 
@@ -327,9 +327,9 @@ def kitaru_executions_statistics(
 ) -> models.KitaruExecutionsStatisticsOutput:
     """Execution statistics: arguments already checked against the input schema."""
     from kitaru_mcp.generated import models
-    from kitaru_mcp.handlers import inspection
+    from kitaru_mcp.handlers import statistics
 
-    return inspection.statistics(
+    return statistics.statistics(
         gateway, models.KitaruExecutionsStatisticsInput.model_validate(arguments)
     )
 

@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from kitaru_mcp.generated import models
-from kitaru_mcp.handlers import sdk, serialize, values
+from kitaru_mcp.handlers import values
 
 from kitaru_mcp import cursor
 from kitaru_mcp.errors import Unsupported
+from kitaru_mcp.gateway import Gateway
+from kitaru_mcp.gateway.artifacts import ArtifactLoadFailed
 
 
-def _artifact(ref: Any) -> dict[str, Any]:
-    return {**serialize.artifact_ref(ref), "metadata": values.metadata(ref.metadata)}
-
-
-def list_artifacts(params: models.KitaruArtifactsListInput) -> models.KitaruArtifactsListOutput:
-    """The execution's artifacts, filtered by checkpoint and name, at most ``limit``."""
-    with sdk.missing_execution(params.exec_id):
-        found = sdk.client().artifacts.list(
-            params.exec_id, name=params.name, producing_call=params.checkpoint
-        )
+def list_artifacts(
+    gw: Gateway, params: models.KitaruArtifactsListInput
+) -> models.KitaruArtifactsListOutput:
+    """The execution's artifacts, filtered by checkpoint and name, one page of at most ``limit``."""
+    found = gw.list_artifacts(params.exec_id, name=params.name, checkpoint=params.checkpoint)
     filters = {"exec_id": params.exec_id, "name": params.name, "checkpoint": params.checkpoint}
-    page = cursor.paginate(
-        [_artifact(ref) for ref in found], "artifact_id", params.limit, params.cursor, filters
-    )
+    page = cursor.paginate(found, "artifact_id", params.limit, params.cursor, filters)
     return models.KitaruArtifactsListOutput.model_validate(
         {
             "exec_id": params.exec_id,
@@ -36,17 +29,9 @@ def list_artifacts(params: models.KitaruArtifactsListInput) -> models.KitaruArti
     )
 
 
-def _get_ref(artifact_id: str) -> Any:
-    with sdk.not_found_as(
-        f"No artifact with artifact_id {artifact_id!r}.",
-        field="artifact_id",
-        hint="List an execution's artifacts with kitaru_artifacts_list to find a valid id.",
-    ):
-        return sdk.client().artifacts.get(artifact_id)
-
-
-def _is_import_failure(exc: BaseException) -> bool:
-    current: BaseException | None = exc
+def is_import_failure(exc: BaseException | None) -> bool:
+    """Whether an ImportError or AttributeError (a class that cannot be imported) caused it."""
+    current = exc
     for _ in range(10):
         if current is None:
             return False
@@ -56,24 +41,28 @@ def _is_import_failure(exc: BaseException) -> bool:
     return False
 
 
-def get_artifact(params: models.KitaruArtifactsGetInput) -> models.KitaruArtifactsGetOutput:
+def get_artifact(
+    gw: Gateway, params: models.KitaruArtifactsGetInput
+) -> models.KitaruArtifactsGetOutput:
     """Load the value; exact JSON when it fits, else a typed preview cut to ``max_bytes``."""
-    ref = _get_ref(params.artifact_id)
     try:
-        loaded = ref.load()
-    except Exception as exc:
-        if not _is_import_failure(exc):
-            raise
-        raise Unsupported(
-            f"Artifact {params.artifact_id!r} ({ref.name}) holds a value whose type this "
-            f"server cannot import: {exc}",
-            field="artifact_id",
-            hint=(
-                "Start kitaru-mcp where the flow's code is importable (its project folder "
-                "as working directory, or on PYTHONPATH); kitaru_artifacts_list still "
-                "shows its metadata."
-            ),
-        ) from exc
-    return models.KitaruArtifactsGetOutput.model_validate(
-        {"artifact": _artifact(ref), **values.shape(loaded, params.max_bytes)}
-    )
+        loaded = gw.load_artifact(params.artifact_id)
+    except ArtifactLoadFailed as exc:
+        failed = exc
+    else:
+        return models.KitaruArtifactsGetOutput.model_validate(
+            {"artifact": loaded.artifact, **values.shape(loaded.value, params.max_bytes)}
+        )
+    cause = failed.__cause__ or failed
+    if not is_import_failure(cause):
+        raise cause  # outside the except block: the cause as it was, for the error boundary
+    raise Unsupported(
+        f"Artifact {params.artifact_id!r} ({failed.artifact['name']}) holds a value whose "
+        f"type this server cannot import: {cause}",
+        field="artifact_id",
+        hint=(
+            "Start kitaru-mcp where the flow's code is importable (its project folder "
+            "as working directory, or on PYTHONPATH); kitaru_artifacts_list still "
+            "shows its metadata."
+        ),
+    ) from cause

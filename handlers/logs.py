@@ -9,11 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from kitaru_mcp.generated import models
-from kitaru_mcp.handlers import sdk
 
 from kitaru_mcp import state
+from kitaru_mcp.errors import InvalidArgument
+from kitaru_mcp.gateway import Gateway
 
-_MAX_MESSAGE = 4000
+MAX_MESSAGE = 4000  # characters kept of one log message
+_NO_LOGS = (
+    "No log records were found for this execution: the backend may keep no logs, "
+    "or the execution has not logged anything yet."
+)
 
 
 def _level(value: Any) -> str | None:
@@ -22,49 +27,35 @@ def _level(value: Any) -> str | None:
     return str(value) if value is not None else None
 
 
-def _read_lines(uri: str) -> list[str]:
-    path = Path(uri)
-    if path.is_file():
-        return path.read_text(encoding="utf-8", errors="replace").splitlines()
-    from zenml.io import fileio  # remote artifact stores
-
-    with fileio.open(uri, "r") as handle:
-        return handle.read().splitlines()
-
-
-def _entries_from_collection(collection: Any, checkpoint: str | None) -> list[dict[str, Any]]:
+def parse_records(lines: list[str], checkpoint: str | None) -> list[dict[str, Any]]:
+    """Kitaru's JSON log lines as entries; a line that is not a JSON record is skipped."""
     entries = []
-    for logs in collection or []:
-        with contextlib.suppress(Exception):
-            for line in _read_lines(logs.uri):
-                with contextlib.suppress(json.JSONDecodeError, TypeError, AttributeError):
-                    record = json.loads(line)
-                    entries.append(
-                        {
-                            "timestamp": record.get("timestamp"),
-                            "level": _level(record.get("level")),
-                            "checkpoint": checkpoint,
-                            "source": "checkpoints",
-                            "message": str(record.get("message", ""))[:_MAX_MESSAGE],
-                        }
-                    )
+    for line in lines:
+        with contextlib.suppress(json.JSONDecodeError, TypeError, AttributeError):
+            record = json.loads(line)
+            entries.append(
+                {
+                    "timestamp": record.get("timestamp"),
+                    "level": _level(record.get("level")),
+                    "checkpoint": checkpoint,
+                    "source": "checkpoints",
+                    "message": str(record.get("message", ""))[:MAX_MESSAGE],
+                }
+            )
     return entries
 
 
-def _checkpoint_entries(exec_id: str, checkpoint: str | None) -> list[dict[str, Any]]:
+def checkpoint_entries(gw: Gateway, exec_id: str, checkpoint: str | None) -> list[dict[str, Any]]:
     """Kitaru's per-run and per-checkpoint log records, oldest first."""
-    from zenml.client import Client
-
-    run = Client().get_pipeline_run(exec_id, hydrate=True)
-    entries = [] if checkpoint else _entries_from_collection(run.log_collection, None)
-    for name, step in run.steps.items():
-        if checkpoint is None or name == checkpoint:
-            entries += _entries_from_collection(getattr(step, "log_collection", None), name)
+    entries: list[dict[str, Any]] = []
+    for name, lines in gw.checkpoint_log_lines(exec_id, checkpoint):
+        entries += parse_records(lines, name)
     entries.sort(key=lambda entry: entry["timestamp"] or "")
     return entries
 
 
-def _runner_entries(exec_id: str) -> list[dict[str, Any]]:
+def runner_entries(exec_id: str) -> list[dict[str, Any]]:
+    """The non-blank lines of the runner's log files (kept by this server, not by Kitaru)."""
     record = state.read_record(exec_id) or {}
     entries = []
     for log in record.get("logs", []):
@@ -77,39 +68,37 @@ def _runner_entries(exec_id: str) -> list[dict[str, Any]]:
                             "level": None,
                             "checkpoint": None,
                             "source": "runner",
-                            "message": line[:_MAX_MESSAGE],
+                            "message": line[:MAX_MESSAGE],
                         }
                     )
     return entries
 
 
-def get_execution_logs(params: models.GetExecutionLogsInput) -> models.GetExecutionLogsOutput:
-    """Checkpoint logs (time-ordered), then runner output; the newest ``tail`` entries."""
-    execution = sdk.get_execution(params.exec_id)
-    if params.checkpoint and params.checkpoint not in {c.name for c in execution.checkpoints}:
-        names = ", ".join(sorted({c.name for c in execution.checkpoints})) or "(none)"
-        from kitaru_mcp.errors import InvalidArgument
-
+def _check_checkpoint(gw: Gateway, exec_id: str, checkpoint: str | None) -> None:
+    """The execution exists (NotFound otherwise) and has the checkpoint asked for."""
+    names = {c["name"] for c in gw.get_execution(exec_id)["checkpoints"]}
+    if checkpoint and checkpoint not in names:
         raise InvalidArgument(
-            f"Execution {params.exec_id} has no checkpoint {params.checkpoint!r}; "
-            f"its checkpoints are: {names}.",
+            f"Execution {exec_id} has no checkpoint {checkpoint!r}; "
+            f"its checkpoints are: {', '.join(sorted(names)) or '(none)'}.",
             field="checkpoint",
         )
-    runner = [] if params.checkpoint else _runner_entries(params.exec_id)
+
+
+def get_execution_logs(
+    gw: Gateway, params: models.GetExecutionLogsInput
+) -> models.GetExecutionLogsOutput:
+    """Checkpoint logs (time-ordered), then runner output; the newest ``tail`` entries."""
+    _check_checkpoint(gw, params.exec_id, params.checkpoint)
+    runner = [] if params.checkpoint else runner_entries(params.exec_id)
     source = params.source
     if source == "auto":  # the runner's output is the whole story; Kitaru's records lack prints
         source = "runner" if runner else "checkpoints"
     entries: list[dict[str, Any]] = []
     if source in ("all", "checkpoints"):
-        entries += _checkpoint_entries(params.exec_id, params.checkpoint)
+        entries += checkpoint_entries(gw, params.exec_id, params.checkpoint)
     if source in ("all", "runner"):
         entries += runner
-    note = None
-    if not entries:
-        note = (
-            "No log records were found for this execution: the backend may keep no logs, "
-            "or the execution has not logged anything yet."
-        )
     kept = entries[-params.tail :]
     return models.GetExecutionLogsOutput.model_validate(
         {
@@ -117,6 +106,6 @@ def get_execution_logs(params: models.GetExecutionLogsInput) -> models.GetExecut
             "entries": kept,
             "returned": len(kept),
             "truncated": len(kept) < len(entries),
-            "note": note,
+            "note": None if entries else _NO_LOGS,
         }
     )

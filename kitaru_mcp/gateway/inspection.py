@@ -1,9 +1,185 @@
-"""Statistics, diff and cohort queries."""
+"""Statistics, diff and cohort queries: what they need from Kitaru, as plain data."""
 
 from __future__ import annotations
 
-from kitaru_mcp.gateway.base import GatewayBase
+import threading
+from datetime import datetime, timedelta
+from typing import Any
+
+from kitaru_mcp.gateway.base import GatewayBase, missing_execution, not_found_as
+
+_ZENML_TIME = "%Y-%m-%d %H:%M:%S"  # the only format ZenML's datetime filters accept
+_GROUPINGS = {"day": "time:day"}  # our group_by name -> Kitaru's, where they differ
+_names_lock = threading.Lock()
+_names: dict[tuple[str, str], str] = {}  # (kind, id) -> name: ids never change meaning
+
+
+def time_conditions(since: datetime | None, until: datetime | None) -> list[str]:
+    """ZenML ``start_time`` filter conditions for a window of naive UTC times."""
+    conditions = []
+    if since is not None:
+        conditions.append(f"gte:{since.replace(microsecond=0):{_ZENML_TIME}}")
+    if until is not None:  # whole seconds only: include the rest of the second asked for
+        upper = until.replace(microsecond=0) + timedelta(seconds=1)
+        conditions.append(f"lt:{upper:{_ZENML_TIME}}")
+    return conditions
+
+
+class _WindowedStore:
+    """A zen store whose run statistics only count runs started inside a time window."""
+
+    def __init__(self, store: Any, conditions: list[str]) -> None:
+        self._store = store
+        self._conditions = conditions
+
+    def get_run_statistics(self, request: Any) -> Any:
+        narrowed = request.filter.model_copy(update={"start_time": list(self._conditions)})
+        return self._store.get_run_statistics(request.model_copy(update={"filter": narrowed}))
+
+
+class _WindowedClient:
+    """Stands in for KitaruClient in Kitaru's statistics helper, adding a start-time window.
+
+    Kitaru 0.21's statistics API has no time filter, while ZenML's run filter
+    has one (``start_time`` with gte/lt conditions): this hands the helper a
+    store that adds the window to every request it builds. Private Kitaru API:
+    the helper reads ``client._project`` and ``client._client().zen_store``.
+    """
+
+    def __init__(self, client: Any, conditions: list[str]) -> None:
+        self._inner = client
+        self._conditions = conditions
+
+    @property
+    def _project(self) -> Any:
+        return self._inner._project
+
+    def _client(self) -> Any:
+        zenml_client = self._inner._client()
+        store = _WindowedStore(zenml_client.zen_store, self._conditions)
+
+        class _Client:
+            zen_store = store
+
+        return _Client()
 
 
 class InspectionGateway(GatewayBase):
-    pass
+    def _name_of(self, kind: str, object_id: str) -> str:
+        """A flow's or stack's name by id (the id itself when it no longer exists)."""
+        key = (kind, object_id)
+        with _names_lock:
+            if key in _names:
+                return _names[key]
+        zen = self.zen()
+        getter = zen.get_pipeline if kind == "flow" else zen.get_stack
+        try:
+            name = str(getter(object_id, hydrate=False).name)
+        except Exception:  # deleted since: the id is all there is
+            return object_id
+        with _names_lock:
+            _names[key] = name
+        return name
+
+    def _group(self, keys: dict[str, Any], count: int) -> dict[str, Any]:
+        group: dict[str, Any] = {"count": count}
+        for key, value in keys.items():
+            text = None if value is None else str(value)
+            if key == "flow_id":
+                group["flow"] = self._name_of("flow", text) if text else None
+            elif key == "stack_id":
+                group["stack"] = self._name_of("stack", text) if text else None
+            elif key in ("status", "day"):
+                group[key] = text
+        return group
+
+    def execution_statistics(
+        self,
+        *,
+        group_by: list[str],
+        flow: str | None = None,
+        status: str | None = None,
+        stack: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        max_groups: int = 100,
+    ) -> dict[str, Any]:
+        """``{"groups": [{count, status?, flow?, stack?, day?}], "truncated": bool}``.
+
+        ``group_by`` names are ours (status, flow, stack, day); times are naive
+        UTC. Private Kitaru API: ``kitaru._client._statistics.get_execution_statistics``
+        (the public ``executions.statistics`` takes no client, so no time window).
+        """
+        from kitaru._client._statistics import get_execution_statistics
+
+        client = self.client()
+        if stack:
+            with not_found_as(
+                f"No stack named {stack!r}.",
+                field="stack",
+                hint="List stacks with kitaru_stacks_list.",
+            ):
+                self.zen().get_stack(stack, hydrate=False)
+        conditions = time_conditions(since, until)
+        result = get_execution_statistics(
+            client=_WindowedClient(client, conditions) if conditions else client,
+            group_by=[_GROUPINGS.get(name, name) for name in group_by],
+            flow=flow,
+            status=status,
+            stack=stack,
+            max_groups=max_groups,
+        )
+        return {
+            "groups": [self._group(g.keys, g.execution_count) for g in result.groups],
+            "truncated": bool(result.truncated),
+        }
+
+    def flow_inputs(self, exec_id: str) -> dict[str, Any]:
+        """The flow parameters an execution ran with (defaults included).
+
+        ZenML API: the run's ``config.parameters`` (Kitaru's Execution does not carry them).
+        """
+        with missing_execution(exec_id):
+            run = self.zen().get_pipeline_run(exec_id, hydrate=True)
+        return dict(run.config.parameters or {})
+
+    def compare_executions(self, exec_id: str, other_exec_id: str) -> dict[str, Any]:
+        """Kitaru's diff of two executions, checkpoint by checkpoint.
+
+        ``{"checkpoints": [{name, base_call_id, other_call_id, status_match,
+        duration_delta_ms, token_delta, cost_delta_usd, artifact_hashes:
+        {artifact: [base_hash, other_hash]}}], "urls": [...], "warnings": [...]}``.
+        """
+        from kitaru.diff import diff
+
+        self.client()  # follow connection changes first: diff opens its own KitaruClient
+        compared = diff(exec_id, other_exec_id)
+        items = compared.compared[0][1] if compared.compared else []
+        return {
+            "checkpoints": [
+                {
+                    "name": item.name,
+                    "base_call_id": item.original_call_id,
+                    "other_call_id": item.replay_call_id,
+                    "status_match": bool(item.status_match),
+                    "duration_delta_ms": item.duration_delta_ms,
+                    "token_delta": dict(item.token_delta or {}),
+                    "cost_delta_usd": item.cost_delta_usd,
+                    "artifact_hashes": {
+                        name: [left, right] for name, (left, right) in item.artifact_hashes.items()
+                    },
+                }
+                for item in items
+            ],
+            "urls": [str(url) for url in compared.urls],
+            "warnings": [str(warning) for warning in compared.warnings],
+        }
+
+    def checkpoint_reached(self, exec_id: str, at: str) -> str:
+        """Whether checkpoint ``at`` resolves in the execution: present, missing,
+        ambiguous or no_checkpoints (Kitaru's own test, on the execution in full)."""
+        from kitaru.cohort import execution_replay_at_status
+
+        with missing_execution(exec_id):
+            execution = self.client().executions.get(exec_id)
+        return str(execution_replay_at_status(execution=execution, at=at))

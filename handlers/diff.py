@@ -1,0 +1,186 @@
+"""The diff tool: inputs, checkpoint statuses and outputs of two executions, side by side."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kitaru_mcp.generated import models
+from kitaru_mcp.handlers.inspection import PREVIEW_CHARS, bounded, same_json
+
+from kitaru_mcp.errors import NotFound
+from kitaru_mcp.gateway import Gateway
+
+MAX_OUTPUTS = 50
+MAX_URLS = 5
+MAX_WARNINGS = 10
+
+
+def _execution(gw: Gateway, exec_id: str, field: str) -> dict[str, Any]:
+    """The execution, or NotFound naming ``field``."""
+    try:
+        return gw.get_execution(exec_id)
+    except NotFound as exc:
+        exc.field = field
+        raise
+
+
+def input_differences(base: dict[str, Any], other: dict[str, Any]) -> list[dict[str, Any]]:
+    """Parameters that differ or are passed on one side only, by name, values bounded."""
+    differences = []
+    for name in sorted(set(base) | set(other)):
+        if name in base and name in other and same_json(base[name], other[name]):
+            continue
+        entry: dict[str, Any] = {"name": name}
+        if name in base:
+            entry["base"] = bounded(base[name])
+        if name in other:
+            entry["other"] = bounded(other[name])
+        differences.append(entry)
+    return differences
+
+
+def outputs_match(item: dict[str, Any], on_both_sides: bool) -> bool | None:
+    """Whether every output hash matches; None when not comparable."""
+    hashes = item["artifact_hashes"]
+    if not on_both_sides:
+        return None
+    if not hashes:
+        return True  # neither recorded an output
+    if any(left is None or right is None for left, right in hashes.values()):
+        return None  # an output could not be hashed (not loadable)
+    return all(left == right for left, right in hashes.values())
+
+
+def _checkpoint_row(
+    item: dict[str, Any], base_call: dict[str, Any] | None, other_call: dict[str, Any] | None
+) -> dict[str, Any]:
+    delta = item["duration_delta_ms"]
+    return {
+        "name": item["name"],
+        "base_status": base_call["status"] if base_call else None,
+        "other_status": other_call["status"] if other_call else None,
+        "status_match": item["status_match"],
+        "outputs_match": outputs_match(item, base_call is not None and other_call is not None),
+        "duration_delta_ms": round(delta, 3) if delta is not None else None,
+        "base_call_id": item["base_call_id"],
+        "other_call_id": item["other_call_id"],
+    }
+
+
+def _differing_outputs(item: dict[str, Any]) -> list[dict[str, Any]]:
+    """The outputs of one checkpoint hashed on both sides, with different hashes."""
+    return [
+        {
+            "checkpoint": item["name"],
+            "artifact": artifact,
+            "base_call_id": item["base_call_id"],
+            "other_call_id": item["other_call_id"],
+        }
+        for artifact, (left, right) in sorted(item["artifact_hashes"].items())
+        if left is not None and right is not None and left != right
+    ]
+
+
+def preview(gw: Gateway, artifact_id: str | None) -> str | None:
+    """repr of an artifact's value, cut to PREVIEW_CHARS; None when absent or unreadable."""
+    if artifact_id is None:
+        return None
+    try:
+        text = repr(gw.load_artifact(artifact_id).value)
+    except Exception:  # a preview is best effort: the hashes already say they differ
+        return None
+    return text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS] + "…"
+
+
+def _with_previews(
+    gw: Gateway, outputs: list[dict[str, Any]], exec_id: str, other_exec_id: str
+) -> list[dict[str, Any]]:
+    """The outputs in the result's shape, each with previews of both values."""
+    if not outputs:
+        return []
+    base_ids = gw.checkpoint_artifact_ids(exec_id)
+    other_ids = gw.checkpoint_artifact_ids(other_exec_id)
+    return [
+        {
+            "checkpoint": o["checkpoint"],
+            "artifact": o["artifact"],
+            "base_preview": preview(gw, base_ids.get(o["base_call_id"], {}).get(o["artifact"])),
+            "other_preview": preview(gw, other_ids.get(o["other_call_id"], {}).get(o["artifact"])),
+        }
+        for o in outputs
+    ]
+
+
+def _compare_checkpoints(
+    items: list[dict[str, Any]], base: dict[str, Any], other: dict[str, Any]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
+    """(checkpoint rows, differing outputs, token deltas, cost deltas) from Kitaru's pairs."""
+    base_calls = {call["call_id"]: call for call in base["checkpoints"]}
+    other_calls = {call["call_id"]: call for call in other["checkpoints"]}
+    rows, outputs, tokens, costs = [], [], {}, {}
+    for item in items:
+        base_call = base_calls.get(item["base_call_id"] or "")
+        other_call = other_calls.get(item["other_call_id"] or "")
+        if base_call is None and other_call is None:
+            continue
+        rows.append(_checkpoint_row(item, base_call, other_call))
+        outputs += _differing_outputs(item)
+        if item["token_delta"]:
+            tokens[item["name"]] = item["token_delta"]
+        if item["cost_delta_usd"]:
+            costs[item["name"]] = item["cost_delta_usd"]
+    return rows, outputs, tokens, costs
+
+
+def differences(
+    inputs: list[dict[str, Any]], rows: list[dict[str, Any]], outputs: list[dict[str, Any]]
+) -> dict[str, list[str]]:
+    """The names of what differs, by kind."""
+    return {
+        "inputs": [entry["name"] for entry in inputs],
+        "checkpoint_statuses": [r["name"] for r in rows if not r["status_match"]],
+        "checkpoint_outputs": sorted(
+            {r["name"] for r in rows if r["outputs_match"] is False}
+            | {o["checkpoint"] for o in outputs}
+        ),
+    }
+
+
+def _side_by_side(base: Any, other: Any) -> dict[str, Any]:
+    return {"base": base, "other": other, "same": base == other}
+
+
+def diff(
+    gw: Gateway, params: models.KitaruExecutionsDiffInput
+) -> models.KitaruExecutionsDiffOutput:
+    """Inputs, checkpoint statuses and outputs of two executions, side by side."""
+    base = _execution(gw, params.exec_id, "exec_id")
+    other = _execution(gw, params.other_exec_id, "other_exec_id")
+    compared = gw.compare_executions(base["exec_id"], other["exec_id"])
+    rows, outputs, tokens, costs = _compare_checkpoints(compared["checkpoints"], base, other)
+    inputs = input_differences(gw.flow_inputs(base["exec_id"]), gw.flow_inputs(other["exec_id"]))
+    different = differences(inputs, rows, outputs)
+    identical = (
+        base["status"] == other["status"]
+        and not any(different.values())
+        and all(r["outputs_match"] is not None for r in rows)
+    )
+    return models.KitaruExecutionsDiffOutput.model_validate(
+        {
+            "exec_id": base["exec_id"],
+            "other_exec_id": other["exec_id"],
+            "identical": identical,
+            "flow": _side_by_side(base["flow"], other["flow"]),
+            "status": _side_by_side(base["status"], other["status"]),
+            "inputs": inputs,
+            "checkpoints": rows,
+            "outputs": _with_previews(gw, outputs[:MAX_OUTPUTS], base["exec_id"], other["exec_id"]),
+            "differences": different,
+            "details": {
+                "urls": compared["urls"][:MAX_URLS],
+                "warnings": [w[:500] for w in compared["warnings"]][:MAX_WARNINGS],
+                "token_delta": tokens,
+                "cost_delta_usd": costs,
+            },
+        }
+    )
