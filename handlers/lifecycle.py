@@ -57,7 +57,7 @@ def _known_target(exec_id: str) -> str | None:
     record = state.read_record(exec_id) or {}
     target, cwd = record.get("target"), record.get("cwd")
     module_ref = (target or "").split(":")[0]
-    is_file = module_ref.endswith(".py") or "/" in module_ref
+    is_file = settings.is_file_target(module_ref)
     if target and cwd and is_file and not Path(module_ref).is_absolute():
         return str(Path(cwd) / target)
     return target

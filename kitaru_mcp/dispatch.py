@@ -18,7 +18,14 @@ import anyio
 import anyio.to_thread
 
 from kitaru_mcp.context import CallContext, activate
-from kitaru_mcp.errors import InvalidArgument, Timeout, ToolFailure, failure_text, to_failure
+from kitaru_mcp.errors import (
+    BackendUnavailable,
+    InvalidArgument,
+    Timeout,
+    ToolFailure,
+    failure_text,
+    to_failure,
+)
 from kitaru_mcp.stubs import ToolStub
 
 DEFAULT_CALL_TIMEOUT_S = float(os.environ.get("KITARU_MCP_CALL_TIMEOUT", "120"))
@@ -59,6 +66,14 @@ class NotServed(Exception):
         self.reason = reason
 
 
+def _shutting_down() -> BackendUnavailable:
+    failure = BackendUnavailable(
+        "kitaru-mcp is shutting down; the call was not completed.",
+        hint="Call again once the server has restarted; a started flow keeps running.",
+    )
+    return failure
+
+
 def all_tools() -> dict[str, ToolStub]:
     from kitaru_mcp.generated.tools import TOOLS
 
@@ -66,17 +81,17 @@ def all_tools() -> dict[str, ToolStub]:
 
 
 def nesting_depth(value: Any, limit: int = MAX_DEPTH) -> int:
-    """How deep ``value`` nests (stops counting past ``limit``), without recursion."""
+    """How many objects and arrays nest in ``value`` (stops past ``limit``), without recursion."""
     deepest, stack = 0, [(value, 1)]
     while stack:
         node, depth = stack.pop()
-        if depth > deepest:
-            deepest = depth
-            if deepest > limit:
-                break
+        if not isinstance(node, dict | list):
+            continue
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            break
         children = node.values() if isinstance(node, dict) else node
-        if isinstance(node, dict | list):
-            stack.extend((child, depth + 1) for child in children)
+        stack.extend((child, depth + 1) for child in children)
     return deepest
 
 
@@ -102,6 +117,8 @@ class Dispatcher:
         self.every = tools if tools is not None else all_tools()
         self.served = {n: s for n, s in self.every.items() if self.options.serves(s)}
         self._gateway = gateway
+        self._inflight: set[anyio.CancelScope] = set()
+        self.closing = False
 
     @property
     def starts_runners(self) -> bool:
@@ -136,13 +153,22 @@ class Dispatcher:
     ) -> dict[str, Any]:
         """The tool's checked result; raises NotServed or a ToolFailure."""
         stub = self.lookup(name)
+        if self.closing:
+            raise _shutting_down()
         call = call or CallContext()
         limit = self.limit_for(stub)
         try:
-            with anyio.fail_after(limit):
-                return await anyio.to_thread.run_sync(
-                    self._blocking, stub, arguments, call, abandon_on_cancel=True
-                )
+            with anyio.CancelScope() as stopped:
+                self._inflight.add(stopped)
+                try:
+                    with anyio.fail_after(limit):
+                        return await anyio.to_thread.run_sync(
+                            self._blocking, stub, arguments, call, abandon_on_cancel=True
+                        )
+                finally:
+                    self._inflight.discard(stopped)
+            call.cancelled.set()  # only reached when shutdown() stopped the call
+            raise _shutting_down()
         except TimeoutError:
             call.cancelled.set()
             raise Timeout(
@@ -156,6 +182,19 @@ class Dispatcher:
             raise
         except Exception as exc:
             raise to_failure(exc) from exc
+
+    async def shutdown(self, grace_s: float = 2.0) -> None:
+        """Stop taking calls; let in-flight ones finish for ``grace_s``, then stop them
+        (each is answered with a clean retryable error)."""
+        self.closing = True
+        with anyio.move_on_after(grace_s):
+            while self._inflight:
+                await anyio.sleep(0.05)
+        for scope in list(self._inflight):
+            scope.cancel()
+        with anyio.move_on_after(1.0):  # their answers go out before the transport closes
+            while self._inflight:
+                await anyio.sleep(0.02)
 
     async def call_tool(self, name: str, arguments: Any, call: CallContext | None = None):
         """``tools/call``: a CallToolResult with the result or the error (never raises

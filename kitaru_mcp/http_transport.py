@@ -16,16 +16,19 @@ the very ``Server`` that ``build_server`` returns.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import ipaddress
 import json
 import logging
 import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 logger = logging.getLogger("kitaru_mcp")
@@ -198,8 +201,18 @@ def build_app(server: Any, options: HttpOptions) -> ASGIApp:
 
 
 async def serve_http(server: Any, options: HttpOptions) -> None:
-    """Serve until interrupted; logs (uvicorn's too) go to stderr."""
+    """Serve until SIGTERM or SIGINT, then shut down gracefully; logs go to stderr.
+
+    uvicorn's own signal handling re-raises the signal once it has stopped (the
+    process then dies of it); here the signal lets in-flight calls finish or
+    answer (``server.shutdown``), then uvicorn stops and the process exits 0.
+    """
     import uvicorn
+
+    class _Uvicorn(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:  # signals are ours (below)
+            yield
 
     config = uvicorn.Config(
         build_app(server, options),
@@ -209,10 +222,25 @@ async def serve_http(server: Any, options: HttpOptions) -> None:
         access_log=False,
         lifespan="on",
         server_header=False,
+        timeout_graceful_shutdown=2,
     )
+    web = _Uvicorn(config)
+
+    async def stop_on_signal() -> None:
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for _ in signals:
+                shutdown = getattr(server, "shutdown", None)
+                if shutdown is not None:
+                    await shutdown()
+                web.should_exit = True
+                return
+
     auth = "bearer token required" if options.token else "no token (loopback only)"
     print(
         f"kitaru-mcp: serving MCP over streamable HTTP at {options.url} ({auth})",
         file=sys.stderr,
     )
-    await uvicorn.Server(config).serve()
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(stop_on_signal)
+        await web.serve()
+        tasks.cancel_scope.cancel()

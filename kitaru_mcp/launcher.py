@@ -239,3 +239,8 @@ def stop_runner(pid: int | None, grace_s: float = 2.0) -> bool:
     if state.pid_alive(pid):
         _kill_group(pid, signal.SIGKILL)
     return True
+
+
+def shutdown() -> None:
+    """Release the processes kept ready for starts (never a running flow)."""
+    discard_warm()

@@ -72,7 +72,7 @@ def _call_context(ctx: Any) -> CallContext:
 
 def build_server(
     options: ServeOptions | None = None, tools: dict[str, ToolStub] | None = None
-) -> Server[Any]:
+) -> KitaruServer:
     """A Server answering tools, resources and prompts through one Dispatcher."""
     dispatcher = Dispatcher(options, tools)
     listed = [to_mcp_tool(stub) for stub in dispatcher.served.values()]
@@ -110,8 +110,17 @@ def build_server(
     async def on_get_prompt(ctx: Any, params: types.GetPromptRequestParams):
         return prompts.render(params.name, params.arguments, dispatcher)
 
+    async def shutdown() -> None:
+        await dispatcher.shutdown()
+        if dispatcher.starts_runners:
+            from kitaru_mcp import launcher
+
+            await anyio.to_thread.run_sync(launcher.shutdown)
+
     warm_up.soon(WARM_UP_DELAY_S)
-    return Server(
+    server = KitaruServer(
+        dispatcher,
+        shutdown,
         "kitaru-mcp",
         version=__version__,
         instructions=INSTRUCTIONS,
@@ -123,6 +132,16 @@ def build_server(
         on_list_prompts=on_list_prompts,
         on_get_prompt=on_get_prompt,
     )
+    return server
+
+
+class KitaruServer(Server[Any]):
+    """The low-level Server, with the dispatcher it serves and its graceful shutdown."""
+
+    def __init__(self, dispatcher: Dispatcher, shutdown: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.dispatcher = dispatcher
+        self.shutdown = shutdown
 
 
 WARM_UP_DELAY_S = 0.5
@@ -158,7 +177,6 @@ def _start_warm_up() -> None:
 
 
 async def serve_stdio(server: Server[Any]) -> None:
-    from mcp.server.stdio import stdio_server
+    from kitaru_mcp import stdio_transport
 
-    async with stdio_server() as (read_stream, write_stream):
-        await server.run(read_stream, write_stream, server.create_initialization_options())
+    await stdio_transport.serve_stdio(server, on_shutdown=getattr(server, "shutdown", None))
