@@ -250,7 +250,7 @@ def explain(problems: list[str], report: Report, released_label: str) -> list[st
         f"{len(problems)} breaking change(s) against {released_label} "
         f"(contract {report.released_version}, now {report.current_version}):",
         *(f"  {problem}" for problem in problems),
-        "Undo them, or release a new major contract: set CONTRACT_VERSION in codegen/bundle.py "
+        "Undo them, or release a new major contract: set contract_version in schemas/contract.yaml "
         f"to {major}.0.0, regenerate, and (once released) run "
         "`python -m kitaru_mcp.codegen --release`.",
     ]

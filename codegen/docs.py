@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .text import summary
-
 from .loader import SchemaSet, ToolDef
+from .text import summary
 
 _PREFIX = "#/$defs/"
 

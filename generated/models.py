@@ -30,6 +30,7 @@ class Artifact(BaseModel):
         str,
         Field(
             examples=['d3d99e2a-4202-4c30-8c7a-fff67af8f436'],
+            max_length=36,
             pattern='^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$',
         ),
     ]
@@ -305,7 +306,11 @@ class Execution(BaseModel):
     )
     exec_id: Annotated[
         str,
-        Field(examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'], pattern='^[0-9a-fA-F-]{8,64}$'),
+        Field(
+            examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'],
+            max_length=64,
+            pattern='^[0-9a-fA-F-]{8,64}$',
+        ),
     ]
     """
     An execution id (the UUID Kitaru prints for every execution).
@@ -376,7 +381,11 @@ class ExecutionSummary(BaseModel):
     )
     exec_id: Annotated[
         str,
-        Field(examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'], pattern='^[0-9a-fA-F-]{8,64}$'),
+        Field(
+            examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'],
+            max_length=64,
+            pattern='^[0-9a-fA-F-]{8,64}$',
+        ),
     ]
     """
     An execution id (the UUID Kitaru prints for every execution).
@@ -437,7 +446,11 @@ class GetExecutionLogsInput(BaseModel):
     )
     exec_id: Annotated[
         str,
-        Field(examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'], pattern='^[0-9a-fA-F-]{8,64}$'),
+        Field(
+            examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'],
+            max_length=64,
+            pattern='^[0-9a-fA-F-]{8,64}$',
+        ),
     ]
     """
     An execution id (the UUID Kitaru prints for every execution).
@@ -462,7 +475,11 @@ class GetExecutionLogsOutput(BaseModel):
     )
     exec_id: Annotated[
         str,
-        Field(examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'], pattern='^[0-9a-fA-F-]{8,64}$'),
+        Field(
+            examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'],
+            max_length=64,
+            pattern='^[0-9a-fA-F-]{8,64}$',
+        ),
     ]
     """
     An execution id (the UUID Kitaru prints for every execution).
@@ -519,6 +536,7 @@ class KitaruArtifactsGetInput(BaseModel):
         str,
         Field(
             examples=['d3d99e2a-4202-4c30-8c7a-fff67af8f436'],
+            max_length=36,
             pattern='^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$',
         ),
     ]
@@ -568,7 +586,11 @@ class KitaruArtifactsListInput(BaseModel):
     )
     exec_id: Annotated[
         str,
-        Field(examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'], pattern='^[0-9a-fA-F-]{8,64}$'),
+        Field(
+            examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'],
+            max_length=64,
+            pattern='^[0-9a-fA-F-]{8,64}$',
+        ),
     ]
     """
     An execution id (the UUID Kitaru prints for every execution).
@@ -597,7 +619,11 @@ class KitaruArtifactsListOutput(BaseModel):
     )
     exec_id: Annotated[
         str,
-        Field(examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'], pattern='^[0-9a-fA-F-]{8,64}$'),
+        Field(
+            examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'],
+            max_length=64,
+            pattern='^[0-9a-fA-F-]{8,64}$',
+        ),
     ]
     """
     An execution id (the UUID Kitaru prints for every execution).
@@ -684,7 +710,9 @@ class KitaruDeploymentsDeployInput(BaseModel):
         extra='forbid',
         regex_engine="python-re",
     )
-    target: Annotated[str, Field(max_length=500, pattern='^[^:\\s]+:[A-Za-z_][A-Za-z0-9_]*$')]
+    target: Annotated[
+        str, Field(max_length=500, pattern='^[^:\\s-][^:\\s]*:[A-Za-z_][A-Za-z0-9_]*$')
+    ]
     """
     <module_or_file>:<flow_name>, e.g. examples/two_steps.py:two_steps; relative paths resolve against the server's working directory.
     """
@@ -854,7 +882,11 @@ class KitaruExecutionsAbortWaitInput(BaseModel):
     )
     exec_id: Annotated[
         str,
-        Field(examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'], pattern='^[0-9a-fA-F-]{8,64}$'),
+        Field(
+            examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'],
+            max_length=64,
+            pattern='^[0-9a-fA-F-]{8,64}$',
+        ),
     ]
     """
     An execution id (the UUID Kitaru prints for every execution).
@@ -871,7 +903,11 @@ class KitaruExecutionsAskUserInput(BaseModel):
     )
     exec_id: Annotated[
         str,
-        Field(examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'], pattern='^[0-9a-fA-F-]{8,64}$'),
+        Field(
+            examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'],
+            max_length=64,
+            pattern='^[0-9a-fA-F-]{8,64}$',
+        ),
     ]
     """
     An execution id (the UUID Kitaru prints for every execution).
@@ -908,7 +944,11 @@ class KitaruExecutionsCancelInput(BaseModel):
     )
     exec_id: Annotated[
         str,
-        Field(examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'], pattern='^[0-9a-fA-F-]{8,64}$'),
+        Field(
+            examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'],
+            max_length=64,
+            pattern='^[0-9a-fA-F-]{8,64}$',
+        ),
     ]
     """
     An execution id (the UUID Kitaru prints for every execution).
@@ -929,7 +969,11 @@ class KitaruExecutionsCohortInput(BaseModel):
     """
     same_inputs_as: Annotated[
         str | None,
-        Field(examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'], pattern='^[0-9a-fA-F-]{8,64}$'),
+        Field(
+            examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'],
+            max_length=64,
+            pattern='^[0-9a-fA-F-]{8,64}$',
+        ),
     ] = None
     """
     An execution whose inputs (all of them) members must share. Not together with `inputs`.
@@ -999,14 +1043,22 @@ class KitaruExecutionsDiffInput(BaseModel):
     )
     exec_id: Annotated[
         str,
-        Field(examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'], pattern='^[0-9a-fA-F-]{8,64}$'),
+        Field(
+            examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'],
+            max_length=64,
+            pattern='^[0-9a-fA-F-]{8,64}$',
+        ),
     ]
     """
     An execution id (the UUID Kitaru prints for every execution).
     """
     other_exec_id: Annotated[
         str,
-        Field(examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'], pattern='^[0-9a-fA-F-]{8,64}$'),
+        Field(
+            examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'],
+            max_length=64,
+            pattern='^[0-9a-fA-F-]{8,64}$',
+        ),
     ]
     """
     An execution id (the UUID Kitaru prints for every execution).
@@ -1059,7 +1111,11 @@ class KitaruExecutionsGetInput(BaseModel):
     )
     exec_id: Annotated[
         str,
-        Field(examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'], pattern='^[0-9a-fA-F-]{8,64}$'),
+        Field(
+            examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'],
+            max_length=64,
+            pattern='^[0-9a-fA-F-]{8,64}$',
+        ),
     ]
     """
     An execution id (the UUID Kitaru prints for every execution).
@@ -1072,7 +1128,11 @@ class KitaruExecutionsInputInput(BaseModel):
     )
     exec_id: Annotated[
         str,
-        Field(examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'], pattern='^[0-9a-fA-F-]{8,64}$'),
+        Field(
+            examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'],
+            max_length=64,
+            pattern='^[0-9a-fA-F-]{8,64}$',
+        ),
     ]
     """
     An execution id (the UUID Kitaru prints for every execution).
@@ -1148,7 +1208,11 @@ class KitaruExecutionsReplayInput(BaseModel):
     )
     exec_id: Annotated[
         str,
-        Field(examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'], pattern='^[0-9a-fA-F-]{8,64}$'),
+        Field(
+            examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'],
+            max_length=64,
+            pattern='^[0-9a-fA-F-]{8,64}$',
+        ),
     ]
     """
     An execution id (the UUID Kitaru prints for every execution).
@@ -1179,7 +1243,11 @@ class KitaruExecutionsResumeInput(BaseModel):
     )
     exec_id: Annotated[
         str,
-        Field(examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'], pattern='^[0-9a-fA-F-]{8,64}$'),
+        Field(
+            examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'],
+            max_length=64,
+            pattern='^[0-9a-fA-F-]{8,64}$',
+        ),
     ]
     """
     An execution id (the UUID Kitaru prints for every execution).
@@ -1192,7 +1260,11 @@ class KitaruExecutionsRetryInput(BaseModel):
     )
     exec_id: Annotated[
         str,
-        Field(examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'], pattern='^[0-9a-fA-F-]{8,64}$'),
+        Field(
+            examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'],
+            max_length=64,
+            pattern='^[0-9a-fA-F-]{8,64}$',
+        ),
     ]
     """
     An execution id (the UUID Kitaru prints for every execution).
@@ -1208,10 +1280,10 @@ class KitaruExecutionsRunInput(BaseModel):
         extra='forbid',
     )
     target: Annotated[
-        str, Field(max_length=1000, min_length=3, pattern='^[^:]+:[A-Za-z_][A-Za-z0-9_]*$')
+        str, Field(max_length=1000, min_length=3, pattern='^[^:\\s-][^:]*:[A-Za-z_][A-Za-z0-9_]*$')
     ]
     """
-    <module_or_file>:<flow_name>, e.g. examples/two_steps.py:two_steps or my_pkg.flows:agent
+    <module_or_file>:<flow_name>, e.g. examples/two_steps.py:two_steps or my_pkg.flows:agent (it may not start with `-` or white space)
     """
     args: dict[str, Any] | None = {}
     """
@@ -1286,7 +1358,11 @@ class KitaruExecutionsWaitInput(BaseModel):
     )
     exec_id: Annotated[
         str,
-        Field(examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'], pattern='^[0-9a-fA-F-]{8,64}$'),
+        Field(
+            examples=['c64faf33-223d-4c35-af9a-56bd12b8d052'],
+            max_length=64,
+            pattern='^[0-9a-fA-F-]{8,64}$',
+        ),
     ]
     """
     An execution id (the UUID Kitaru prints for every execution).
@@ -1594,7 +1670,7 @@ class ManageStackInput(BaseModel):
     """
     create: a new local stack; delete: remove a stack.
     """
-    name: Annotated[str, Field(pattern='^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$')]
+    name: Annotated[str, Field(max_length=64, pattern='^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$')]
     """
     The stack's name (also given to its components).
     """

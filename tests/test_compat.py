@@ -172,11 +172,12 @@ def _release_extra_tool(root: Path, version: str) -> None:
 
 
 def test_check_fails_on_a_breaking_change_against_the_released_file(repo_copy: Path) -> None:
-    _release_extra_tool(repo_copy, "1.0.0")
+    current = json.loads((ROOT / "generated" / "contract.json").read_text())["contract_version"]
+    _release_extra_tool(repo_copy, current)
     result = codegen("--check", "--root", str(repo_copy))
     assert result.returncode == 1
     assert "kitaru_retired_tool: tool removed" in result.stderr
-    assert "CONTRACT_VERSION" in result.stderr
+    assert "contract_version in schemas/contract.yaml" in result.stderr
     refused = codegen("--release", "--root", str(repo_copy))
     assert refused.returncode == 1
     assert "kitaru_retired_tool" in (repo_copy / "contract" / "released.json").read_text()
