@@ -35,12 +35,13 @@ def _field_path(error: ValidationError) -> str:
 
 def _describe(error: ValidationError, field: str) -> str:
     rule = error.validator
+    schema: dict[str, Any] = error.schema if isinstance(error.schema, dict) else {}
     if rule == "required":
         return f"{field}: required field is missing"
     if rule == "additionalProperties":
-        allowed = ", ".join(sorted(error.schema.get("properties", {}))) or "none"
+        allowed = ", ".join(sorted(schema.get("properties", {}))) or "none"
         return f"{field}: unknown field (allowed: {allowed})"
-    if isinstance(error.schema, dict) and error.schema.get("writeOnly"):
+    if schema.get("writeOnly"):
         # A write-only value (e.g. a secret) is never repeated, not even in an error.
         return f"{field}: breaks the {rule!r} rule of the input schema (value not shown)"
     value = quote(error.instance)
@@ -49,9 +50,9 @@ def _describe(error: ValidationError, field: str) -> str:
         expected = " or ".join(expected) if isinstance(expected, list) else expected
         return f"{field}: expected {expected}, got {value}"
     if rule == "enum":
-        allowed = ", ".join(json.dumps(v) for v in error.validator_value)
+        allowed = ", ".join(json.dumps(v) for v in error.validator_value)  # type: ignore[union-attr]
         return f"{field}: {value} is not one of {allowed}"
-    described = " ".join(str(error.schema.get("description", "")).split())
+    described = " ".join(str(schema.get("description", "")).split())
     suffix = f" ({described})" if described and rule in {"pattern", "const"} else ""
     if len(value) > 200:  # jsonschema's own message would repeat the whole value
         expected = quote(error.validator_value)

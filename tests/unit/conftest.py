@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fakes import FakeGateway, execution  # noqa: E402
+from fakes import FakeGateway, execution
 
 
 @pytest.fixture

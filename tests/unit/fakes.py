@@ -71,8 +71,18 @@ class FakeGateway:
     def list_executions(self, *, flow=None, status=None, limit=20) -> list[dict[str, Any]]:
         self.calls.append(("list_executions", (flow, status, limit)))
         found = [
-            {k: e[k] for k in ("exec_id", "flow", "status", "stack", "started_at", "ended_at",
-                               "original_exec_id")}
+            {
+                k: e[k]
+                for k in (
+                    "exec_id",
+                    "flow",
+                    "status",
+                    "stack",
+                    "started_at",
+                    "ended_at",
+                    "original_exec_id",
+                )
+            }
             for e in self._newest_first()
             if (flow is None or e["flow"] == flow) and (status is None or e["status"] == status)
         ]

@@ -96,7 +96,9 @@ def _stub_raising(exc: Exception, name: str = "kitaru_executions_get") -> dict[s
     return {name: ToolStub(load_contract()[name], broken)}
 
 
-@pytest.mark.parametrize("bug", [KeyError("exec_id"), IndexError("0"), TypeError("x"), ValueError()])
+@pytest.mark.parametrize(
+    "bug", [KeyError("exec_id"), IndexError("0"), TypeError("x"), ValueError()]
+)
 def test_a_handler_bug_is_internal_never_the_callers_fault(bug, caplog) -> None:
     dispatcher = Dispatcher(ServeOptions(), _stub_raising(bug), gateway=FakeGateway)
     error = _error(dispatcher, "kitaru_executions_get", {"exec_id": "aaaa0001"})
