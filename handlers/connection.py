@@ -11,6 +11,7 @@ from kitaru_mcp.gateway import Gateway
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
 _STATUS_VERSIONS = ("kitaru", "zenml", "mcp", "kitaru_mcp")
+_DEFAULT_TIMEOUT_S = 60  # the schema's default, for an explicit null
 _INSTALL_HINT = (
     'Install the extra with `pip install "kitaru-mcp[local]"` (it pulls in Kitaru\'s '
     "[local] extra, i.e. the ZenML server packages), then restart kitaru-mcp."
@@ -104,7 +105,7 @@ def start_local_server(
             field="port",
             hint="Choose another port, or omit `port` to use Kitaru's default (8383).",
         )
-    result = gw.start_local_server(params.port, params.timeout_s)
+    result = gw.start_local_server(params.port, params.timeout_s or _DEFAULT_TIMEOUT_S)
     already = result.action == "connected"
     message = (
         f"A local Kitaru server was already running at {result.url}; connected to it."

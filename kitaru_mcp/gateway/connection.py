@@ -62,9 +62,8 @@ class ConnectionGateway(GatewayBase):
 
         self.sync()
         snapshot = inspection.build_runtime_snapshot()
-        values = {
-            name: getattr(snapshot, name, None) for name in RuntimeSnapshot.__dataclass_fields__
-        }
+        fields = RuntimeSnapshot.__dataclass_fields__
+        values: dict[str, Any] = {name: getattr(snapshot, name, None) for name in fields}
         values["uses_repo_local_config"] = bool(values["uses_repo_local_config"])
         values["system_info"] = dict(values["system_info"] or {})
         return RuntimeSnapshot(**values)
@@ -123,7 +122,7 @@ class ConnectionGateway(GatewayBase):
                 return False
         return True
 
-    def start_local_server(self, port: int | None, timeout_s: int | None) -> LocalServerAction:
+    def start_local_server(self, port: int | None, timeout_s: int) -> LocalServerAction:
         """Start Kitaru's local server or connect to the running one; BackendUnavailable if not.
 
         Private Kitaru API: ``kitaru._local_server.start_or_connect_local_server``
