@@ -295,6 +295,15 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(stream=sys.stderr, level=args.log_level.upper(), format=log_format)
     for handler in logging.getLogger().handlers:  # the server's log never shows a secret
         handler.setFormatter(RedactingFormatter(log_format))
+    # Our own log has its own stderr handler and does not propagate: Kitaru adds handlers
+    # to the root logger when it is imported (one writes to stdout), which would print
+    # each of our lines, tracebacks included, more than once.
+    ours = logging.getLogger("kitaru_mcp")
+    own = logging.StreamHandler(sys.stderr)
+    own.setFormatter(RedactingFormatter(log_format))
+    ours.addHandler(own)
+    ours.setLevel(args.log_level.upper())
+    ours.propagate = False
     if args.command == "tools":
         return list_tools(args.json)
     if args.command == "contract":

@@ -146,7 +146,9 @@ class Dispatcher:
         activate(call)
         check_depth(arguments)
         checked = stub.check_arguments(arguments)
-        return stub.run(self.gateway(), checked)
+        gateway = self.gateway()
+        with gateway.using():
+            return stub.run(gateway, checked)
 
     async def run(
         self, name: str, arguments: Any, call: CallContext | None = None

@@ -21,6 +21,10 @@ class GatewayBase:
         """ZenML's client (``zenml.client.Client``), for what Kitaru does not expose."""
         return session.zen_client()
 
+    def using(self) -> Any:
+        """A context for one tool call: the connection is not reloaded under it."""
+        return session.in_call()
+
     def prepare(self) -> None:
         """Start importing Kitaru and opening the store in the background (no wait)."""
         session.start_warm_up()

@@ -10,6 +10,8 @@ import hashlib
 import logging
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from kitaru_mcp.gateway import backend
@@ -61,6 +63,14 @@ def sync_connection(probe: bool = True) -> None:
     call in milliseconds instead of after ZenML's ~30 s of retries.
     """
     import_kitaru()
+    if not getattr(_calls, "depth", 0) or not _config_seen:
+        _reload_if_changed()  # inside a call ``in_call`` did it (a first look never resets)
+    if probe:
+        backend.ensure_reachable()
+
+
+def _reload_if_changed() -> None:
+    """Drop ZenML's singletons when the configuration file changed, once no call uses them."""
     from zenml.utils.io_utils import get_global_config_directory
 
     path = os.path.join(get_global_config_directory(), "config.yaml")
@@ -70,12 +80,65 @@ def sync_connection(probe: bool = True) -> None:
             from zenml.client import Client
             from zenml.config.global_config import GlobalConfiguration
 
-            GlobalConfiguration._reset_instance()
-            Client._reset_instance()
+            with _in_use.exclusive():  # a call still using the old singletons finishes first
+                GlobalConfiguration._reset_instance()
+                Client._reset_instance()
             logger.info("Kitaru configuration changed on disk: reloading the connection")
         _config_seen[path] = stamp
-    if probe:
-        backend.ensure_reachable()
+
+
+class _SharedUse:
+    """Many calls use the connection at once; a reload waits until none does."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._users = 0
+        self._reloading = False
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._reloading)
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._users -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._cond:
+            self._reloading = True
+            self._cond.wait_for(lambda: self._users == 0)
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._reloading = False
+                self._cond.notify_all()
+
+
+_in_use = _SharedUse()
+_calls = threading.local()
+
+
+@contextmanager
+def in_call() -> Iterator[None]:
+    """Hold the connection for one tool call: a configuration reload never happens under it.
+
+    The reload check runs first (outside the hold); within the call
+    ``sync_connection`` only probes the server.
+    """
+    if _imported:
+        _reload_if_changed()
+    with _in_use.shared():
+        _calls.depth = getattr(_calls, "depth", 0) + 1
+        try:
+            yield
+        finally:
+            _calls.depth -= 1
 
 
 def client() -> KitaruClient:

@@ -7,6 +7,7 @@ handler that reaches for an unexpected call fails the test.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -64,6 +65,10 @@ class FakeGateway:
         self.executions = {e["exec_id"]: e for e in executions or []}
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
         self.statuses: dict[str, str] = {}  # run_status overrides (e.g. "paused")
+
+    def using(self) -> contextlib.AbstractContextManager[None]:
+        """The call's hold on the connection (nothing to hold here)."""
+        return contextlib.nullcontext()
 
     def _newest_first(self) -> list[dict[str, Any]]:
         return sorted(self.executions.values(), key=lambda e: e["started_at"], reverse=True)
