@@ -16,6 +16,7 @@ Only ``call`` and serving import Kitaru, and only when a tool needs it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -279,11 +280,27 @@ def serve(args: argparse.Namespace) -> int:
             from kitaru_mcp.http_transport import serve_http
 
             anyio.run(serve_http, server, http_options)
+            _exit_now(0)
         else:
             anyio.run(serve_stdio, server)
     except KeyboardInterrupt:
         return 130
+    _exit_now(0)
     return 0
+
+
+def _exit_now(code: int) -> None:
+    """End a server process that has shut down: skip the interpreter's teardown.
+
+    The server has answered every call and released its runner processes by
+    now; with Kitaru and ZenML loaded, a normal teardown (their exit hooks,
+    joining their threads) takes seconds and may print.
+    """
+    logging.shutdown()
+    for stream in (sys.stderr, sys.stdout):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -216,6 +216,9 @@ def main(argv: list[str] | None = None) -> int:
         },
     )
     try:
+        from kitaru_mcp.gateway import session
+
+        session.ensure_store()  # under the store lock: never two processes creating it
         run(ns, reporter)
     except TargetError as exc:
         reporter.failed("invalid_argument", str(exc), field=exc.field, hint=exc.hint)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import re
 import signal
@@ -35,6 +36,7 @@ from mcp.shared.message import SessionMessage
 from kitaru_mcp.dispatch import MAX_DEPTH
 
 GRACE_S = 2.0
+logger = logging.getLogger("kitaru_mcp")
 _ID = re.compile(r'"id"\s*:\s*("(?:[^"\\]|\\.){0,200}"|-?\d{1,20})')
 
 
@@ -145,6 +147,7 @@ async def serve_stdio(server: Any, on_shutdown: Any = None) -> None:
                 tasks.cancel_scope.cancel()
     finally:
         guard_stdout()
+        logger.info("stdio transport closed")
 
 
 async def _stop_on_signal(scope: anyio.CancelScope, lines: _StdinLines, on_shutdown: Any) -> None:
