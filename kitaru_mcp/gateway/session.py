@@ -131,8 +131,8 @@ def in_call() -> Iterator[None]:
     The reload check runs first (outside the hold); within the call
     ``sync_connection`` only probes the server.
     """
-    if _imported:
-        _reload_if_changed()
+    ensure_store()  # before anything of this call can touch the store
+    _reload_if_changed()
     with _in_use.shared():
         _calls.depth = getattr(_calls, "depth", 0) + 1
         try:
@@ -166,22 +166,25 @@ _store_lock = threading.Lock()
 def ensure_store() -> None:
     """Create (or migrate) the embedded store exactly once, across every process.
 
-    The first access to ZenML's store creates the SQLite database and runs its
-    migrations; two processes doing that at once break the store for good. So
-    each process's first access happens under the inter-process store lock;
-    threads of this process wait on the thread lock meanwhile.
+    The first access to ZenML's local store creates the SQLite database and
+    runs its migrations; two processes doing that at once break the store for
+    good. So each process's first access happens under the inter-process store
+    lock; threads of this process wait on the thread lock meanwhile. A
+    server-backed connection has no local store to create: nothing to do.
     """
     if _store_ready.is_set():
         return
     with _store_lock:
         if _store_ready.is_set():
             return
-        from zenml.client import Client
+        import_kitaru()
+        if backend.server_url() is None:
+            from zenml.client import Client
 
-        from kitaru_mcp.gateway.store_lock import store_lock
+            from kitaru_mcp.gateway.store_lock import store_lock
 
-        with store_lock():
-            Client().zen_store  # noqa: B018 (the access creates and migrates the store)
+            with store_lock():
+                Client().zen_store  # noqa: B018 (the access creates and migrates the store)
         _store_ready.set()
 
 
