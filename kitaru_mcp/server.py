@@ -15,7 +15,7 @@ import mcp.types as types
 from mcp.server.lowlevel import Server
 from mcp.shared.exceptions import MCPError
 
-from kitaru_mcp import __version__, prompts, resources
+from kitaru_mcp import __version__, app_view, prompts, resources
 from kitaru_mcp.context import CallContext, activate
 from kitaru_mcp.errors import Timeout, failure_text, to_failure
 from kitaru_mcp.stubs import ToolStub
@@ -79,6 +79,7 @@ def to_mcp_tool(stub: ToolStub) -> types.Tool:
             idempotent_hint=hints["idempotentHint"],
             open_world_hint=hints["openWorldHint"],
         ),
+        meta=app_view.tool_meta(spec),
     )
 
 
@@ -185,7 +186,7 @@ def build_server(
         return result
 
     async def on_list_resources(ctx: Any, params: Any) -> types.ListResourcesResult:
-        return types.ListResourcesResult(resources=[])
+        return types.ListResourcesResult(resources=app_view.listing())
 
     async def on_list_resource_templates(ctx: Any, params: Any):
         return types.ListResourceTemplatesResult(
@@ -193,6 +194,8 @@ def build_server(
         )
 
     async def on_read_resource(ctx: Any, params: types.ReadResourceRequestParams):
+        if app_view.serves(str(params.uri)):
+            return app_view.read(str(params.uri))
         return await resources.read(str(params.uri), every)
 
     async def on_list_prompts(ctx: Any, params: Any) -> types.ListPromptsResult:
@@ -201,7 +204,7 @@ def build_server(
     async def on_get_prompt(ctx: Any, params: types.GetPromptRequestParams):
         return prompts.render(params.name, params.arguments)
 
-    return Server(
+    server = Server(
         "kitaru-mcp",
         version=__version__,
         instructions=INSTRUCTIONS,
@@ -213,6 +216,8 @@ def build_server(
         on_list_prompts=on_list_prompts,
         on_get_prompt=on_get_prompt,
     )
+    app_view.advertise(server)
+    return server
 
 
 async def serve_stdio(server: Server[Any]) -> None:
