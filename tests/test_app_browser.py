@@ -29,9 +29,9 @@ from conftest import ROOT
 HOST_HTML = ROOT / "tests" / "app_host" / "host.html"
 HOST_URL = "http://kitaru-host.test/host.html"
 UNKNOWN_ID = "00000000-0000-4000-8000-00000000beef"
-SCREENSHOTS = Path(os.environ.get("KITARU_MCP_SCREENSHOTS", "")) if os.environ.get(
-    "KITARU_MCP_SCREENSHOTS"
-) else None
+# Set KITARU_MCP_SCREENSHOTS=DIR to keep the screenshots (docs/app-screenshot.png is one).
+_SHOTS = os.environ.get("KITARU_MCP_SCREENSHOTS")
+SCREENSHOTS = Path(_SHOTS) if _SHOTS else None
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -187,8 +187,9 @@ def started(harness: Harness) -> dict[str, str]:
         "failed": ("tests/flows/failing_two_steps.py:two_steps", {"name": f"browser {tag}"}),
         "count": ("tests/flows/count_wait.py:count_wait", {"label": tag}),
     }
+
     ids = {}
-    for key, (target, args) in runs.items():
+    for key, (target, args) in runs.items():  # one after the other: each reuses the warm runner
         out = harness.ok("kitaru_executions_run", {"target": target, "args": args})
         ids[key] = out["execution"]["exec_id"]
     return ids
@@ -202,7 +203,7 @@ def _settled(harness: Harness, exec_id: str) -> dict[str, Any]:
 def _shot(page: Any, harness: Harness, tmp_path: Path, name: str) -> Path:
     target = (SCREENSHOTS or tmp_path) / f"{name}.png"
     target.parent.mkdir(parents=True, exist_ok=True)
-    harness.run(page.screenshot(path=str(target), full_page=True))
+    harness.run(page.locator("#app-frame").screenshot(path=str(target)))
     return target
 
 
@@ -225,11 +226,14 @@ def test_a_run_is_followed_live_and_its_timeline_lists_the_checkpoints(
         await status.get_by_text("completed").wait_for(timeout=60_000)
         items = frame.locator(".timeline li.checkpoint")
         await items.nth(1).wait_for(timeout=10_000)
-        return await items.evaluate_all("els => els.map(e => e.dataset.name + ':' + e.dataset.status)")
+        return await items.evaluate_all(
+            "els => els.map(e => e.dataset.name + ':' + e.dataset.status)"
+        )
 
     assert harness.run(check()) == ["greet:completed", "shout:completed"]
     # standard mode: replay is served, cancel is not; the bars are drawn to scale
-    assert harness.run(frame.get_by_role("button", name="Replay from checkpoint greet").count()) == 1
+    replay = frame.get_by_role("button", name="Replay from checkpoint greet")
+    assert harness.run(replay.count()) == 1
     assert harness.run(frame.get_by_role("button", name="Cancel execution").count()) == 0
     assert harness.run(frame.locator(".timeline .bar").count()) == 2
     _shot(page, harness, tmp_path, "completed")
@@ -248,6 +252,7 @@ def test_the_wait_form_answers_a_real_wait_and_the_execution_completes(
         await frame.get_by_text("Publish this draft?").wait_for(timeout=20_000)
         await frame.locator(".timeline li.checkpoint").first.wait_for(timeout=10_000)
         await frame.get_by_role("button", name="Approve").wait_for(timeout=10_000)
+        await frame.locator("pre.logs").wait_for(timeout=30_000)  # the newest log lines
 
     harness.run(answer())
     _shot(page, harness, tmp_path, "waiting")
