@@ -312,13 +312,17 @@ def test_a_failed_execution_shows_its_error(
     page = harness.open("kitaru_executions_get", {"exec_id": exec_id}, theme="dark")
     frame = _frame(page)
 
-    async def check() -> str:
+    async def check() -> tuple[str, str]:
         failure = frame.locator("section.failure")
         await failure.get_by_text("boom: cannot shout").first.wait_for(timeout=20_000)
-        return await failure.inner_text()
+        traceback = failure.locator("pre")  # the excerpt, from the execution's logs
+        await traceback.wait_for(timeout=30_000)
+        return await failure.locator("p.error-text").inner_text(), await traceback.inner_text()
 
-    text = harness.run(check())
-    assert "RuntimeError" in text
+    error, traceback = harness.run(check())
+    assert "RuntimeError" in error and "boom: cannot shout" in error
+    assert traceback.startswith("Traceback (most recent call last)")
+    assert "RuntimeError: boom: cannot shout" in traceback
     _shot(page, harness, tmp_path, "failed-dark")
     harness.run(page.close())
 

@@ -418,11 +418,28 @@ async function loadExtras(execId: string): Promise<void> {
   if (logs?.ok) {
     const entries = (logs.data.entries ?? []) as LogEntry[];
     state.logs = entries;
-    const tb = [...entries].reverse().find((l) => l.message.includes("Traceback (most recent call last)"));
-    state.traceback = tb ? tb.message.slice(tb.message.indexOf("Traceback")).split("\n").slice(-14).join("\n") : null;
+    state.traceback = tracebackExcerpt(entries);
   }
   if (artifacts?.ok) state.artifacts = (artifacts.data.artifacts ?? []) as ArtifactRef[];
   render();
+}
+
+/** The last Python traceback in the logs (one line per entry or one entry), shortened. */
+function tracebackExcerpt(entries: LogEntry[]): string | null {
+  const lines = entries.flatMap((l) => l.message.split("\n"));
+  let start = -1;
+  for (let i = lines.length - 1; i >= 0; i--) {
+    if (lines[i].includes("Traceback (most recent call last)")) {
+      start = i;
+      break;
+    }
+  }
+  if (start < 0) return null;
+  let end = start + 1;
+  while (end < lines.length && /^\s/.test(lines[end])) end++;
+  const body = lines.slice(start, Math.min(end + 1, lines.length));
+  // the end matters most: the user's frame and the exception
+  return (body.length > 9 ? [body[0], "  …", ...body.slice(-8)] : body).join("\n");
 }
 
 /** Keep a running execution live: kitaru_executions_wait with a short timeout, again and again. */
