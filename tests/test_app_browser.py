@@ -28,6 +28,7 @@ from conftest import ROOT
 
 HOST_HTML = ROOT / "tests" / "app_host" / "host.html"
 HOST_URL = "http://kitaru-host.test/host.html"
+MARKUP = "<img src=x onerror=\"document.title='pwned'\">"
 UNKNOWN_ID = "00000000-0000-4000-8000-00000000beef"
 # Set KITARU_MCP_SCREENSHOTS=DIR to keep the screenshots (docs/app-screenshot.png is one).
 _SHOTS = os.environ.get("KITARU_MCP_SCREENSHOTS")
@@ -185,7 +186,8 @@ def started(harness: Harness) -> dict[str, str]:
     runs = {
         "waiting": ("examples/approval.py:approval", {"topic": f"browser {tag}"}),
         "failed": ("tests/flows/failing_two_steps.py:two_steps", {"name": f"browser {tag}"}),
-        "count": ("tests/flows/count_wait.py:count_wait", {"label": tag}),
+        # markup in the question must show as text, never run
+        "count": ("tests/flows/count_wait.py:count_wait", {"label": f"{tag} {MARKUP}"}),
     }
 
     ids = {}
@@ -291,6 +293,11 @@ def test_an_answer_failing_the_wait_schema_is_shown_inline_and_not_sent(
         return await problem.inner_text(), await page.evaluate(sent) - probes
 
     problem, sent_calls = harness.run(bad_answer())
+    question = harness.run(frame.locator(".question").inner_text())
+    assert MARKUP in question
+    assert harness.run(frame.locator("img").count()) == 0
+    view = next(f for f in page.frames if f != page.main_frame)
+    assert harness.run(view.title()) == "Kitaru execution"  # not "pwned"
     assert "integer" in problem
     assert sent_calls == 0
     assert harness.ok("kitaru_executions_get", {"exec_id": exec_id})["status"] == "waiting"
