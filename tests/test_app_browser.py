@@ -311,7 +311,7 @@ def test_an_answer_failing_the_wait_schema_is_shown_inline_and_not_sent(
     harness.run(page.close())
 
 
-def test_a_failed_execution_shows_its_error(
+def test_a_failed_execution_shows_its_error_and_replays_from_a_checkpoint(
     harness: Harness, started: dict[str, str], tmp_path: Path
 ) -> None:
     exec_id = started["failed"]
@@ -331,6 +331,15 @@ def test_a_failed_execution_shows_its_error(
     assert traceback.startswith("Traceback (most recent call last)")
     assert "RuntimeError: boom: cannot shout" in traceback
     _shot(page, harness, tmp_path, "failed-dark")
+
+    async def replay() -> str:  # "Replay from here" starts a new execution and shows it
+        await frame.get_by_role("button", name="Replay from checkpoint shout").click()
+        await frame.get_by_text(f"replay of {exec_id}").wait_for(timeout=60_000)
+        return await frame.locator(".banner .id").inner_text()
+
+    replayed = harness.run(replay(), timeout=90)
+    assert replayed != exec_id
+    assert harness.ok("kitaru_executions_get", {"exec_id": replayed})["original_exec_id"] == exec_id
     harness.run(page.close())
 
 
