@@ -41,6 +41,7 @@ def contract(schemas: SchemaSet) -> dict[str, Any]:
                 "outputSchema": inline(raw["output"], schemas.defs),
                 "examples": raw["examples"],
                 **({"timeoutSeconds": raw["timeoutSeconds"]} if "timeoutSeconds" in raw else {}),
+                **({"_meta": {"ui": raw["ui"]}} if "ui" in raw else {}),
             }
         )
     return {

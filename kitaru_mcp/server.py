@@ -13,7 +13,7 @@ import mcp.types as types
 from mcp.server.lowlevel import Server
 from mcp.shared.exceptions import MCPError
 
-from kitaru_mcp import __version__, prompts, resources
+from kitaru_mcp import __version__, app_view, prompts, resources
 from kitaru_mcp.context import CallContext
 from kitaru_mcp.dispatch import Dispatcher, NotServed, ServeOptions
 from kitaru_mcp.stubs import ToolStub
@@ -46,6 +46,7 @@ def to_mcp_tool(stub: ToolStub) -> types.Tool:
             idempotent_hint=hints["idempotentHint"],
             open_world_hint=hints["openWorldHint"],
         ),
+        meta=app_view.tool_meta(spec),
     )
 
 
@@ -94,7 +95,7 @@ def build_server(
         return result
 
     async def on_list_resources(ctx: Any, params: Any) -> types.ListResourcesResult:
-        return types.ListResourcesResult(resources=[])
+        return types.ListResourcesResult(resources=app_view.listing())
 
     async def on_list_resource_templates(ctx: Any, params: Any):
         return types.ListResourceTemplatesResult(
@@ -102,6 +103,8 @@ def build_server(
         )
 
     async def on_read_resource(ctx: Any, params: types.ReadResourceRequestParams):
+        if app_view.serves(str(params.uri)):
+            return app_view.read(str(params.uri))
         return await resources.read(str(params.uri), dispatcher)
 
     async def on_list_prompts(ctx: Any, params: Any) -> types.ListPromptsResult:
@@ -132,6 +135,7 @@ def build_server(
         on_list_prompts=on_list_prompts,
         on_get_prompt=on_get_prompt,
     )
+    app_view.advertise(server)
     return server
 
 
