@@ -13,6 +13,14 @@ check:
 test:
     {{venv}}/python -m pytest
 
+# The unit tier: handlers, dispatch and errors on a fake gateway (no server, no store; seconds)
+unit:
+    {{venv}}/python -m pytest -n0 -q tests/unit
+
+# Type checking (configured in pyproject.toml)
+types:
+    {{venv}}/python -m mypy
+
 # Serve MCP over stdio on the current Kitaru connection
 serve:
     {{venv}}/kitaru-mcp

@@ -19,12 +19,12 @@ from urllib.parse import urlparse
 from kitaru_mcp.errors import BackendUnavailable, redact
 
 CONNECT_TIMEOUT_S = float(os.environ.get("KITARU_MCP_CONNECT_TIMEOUT", "3"))
-_URL_VARIABLES = ("KITARU_SERVER_URL", "ZENML_STORE_URL")
+URL_VARIABLES = ("KITARU_SERVER_URL", "ZENML_STORE_URL")
 
 
 def server_url() -> str | None:
     """The http(s) URL of the server the SDK would talk to; None for a local store."""
-    url = next((os.environ[name] for name in _URL_VARIABLES if os.environ.get(name)), None)
+    url = next((os.environ[name] for name in URL_VARIABLES if os.environ.get(name)), None)
     if url is None:
         with contextlib.suppress(Exception):  # an odd configuration: let the SDK say why
             from zenml.config.global_config import GlobalConfiguration

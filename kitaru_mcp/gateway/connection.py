@@ -74,7 +74,7 @@ class ConnectionGateway(GatewayBase):
 
     def url_variables_set(self) -> list[str]:
         """The server-URL environment variables set in this process (they pin new processes)."""
-        return [name for name in backend._URL_VARIABLES if os.environ.get(name)]
+        return [name for name in backend.URL_VARIABLES if os.environ.get(name)]
 
     def local_server(self) -> LocalServer:
         """The registered local server, if any.
