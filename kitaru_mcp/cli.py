@@ -200,8 +200,9 @@ def call_tool(args: argparse.Namespace) -> int:
     try:
         dispatcher.lookup(args.tool)
     except NotServed as exc:
-        hint = " (`kitaru-mcp tools` lists them)" if args.tool not in dispatcher.every else ""
-        return _usage_error(f"{args.tool!r}: {exc.reason}{hint}.")
+        if args.tool not in dispatcher.every:
+            return _usage_error(f"unknown tool {args.tool!r}; `kitaru-mcp tools` lists them.")
+        return _usage_error(f"{args.tool!r}: {exc.reason}.")
     raw_arguments = args.arguments
     if raw_arguments == "-":
         raw_arguments = sys.stdin.read()

@@ -109,12 +109,13 @@ def test_call_keeps_tool_output_off_stdout(tmp_path: Path) -> None:
             import os, sys
             from pydantic import BaseModel
             from kitaru_mcp.cli import run_call
+            from kitaru_mcp.dispatch import Dispatcher, ServeOptions
             from kitaru_mcp.stubs import ToolStub
 
             class Out(BaseModel):
                 answer: int
 
-            def noisy(arguments):
+            def noisy(gateway, arguments):
                 print("a log line from print")
                 os.write(1, b"a log line on fd 1\\n")
                 sys.stdout.write("unflushed text")
@@ -122,11 +123,19 @@ def test_call_keeps_tool_output_off_stdout(tmp_path: Path) -> None:
 
             spec = {
                 "name": "noisy",
-                "annotations": {"readOnlyHint": True},
+                "group": "execution",
+                "annotations": {"readOnlyHint": True, "destructiveHint": False},
                 "inputSchema": {"type": "object", "properties": {"n": {"type": "integer"}}},
                 "outputSchema": {"type": "object", "properties": {"answer": {"type": "integer"}}},
             }
-            sys.exit(run_call(ToolStub(spec, noisy), {"n": 21}))
+            class NoGateway:
+                def using(self):
+                    import contextlib
+                    return contextlib.nullcontext()
+
+            tools = {"noisy": ToolStub(spec, noisy)}
+            dispatcher = Dispatcher(ServeOptions(), tools, gateway=NoGateway)
+            sys.exit(run_call(dispatcher, "noisy", {"n": 21}))
             """
         )
     )
@@ -136,3 +145,25 @@ def test_call_keeps_tool_output_off_stdout(tmp_path: Path) -> None:
     assert "a log line from print" in out.stderr
     assert "a log line on fd 1" in out.stderr
     assert "unflushed text" in out.stderr
+
+
+@pytest.mark.parametrize(
+    ("options", "tool", "phrase"),
+    [
+        (["--read-only"], "kitaru_executions_cancel", "not served in read-only mode"),
+        ([], "kitaru_executions_cancel", "not served in standard mode"),
+        (["--toolsets", "artifact"], "kitaru_executions_list", "toolset 'execution' is not served"),
+    ],
+)
+def test_call_honours_the_mode_and_toolsets(options: list[str], tool: str, phrase: str) -> None:
+    out = kitaru_mcp(*options, "call", tool, '{"exec_id": "c64faf33-223d-4c35-af9a-56bd12b8d052"}')
+    assert out.returncode == 2, out.stderr
+    assert phrase in out.stderr and out.stdout == ""
+
+
+def test_call_honours_the_call_timeout() -> None:
+    """A first call imports Kitaru (seconds): a 0.2 s limit ends it as a timeout error."""
+    out = kitaru_mcp("--call-timeout", "0.2", "call", "kitaru_executions_list", "{}")
+    error = json.loads(out.stdout)
+    assert out.returncode == 1 and error["code"] == "timeout", out.stdout
+    assert "within 0.2 s" in error["message"]
