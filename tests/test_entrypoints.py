@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from mcp_client import StdioClient
@@ -32,20 +33,52 @@ def test_python_dash_m_prints_the_same_version() -> None:
     assert out.stdout.strip() == f"kitaru-mcp {__version__}"
 
 
-def test_initialize_and_list_tools_import_neither_kitaru_nor_zenml(tmp_path: Path) -> None:
+def _probe(tmp_path: Path, warm_up: bool) -> Path:
+    """A server script that records its modules when it exits (and when Kitaru arrives)."""
     modules_file = tmp_path / "modules.txt"
     probe = (
-        "import atexit, runpy, sys\n"
+        "import os, runpy, sys, threading, time\n"
         f"out = {str(modules_file)!r}\n"
-        "atexit.register(lambda: open(out, 'w').write('\\n'.join(sys.modules)))\n"
+        f"os.environ['KITARU_MCP_WARMUP'] = {'1' if warm_up else '0'!r}\n"
+        "def record():\n"
+        "    open(out, 'w').write('\\n'.join(list(sys.modules)))\n"
+        "real_exit = os._exit\n"
+        "os._exit = lambda code: (record(), real_exit(code))\n"
+        "def watch():\n"
+        "    while 'kitaru.client' not in sys.modules:\n"
+        "        time.sleep(0.05)\n"
+        "    open(out + '.warm', 'w').write(str(time.monotonic()))\n"
+        "threading.Thread(target=watch, daemon=True).start()\n"
         "sys.argv = ['kitaru-mcp']\n"
         "runpy.run_module('kitaru_mcp', run_name='__main__')\n"
     )
     script = tmp_path / "probe.py"
     script.write_text(probe)
+    return script
+
+
+def test_initialize_and_list_tools_import_neither_kitaru_nor_zenml(tmp_path: Path) -> None:
+    script = _probe(tmp_path, warm_up=False)
     with StdioClient([sys.executable, str(script)]) as client:
         assert client.init_result.server_info.name == "kitaru-mcp"
         assert len(client.list_tools()) >= 5
-    loaded = set(modules_file.read_text().split())
+    loaded = set((tmp_path / "modules.txt").read_text().split())
     assert "kitaru_mcp.generated.tools" in loaded
     assert not {m for m in loaded if m.split(".")[0] in {"kitaru", "zenml"}}
+    assert not (tmp_path / "modules.txt.warm").exists()
+
+
+def test_kitaru_warms_up_in_the_background_after_tools_list(tmp_path: Path) -> None:
+    """No call needed: Kitaru is imported and connected while the user thinks."""
+    script = _probe(tmp_path, warm_up=True)
+    with StdioClient([sys.executable, str(script)]) as client:
+        assert len(client.list_tools()) >= 5
+        listed_at = time.monotonic()
+        deadline = listed_at + 60
+        while not (tmp_path / "modules.txt.warm").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert (tmp_path / "modules.txt.warm").exists(), "Kitaru was not imported after tools/list"
+        started = time.monotonic()
+        listed = client.ok("kitaru_executions_list", {"limit": 1})
+        assert listed["count"] <= 1
+    assert time.monotonic() - started < 30
