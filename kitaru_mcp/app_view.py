@@ -62,7 +62,7 @@ def listing() -> list[types.Resource]:
                 "wait form, failure, artifacts, logs) for hosts that render MCP Apps."
             ),
             mime_type=APP_MIME_TYPE,
-            meta=UI_META,
+            _meta=UI_META,
         )
     ]
 
@@ -79,7 +79,7 @@ def read(uri: str) -> types.ReadResourceResult:
     return types.ReadResourceResult(
         contents=[
             types.TextResourceContents(
-                uri=uri, mime_type=APP_MIME_TYPE, text=execution_html(), meta=UI_META
+                uri=uri, mime_type=APP_MIME_TYPE, text=execution_html(), _meta=UI_META
             )
         ]
     )

@@ -46,7 +46,7 @@ def to_mcp_tool(stub: ToolStub) -> types.Tool:
             idempotent_hint=hints["idempotentHint"],
             open_world_hint=hints["openWorldHint"],
         ),
-        meta=app_view.tool_meta(spec),
+        _meta=app_view.tool_meta(spec),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from kitaru_mcp.gateway.base import GatewayBase, missing_execution, not_found_as
 
@@ -122,7 +122,8 @@ class InspectionGateway(GatewayBase):
                 self.zen().get_stack(stack, hydrate=False)
         conditions = time_conditions(since, until)
         result = get_execution_statistics(
-            client=_WindowedClient(client, conditions) if conditions else client,
+            # the helper only reads ``_project`` and ``_client()``, which the window stands in for
+            client=cast(Any, _WindowedClient(client, conditions)) if conditions else client,
             group_by=[_GROUPINGS.get(name, name) for name in group_by],
             flow=flow,
             status=status,
