@@ -26,7 +26,7 @@ def prewarm() -> None:
     the background while the runner starts.
     """
     if local_store_missing():
-        client().executions.list(limit=1)
+        client()
         return
     threading.Thread(target=client, name="kitaru-prewarm", daemon=True).start()
 
@@ -80,7 +80,10 @@ def client() -> KitaruClient:
     """A Kitaru client on the connection the CLI would use (imports Kitaru on first use)."""
     from kitaru import KitaruClient
 
+    from kitaru_mcp.gateway.store_lock import ensure_store
+
     sync_connection()
+    ensure_store()  # the first store use of this process is under the store lock
     return KitaruClient()
 
 

@@ -245,7 +245,7 @@ def _apply_target_roots(roots: list[str] | None) -> None:
 def serve(args: argparse.Namespace) -> int:
     import anyio
 
-    from kitaru_mcp.server import ServeOptions, build_server, serve_stdio
+    from kitaru_mcp.server import ServeOptions, background, build_server, serve_stdio
 
     http_options = None
     if args.transport == "http":
@@ -263,12 +263,13 @@ def serve(args: argparse.Namespace) -> int:
     options = ServeOptions(mode=args.mode, toolsets=toolsets, call_timeout_s=args.call_timeout)
     server = build_server(options)
     try:
-        if http_options is not None:
-            from kitaru_mcp.http_transport import serve_http
+        with background(options):  # runner template + reaper; released on exit
+            if http_options is not None:
+                from kitaru_mcp.http_transport import serve_http
 
-            anyio.run(serve_http, server, http_options)
-        else:
-            anyio.run(serve_stdio, server)
+                anyio.run(serve_http, server, http_options)
+            else:
+                anyio.run(serve_stdio, server)
     except KeyboardInterrupt:
         return 130
     return 0

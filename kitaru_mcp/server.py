@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -30,7 +32,7 @@ INSTRUCTIONS = (
 )
 MODES = ("read-only", "standard", "destructive")
 DEFAULT_CALL_TIMEOUT_S = float(os.environ.get("KITARU_MCP_CALL_TIMEOUT", "120"))
-# Tools whose handlers start runner processes: a server serving any of them keeps a warm one.
+# Tools whose handlers start runner processes: a server serving any of them keeps a template.
 STARTS_RUNNERS = frozenset(
     {
         "kitaru_executions_run",
@@ -160,7 +162,6 @@ def build_server(
     options = options or ServeOptions()
     served, every = served_tools(options, tools)
     listed = [to_mcp_tool(stub) for stub in served.values()]
-    keeps_runner_warm = not STARTS_RUNNERS.isdisjoint(served)
 
     async def on_list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
         return types.ListToolsResult(tools=listed)
@@ -177,12 +178,7 @@ def build_server(
                 types.INVALID_PARAMS,
                 f"Unknown tool {params.name!r}: {why}; call tools/list for the available tools.",
             )
-        result = await call_stub(stub, params.arguments, ctx, options.call_timeout_s)
-        if keeps_runner_warm:  # after a call, not before: see launcher.keep_warm
-            from kitaru_mcp import launcher
-
-            launcher.keep_warm()
-        return result
+        return await call_stub(stub, params.arguments, ctx, options.call_timeout_s)
 
     async def on_list_resources(ctx: Any, params: Any) -> types.ListResourcesResult:
         return types.ListResourcesResult(resources=[])
@@ -213,6 +209,23 @@ def build_server(
         on_list_prompts=on_list_prompts,
         on_get_prompt=on_get_prompt,
     )
+
+
+@contextlib.contextmanager
+def background(options: ServeOptions) -> Iterator[None]:
+    """While serving: the runner template and the reaper (if runner tools are served)."""
+    if STARTS_RUNNERS.isdisjoint(served_tools(options)[0]):
+        yield
+        return
+    from kitaru_mcp import launcher, reaper
+
+    launcher.start_template()
+    reaper.start()
+    try:
+        yield
+    finally:
+        reaper.stop()
+        launcher.shutdown()
 
 
 async def serve_stdio(server: Server[Any]) -> None:

@@ -1,0 +1,168 @@
+"""Kitaru/ZenML calls the runner machinery needs (reaper, runners, template).
+
+One function per call; each says which private or ZenML-level API it relies on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+from typing import Any
+
+from kitaru_mcp.gateway.store_lock import ensure_store
+
+# ZenML statuses of a run whose process is still carrying it (a dead runner cannot).
+LIVE_STATUSES = frozenset({"initializing", "provisioning", "queued", "running", "resuming"})
+
+# Modules every flow run imports on its way to the first checkpoint (ZenML loads them lazily).
+RUN_MODULES = (
+    "kitaru",
+    "kitaru.flow",
+    "kitaru.client",
+    "kitaru.runtime",
+    "zenml.client",
+    "zenml.models",
+    "zenml.log_stores",
+    "zenml.zen_stores.sql_zen_store",
+    "zenml.execution.pipeline.dynamic.runner",
+    "zenml.orchestrators.local.local_orchestrator",
+)
+
+
+def run_status(exec_id: str) -> str:
+    """ZenML's own status of the run (``paused`` and ``running`` apart, unlike Kitaru's).
+
+    Uses ZenML's public ``Client().get_pipeline_run`` (Kitaru's exec_id is the run id).
+    """
+    from zenml.client import Client
+
+    ensure_store()
+    return str(Client().get_pipeline_run(exec_id, hydrate=False).status.value)
+
+
+def mark_failed(exec_id: str, reason: str) -> None:
+    """Record the run as failed with ``reason`` (its process died before it could).
+
+    Private API: ``Client().zen_store.update_run`` with ``PipelineRunUpdate(status,
+    status_reason)``, the call ZenML's own orchestrators make; Kitaru has no public
+    way to fail a run from outside its process. Steps still marked running are
+    failed too, so Kitaru's retry sees a failed run with nothing in flight.
+    """
+    from zenml.client import Client
+    from zenml.enums import ExecutionStatus
+    from zenml.models import PipelineRunUpdate, StepRunUpdate
+
+    ensure_store()
+    client = Client()
+    store = client.zen_store
+    run = client.get_pipeline_run(exec_id)
+    for step in (run.steps or {}).values():
+        if str(step.status.value) in LIVE_STATUSES:
+            with contextlib.suppress(Exception):
+                store.update_run_step(step.id, StepRunUpdate(status=ExecutionStatus.FAILED))
+    store.update_run(
+        run.id, PipelineRunUpdate(status=ExecutionStatus.FAILED, status_reason=reason[:250])
+    )
+
+
+def mark_stopped(exec_id: str) -> None:
+    """Record the run as stopped (cancel killed its runner). Private API as ``mark_failed``."""
+    from zenml.client import Client
+    from zenml.enums import ExecutionStatus
+    from zenml.models import PipelineRunUpdate
+
+    ensure_store()
+    client = Client()
+    run = client.get_pipeline_run(exec_id)
+    client.zen_store.update_run(run.id, PipelineRunUpdate(status=ExecutionStatus.STOPPED))
+
+
+def preload() -> None:
+    """Import what every run needs, without connecting to anything (the runner template)."""
+    for name in RUN_MODULES:
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
+
+
+def freeze_python_packages() -> None:
+    """ZenML records ``pip freeze`` with every run (~0.7 s); compute it once per template.
+
+    Private API: replaces ``zenml.environment.Environment.get_python_packages``.
+    """
+    with contextlib.suppress(Exception):
+        from zenml.environment import Environment
+
+        packages: list[Any] = list(Environment.get_python_packages())
+        Environment.get_python_packages = staticmethod(lambda: list(packages))
+
+
+_config_stamp: str | None = None
+
+
+def _stamp() -> str | None:
+    import hashlib
+    import os
+
+    from zenml.utils.io_utils import get_global_config_directory
+
+    try:
+        with open(os.path.join(get_global_config_directory(), "config.yaml"), "rb") as file:
+            return hashlib.sha256(file.read()).hexdigest()
+    except OSError:
+        return None
+
+
+def warm_store() -> None:
+    """Fill SQLAlchemy's statement cache with one read, then close every connection.
+
+    The template calls this under the store lock when the embedded store exists:
+    a forked runner then skips ~1 s of query compilation. Afterwards no
+    connection (nor the database file) stays open: ``engine.dispose()`` empties
+    the pool, and the runner starts its own pool (``after_fork``). A REST store
+    (a deployed server) is dropped entirely: its HTTP session must not be shared.
+
+    Private API: ``SqlZenStore.engine`` (a SQLAlchemy Engine).
+    """
+    global _config_stamp
+    from kitaru import KitaruClient
+    from zenml.client import Client
+
+    _config_stamp = _stamp()
+    KitaruClient().executions.list(limit=1)
+    store = Client().zen_store
+    engine = getattr(store, "engine", None)
+    if engine is not None and type(store).__name__ == "SqlZenStore":
+        engine.dispose()
+    else:
+        reset_connection()
+
+
+def after_fork() -> None:
+    """In a forked runner: a fresh connection pool, or a fresh connection when the
+    configuration changed since the template warmed up (``kitaru login``, ``stack use``).
+
+    Private API: SQLAlchemy's documented fork recipe ``engine.dispose(close=False)``
+    on ZenML's ``SqlZenStore.engine``; ZenML's singletons as ``reset_connection``.
+    """
+    from zenml.config.global_config import GlobalConfiguration
+
+    if _config_stamp is None or _stamp() != _config_stamp:
+        reset_connection()
+        return
+    store = getattr(GlobalConfiguration(), "_zen_store", None)
+    engine = getattr(store, "_engine", None)
+    if engine is not None:
+        engine.dispose(close=False)
+
+
+def reset_connection() -> None:
+    """Forget the configuration a forked process inherited; the next use reloads it.
+
+    Private API: ZenML's ``GlobalConfiguration._reset_instance`` and
+    ``Client._reset_instance`` singletons (as ``handlers.sdk.sync_connection``).
+    """
+    from zenml.client import Client
+    from zenml.config.global_config import GlobalConfiguration
+
+    GlobalConfiguration._reset_instance()
+    Client._reset_instance()
