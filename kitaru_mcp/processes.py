@@ -8,6 +8,7 @@ process is identified by its pid *and* its creation time when one is known.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 
 import psutil
@@ -51,6 +52,11 @@ def cmdline(pid: int) -> list[str]:
     return []
 
 
+def _runs_module(argv: list[str]) -> bool:
+    """``python -m kitaru_mcp.runner ...`` (not merely the word somewhere in argv)."""
+    return any(a == "-m" and b == RUNNER_MODULE for a, b in itertools.pairwise(argv))
+
+
 def is_runner(pid: int | None, create_time: float | None = None) -> bool:
     """A live runner: ``python -m kitaru_mcp.runner`` (cold, or forked from the template)
     that leads its own session. The template itself never leads a session."""
@@ -61,7 +67,7 @@ def is_runner(pid: int | None, create_time: float | None = None) -> bool:
         argv = process.cmdline()
     except psutil.Error:
         return False
-    if RUNNER_MODULE not in argv:
+    if not _runs_module(argv):
         return False
     try:
         return os.getsid(process.pid) == process.pid
@@ -76,7 +82,7 @@ def is_template(pid: int | None) -> bool:
         return False
     with contextlib.suppress(psutil.Error, OSError):
         argv = process.cmdline()
-        return RUNNER_MODULE in argv and TEMPLATE_FLAG in argv and os.getsid(pid) != pid
+        return _runs_module(argv) and TEMPLATE_FLAG in argv and os.getsid(pid) != pid
     return False
 
 

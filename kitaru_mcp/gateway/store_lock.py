@@ -50,9 +50,9 @@ def _flock(path: Path) -> Iterator[None]:
 
 def _holder_gone(path: Path) -> bool:
     try:
-        pid = int(path.read_text().strip() or 0)
+        pid = int(path.read_text().strip())
     except (OSError, ValueError):
-        return False  # being written right now
+        return False  # gone already, or its holder is writing its pid right now
     return not state.pid_alive(pid)
 
 
