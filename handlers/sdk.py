@@ -59,6 +59,9 @@ def sync_connection(probe: bool = True) -> None:
     connection (``kitaru_mcp.backend``): a server that is down fails the call
     in milliseconds with ``cannot reach <url>`` instead of ZenML's ~30 s of retries.
     """
+    from kitaru_mcp.gateway.runtime import import_sdk
+
+    import_sdk()  # one thread at a time: concurrent ZenML imports break
     from zenml.utils.io_utils import get_global_config_directory
 
     path = os.path.join(get_global_config_directory(), "config.yaml")

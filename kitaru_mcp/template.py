@@ -59,8 +59,10 @@ def _warm_store() -> bool:
 
     if state.local_store_missing():
         return False  # never the process that creates the store; try again when idle
+    began = time.monotonic()
     with store_lock(), contextlib.suppress(Exception):
         runtime.warm_store()  # then closes every connection it opened
+    print(f"kitaru-mcp runner template warm in {time.monotonic() - began:.1f} s", flush=True)
     return True
 
 

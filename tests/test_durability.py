@@ -44,7 +44,7 @@ def test_a_restarted_server_lists_executions_of_a_killed_one_and_no_runner_remai
         (server,) = {
             pid
             for pid in children(os.getpid()) - others
-            if "kitaru_mcp" in cmdline(pid) and "runner" not in cmdline(pid)
+            if "kitaru_mcp" in cmdline(pid) and "kitaru_mcp.runner" not in cmdline(pid)
         }
         os.kill(server, signal.SIGKILL)
     finally:

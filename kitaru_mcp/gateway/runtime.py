@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import sys
+import threading
 from typing import Any
 
 from kitaru_mcp.gateway.store_lock import ensure_store
@@ -29,11 +31,30 @@ RUN_MODULES = (
 )
 
 
+_import_lock = threading.Lock()
+
+
+def import_sdk() -> None:
+    """Import Kitaru (and ZenML) once, one thread at a time.
+
+    Two threads importing ZenML at once (e.g. the reaper and a tool call) can see
+    a partially initialised ``zenml.config.global_config`` and fail with a
+    circular ImportError; every first SDK use in the server goes through here.
+    """
+    if "kitaru.client" in sys.modules and not _import_lock.locked():
+        return
+    with _import_lock:
+        import kitaru
+        import kitaru.client  # noqa: F401
+        import zenml.client  # noqa: F401
+
+
 def run_status(exec_id: str) -> str:
     """ZenML's own status of the run (``paused`` and ``running`` apart, unlike Kitaru's).
 
     Uses ZenML's public ``Client().get_pipeline_run`` (Kitaru's exec_id is the run id).
     """
+    import_sdk()
     from zenml.client import Client
 
     ensure_store()
@@ -48,6 +69,7 @@ def mark_failed(exec_id: str, reason: str) -> None:
     way to fail a run from outside its process. Steps still marked running are
     failed too, so Kitaru's retry sees a failed run with nothing in flight.
     """
+    import_sdk()
     from zenml.client import Client
     from zenml.enums import ExecutionStatus
     from zenml.models import PipelineRunUpdate, StepRunUpdate
@@ -67,6 +89,7 @@ def mark_failed(exec_id: str, reason: str) -> None:
 
 def mark_stopped(exec_id: str) -> None:
     """Record the run as stopped (cancel killed its runner). Private API as ``mark_failed``."""
+    import_sdk()
     from zenml.client import Client
     from zenml.enums import ExecutionStatus
     from zenml.models import PipelineRunUpdate

@@ -98,6 +98,9 @@ def ensure_store() -> None:
     with _thread_lock:
         if _ready_pid == os.getpid():
             return
+        from kitaru_mcp.gateway.runtime import import_sdk
+
+        import_sdk()
         with store_lock():
             from zenml.client import Client
 
