@@ -65,14 +65,14 @@ def mark_failed(exec_id: str, reason: str) -> None:
     """Record the run as failed with ``reason`` (its process died before it could).
 
     Private API: ``Client().zen_store.update_run`` with ``PipelineRunUpdate(status,
-    status_reason)``, the call ZenML's own orchestrators make; Kitaru has no public
+    status_reason, exception_info)``, the call ZenML's own orchestrators make; Kitaru has no public
     way to fail a run from outside its process. Steps still marked running are
     failed too, so Kitaru's retry sees a failed run with nothing in flight.
     """
     import_sdk()
     from zenml.client import Client
     from zenml.enums import ExecutionStatus
-    from zenml.models import PipelineRunUpdate, StepRunUpdate
+    from zenml.models import ExceptionInfo, PipelineRunUpdate, StepRunUpdate
 
     ensure_store()
     client = Client()
@@ -82,8 +82,14 @@ def mark_failed(exec_id: str, reason: str) -> None:
         if str(step.status.value) in LIVE_STATUSES:
             with contextlib.suppress(Exception):
                 store.update_run_step(step.id, StepRunUpdate(status=ExecutionStatus.FAILED))
+    # Kitaru 0.21 reads a run's failure message from ``exception_info`` (its
+    # ``status_reason`` mapping looks for an attribute ZenML's response lacks).
+    failure = ExceptionInfo(traceback=reason, message=reason)
     store.update_run(
-        run.id, PipelineRunUpdate(status=ExecutionStatus.FAILED, status_reason=reason[:250])
+        run.id,
+        PipelineRunUpdate(
+            status=ExecutionStatus.FAILED, status_reason=reason[:250], exception_info=failure
+        ),
     )
 
 
