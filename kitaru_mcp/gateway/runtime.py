@@ -66,8 +66,11 @@ def mark_failed(exec_id: str, reason: str) -> None:
 
     Private API: ``Client().zen_store.update_run`` with ``PipelineRunUpdate(status,
     status_reason, exception_info)``, the call ZenML's own orchestrators make; Kitaru has no public
-    way to fail a run from outside its process. Steps still marked running are
-    failed too, so Kitaru's retry sees a failed run with nothing in flight.
+    way to fail a run from outside its process. A checkpoint that was running
+    is marked failed too (``update_run_step``), so ``get`` shows where it died.
+    Retry then goes on only if the runner died outside a checkpoint: ZenML's
+    resume never creates a second run of a step (no retries configured), so a
+    checkpoint killed mid-way fails the retry again; replay from it instead.
     """
     import_sdk()
     from zenml.client import Client
@@ -80,8 +83,7 @@ def mark_failed(exec_id: str, reason: str) -> None:
     run = client.get_pipeline_run(exec_id)
     for step in (run.steps or {}).values():
         if str(step.status.value) in LIVE_STATUSES:
-            with contextlib.suppress(Exception):
-                store.update_run_step(step.id, StepRunUpdate(status=ExecutionStatus.FAILED))
+            store.update_run_step(step.id, StepRunUpdate(status=ExecutionStatus.FAILED))
     # Kitaru 0.21 reads a run's failure message from ``exception_info`` (its
     # ``status_reason`` mapping looks for an attribute ZenML's response lacks).
     failure = ExceptionInfo(traceback=reason, message=reason)
