@@ -309,7 +309,7 @@ def launch(operation: str, **options: str | None) -> Launched:
             pid, create_time = _fork_from_template(token, job_file, log_file)
             record["via"] = "template"
         except TemplateUnavailable as exc:
-            if template_enabled():
+            if _serving:  # a server with a template; `kitaru-mcp call` never has one
                 logger.warning("runner template unavailable (%s): starting a cold runner", exc)
             process = _spawn_cold(job_file, log_file)
             pid, create_time = process.pid, processes.create_time(process.pid)
