@@ -200,6 +200,8 @@ def start_template() -> int | None:
     """Have one live template from now on (a no-op when one lives); its pid, if any."""
     global _template, _serving
     if not template_enabled():
+        if not fork_available():
+            logger.warning("fork() is not available here: every run starts a cold runner")
         return None
     with _template_lock:
         if not _serving:
