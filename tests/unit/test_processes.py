@@ -291,3 +291,24 @@ def test_a_runner_record_is_written_to_the_pending_key_as_soon_as_it_exists() ->
     assert idempotency.start_once("retry", "k5", {"exec_id": "e"}, start) == ("e5", False)
     assert seen[0]["pending"]["token"] == "tokX" and seen[0]["pending"]["runner_pid"] == 4242
     assert _key_record("retry", "k5")["pending"] is None
+
+
+# --- template fallback ----------------------------------------------------------------
+
+
+def test_without_fork_no_template_starts_and_starts_go_cold(monkeypatch, caplog) -> None:
+    monkeypatch.delattr(launcher.os, "fork")  # as on a platform without fork()
+    assert launcher.fork_available() is False and launcher.template_enabled() is False
+    with caplog.at_level("WARNING", logger="kitaru_mcp"):
+        assert launcher.start_template() is None
+    assert "fork() is not available" in caplog.text
+    assert launcher.template_pid() is None
+    with pytest.raises(launcher.TemplateUnavailable):
+        launcher._fork_from_template("t", Path("job"), Path("log"))
+
+
+def test_the_template_switch(monkeypatch) -> None:
+    monkeypatch.setenv(launcher.WARM_RUNNER_ENV, "off")
+    assert launcher.template_enabled() is False
+    monkeypatch.setenv(launcher.WARM_RUNNER_ENV, "1")
+    assert launcher.template_enabled() is launcher.fork_available()
