@@ -22,7 +22,7 @@ def runner_processes(log_file: str | None = None) -> dict[int, str]:
         p.pid: p.cmdline
         for p in processes()
         if "kitaru_mcp.runner" in p.cmdline
-        and "--template" not in p.cmdline
+        and p.session == p.pid  # a runner leads its session (the template does not)
         and (log_file is None or has_open_file(p.pid, log_file))
     }
 
