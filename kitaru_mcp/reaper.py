@@ -93,12 +93,24 @@ def reconcile(fail: Any = None, status: Any = None) -> int:
                 logger.warning("execution %s: %s; marked failed", exec_id, reason)
                 record["reconciled"] = reason
         except Exception as exc:  # the store may be busy or gone; try again next pass
-            logger.info("reaper: cannot reconcile %s: %s", exec_id, exc)
-            continue
+            if not _not_found(exc):
+                logger.info("reaper: cannot reconcile %s: %s", exec_id, exc)
+                continue
+            record["reconciled"] = "not in this store"
         latest = state.read_json(path) or {}
         if latest.get("pid") == record.get("pid"):  # no new runner reported meanwhile
             state.write_json(path, {**latest, **record, "settled": True})
     return live
+
+
+def _not_found(exc: BaseException) -> bool:
+    """ZenML's KeyError / *NotFound* errors: the execution is not in this store."""
+    while exc is not None:
+        names = {cls.__name__ for cls in type(exc).__mro__}
+        if "KeyError" in names or any("NotFound" in name for name in names):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _live_statuses() -> frozenset[str]:

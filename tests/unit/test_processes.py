@@ -312,3 +312,19 @@ def test_the_template_switch(monkeypatch) -> None:
     assert launcher.template_enabled() is False
     monkeypatch.setenv(launcher.WARM_RUNNER_ENV, "1")
     assert launcher.template_enabled() is launcher.fork_available()
+
+
+def test_reaper_settles_a_record_whose_execution_is_not_in_the_store() -> None:
+    dead, _ = _dead_pid()
+    state.write_json(state.record_path("e-gone"), {"exec_id": "e-gone", "pid": dead})
+
+    def missing(exec_id: str) -> str:
+        raise KeyError(f"No run with id {exec_id}")
+
+    def busy(exec_id: str) -> str:
+        raise RuntimeError("database is locked")
+
+    reaper.reconcile(fail=lambda *_: None, status=busy)
+    assert "settled" not in state.read_record("e-gone")  # try again next pass
+    reaper.reconcile(fail=lambda *_: None, status=missing)
+    assert state.read_record("e-gone")["settled"] is True
