@@ -43,11 +43,11 @@ POLL_S = 0.25
 def _warm_up() -> None:
     """Everything a run needs that does not depend on the job, no connection opened."""
     from kitaru_mcp.gateway import runtime
-    from kitaru_mcp.gateway.store_lock import store_lock
 
-    with store_lock():  # importing ZenML may write its global configuration on a fresh home
-        runtime.preload()
-        runtime.freeze_python_packages()
+    # No store lock here: imports never touch the store, and holding the lock for
+    # seconds would make the server's first call wait for this warm-up.
+    runtime.preload()
+    runtime.freeze_python_packages()
     import kitaru_mcp.errors  # the runner's error mapping
     import kitaru_mcp.runner  # noqa: F401
 
