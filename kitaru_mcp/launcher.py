@@ -164,8 +164,12 @@ class _Template:
             raise TemplateUnavailable(reply["error"])
         return int(reply["pid"]), reply.get("create_time")
 
-    def close(self, grace_s: float = 2.0) -> None:
-        """Let the template go: close its stdin, then terminate it (runners are untouched)."""
+    def close(self, grace_s: float = 0.3) -> None:
+        """Let the template go: close its stdin, then terminate it (runners are untouched).
+
+        Quick: a server exits right after (its client may kill it if it lingers),
+        and a template still importing Kitaru reads its stdin only afterwards.
+        """
         with contextlib.suppress(OSError, ValueError):
             self.process.stdin.close()
         try:
@@ -173,10 +177,10 @@ class _Template:
         except subprocess.TimeoutExpired:
             self.process.terminate()
             try:
-                self.process.wait(timeout=grace_s)
+                self.process.wait(timeout=1.0)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-                self.process.wait(timeout=grace_s)
+                self.process.wait(timeout=1.0)
         with contextlib.suppress(OSError):
             os.close(self.reply_fd)
         self.log_file.unlink(missing_ok=True)
@@ -212,7 +216,7 @@ def start_template() -> int | None:
         old, _template = _template, None
         if old is not None:
             with contextlib.suppress(Exception):
-                old.close(grace_s=0.5)
+                old.close()
         try:
             _template = _Template()
         except OSError as exc:

@@ -10,8 +10,10 @@ parent recorded ("runner process N died: SIGKILL", "... exited with code C")
 or what is known ("runner process N died"). ``get``, ``wait`` and ``list``
 then report it failed, and ``retry`` works.
 
-Before its first pass it imports Kitaru and opens the store (``WARM_AFTER_S``
-after start), which also makes the server's first tool call warm.
+It begins once the client listed the tools (``begin()``, from the server's
+``tools/list`` and ``tools/call`` handlers): ``WARM_AFTER_S`` later it imports
+Kitaru and opens the store, which also makes the server's first tool call
+warm, then makes its first pass.
 
 A record is marked ``settled`` once its runner is gone and the store agrees it
 ended, so it is not looked at again (until a new runner reports on it).
@@ -123,9 +125,24 @@ def _live_statuses() -> frozenset[str]:
 
 
 WARM_AFTER_S = 1.5
+BEGIN_AT_THE_LATEST_S = 10.0
+_begun = threading.Event()
+
+
+def begin() -> None:
+    """The client listed the tools (or made a call): the reaper may go to work.
+
+    Until then it does nothing, so ``initialize`` and ``tools/list`` never share the
+    process with a Kitaru import (a server that never hears ``tools/list`` still
+    begins ``BEGIN_AT_THE_LATEST_S`` after start).
+    """
+    _begun.set()
 
 
 def _loop(warm_after_s: float | None) -> None:
+    _begun.wait(BEGIN_AT_THE_LATEST_S)
+    if _stop.is_set():
+        return
     if warm_after_s is not None and not _stop.wait(warm_after_s):
         try:  # the reconciling needs the SDK anyway: get it ready for the first tool call
             from kitaru_mcp.gateway import runtime
@@ -169,3 +186,4 @@ def stop() -> None:
     """Stop the reaper thread (the server is shutting down)."""
     _stop.set()
     _wake.set()
+    _begun.set()

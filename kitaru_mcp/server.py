@@ -17,7 +17,7 @@ import mcp.types as types
 from mcp.server.lowlevel import Server
 from mcp.shared.exceptions import MCPError
 
-from kitaru_mcp import __version__, prompts, resources
+from kitaru_mcp import __version__, prompts, reaper, resources
 from kitaru_mcp.context import CallContext, activate
 from kitaru_mcp.errors import Timeout, failure_text, to_failure
 from kitaru_mcp.stubs import ToolStub
@@ -164,6 +164,7 @@ def build_server(
     listed = [to_mcp_tool(stub) for stub in served.values()]
 
     async def on_list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
+        reaper.begin()  # background work may start once the tools are listed
         return types.ListToolsResult(tools=listed)
 
     async def on_call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
@@ -178,6 +179,7 @@ def build_server(
                 types.INVALID_PARAMS,
                 f"Unknown tool {params.name!r}: {why}; call tools/list for the available tools.",
             )
+        reaper.begin()
         return await call_stub(stub, params.arguments, ctx, options.call_timeout_s)
 
     async def on_list_resources(ctx: Any, params: Any) -> types.ListResourcesResult:
@@ -217,7 +219,7 @@ def background(options: ServeOptions) -> Iterator[None]:
     if STARTS_RUNNERS.isdisjoint(served_tools(options)[0]):
         yield
         return
-    from kitaru_mcp import launcher, reaper
+    from kitaru_mcp import launcher
 
     launcher.start_template()
     reaper.start()
