@@ -40,20 +40,30 @@ Sections:
    second in a worker thread) is in flight on the same session.
 5. **run returns**: how long ``kitaru_executions_run`` takes to return for
    ``examples/approval.py:approval`` and ``examples/slow.py:slow`` (steps=30),
-   with the server's warm runner (the default; before each run the bench waits
-   until the warm runner logged that it is ready) and with cold runners
-   (``KITARU_MCP_WARM_RUNNER=0``: a new process that imports Kitaru). Each
-   started execution's runner is killed after the measurement (its process
-   group, by the pid the server recorded), except the last warm ``slow`` one,
-   which section 4 uses first.
+   with the server's runner template (the default: each run is a ``fork()``
+   of it; before the first run the bench waits until the template logged that
+   it is ready) and with cold runners (``KITARU_MCP_WARM_RUNNER=0``: a new
+   process that imports Kitaru). Each started execution's runner is killed
+   after the measurement (its process group, by the pid the server recorded),
+   except the last ``slow`` one, which section 4 uses first.
+6. **session**: what the user of a new session sees. Six sessions (three
+   of each kind, alternating) each spawn ``kitaru-mcp`` and list the tools,
+   then time the first read (``kitaru_executions_list``) at once, or after a
+   5 s pause; then three runs of ``two_steps``: one, one issued as soon as it
+   returned, and one 8 s later; then a short flow's time to result (``run``
+   then ``kitaru_executions_wait``) against the direct SDK's blocking
+   ``flow.run()`` of the same flow in a warm process (started once, one
+   warm-up run, then one timed run per session, right after the session's).
+   Medians over the sessions, and the worst. Also the server's RSS, the
+   template's RSS, and the template's CPU use over 3 s of idling.
 
-The server under test starts its warm runner after its first call; the bench
+The server under test starts its runner template at start-up; the bench
 waits for it to be ready before section 2, so its warm-up (a few seconds of
 CPU) overlaps no timing. Untimed work (seeding, the import probe, this
 process's own Kitaru start-up) overlaps where it can, to keep ``--quick``
 short.
 
-At the end the bench checks that no warm runner outlived its server.
+At the end the bench checks that no runner template outlived its server.
 """
 
 from __future__ import annotations
@@ -81,7 +91,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.json"
-SECTIONS = ("cold_start", "per_call", "list_scaling", "concurrency", "run_returns")
+SECTIONS = ("cold_start", "per_call", "list_scaling", "concurrency", "run_returns", "session")
 
 try:  # run from any interpreter: fall back to the project's venv
     import anyio
@@ -572,9 +582,9 @@ def kill_runner(home: Path, exec_id: str) -> None:
 
 
 def warm_runner_ready(home: Path) -> float | None:
-    """Seconds the waiting warm runner took to get ready, once it logged that it is."""
-    for path in (state_dir(home) / "logs").glob("warm-*.log"):
-        found = re.search(r"warm runner ready in ([\d.]+) s", path.read_text(errors="replace"))
+    """Seconds the runner template took to import Kitaru, once it logged that it is ready."""
+    for path in (state_dir(home) / "logs").glob("template-*.log"):
+        found = re.search(r"template ready in ([\d.]+) s", path.read_text(errors="replace"))
         if found:
             return float(found.group(1))
     return None
@@ -631,21 +641,19 @@ async def time_runs(
 
 
 def warm_runners(home: Path, waiting_only: bool = True) -> list[int]:
-    """Live warm runner processes started for this HOME (by default: those still waiting)."""
+    """Live runner templates started for this HOME (``waiting_only`` is kept for callers)."""
+    import psutil
+
     found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError):
-            cmdline = (entry / "cmdline").read_bytes()
-            if b"kitaru_mcp.runner" not in cmdline or b"--warm" not in cmdline:
+    for process in psutil.process_iter(["pid", "cmdline", "status"]):
+        with contextlib.suppress(psutil.Error):
+            cmdline = " ".join(process.info["cmdline"] or [])
+            if "kitaru_mcp.runner --template" not in cmdline:
                 continue
-            if f"HOME={home}".encode() not in (entry / "environ").read_bytes().split(b"\0"):
+            if process.info["status"] == psutil.STATUS_ZOMBIE:
                 continue
-            state = (entry / "stat").read_text().rsplit(")", 1)[-1].split()[0]
-            waiting = os.readlink(entry / "fd" / "0").startswith("pipe:")  # no job yet
-            if state != "Z" and (waiting or not waiting_only):
-                found.append(int(entry.name))
+            if process.environ().get("HOME") == str(home):
+                found.append(process.info["pid"])
     return found
 
 
@@ -655,6 +663,169 @@ def stop_leftover_runners(home: Path) -> None:
     for pid in warm_runners(home, waiting_only=False):
         with contextlib.suppress(OSError):
             os.killpg(pid, signal.SIGKILL)
+
+
+# ---------------------------------------------------------------------------- 6. session
+
+
+class DirectSdk:
+    """A warm process that runs ``two_steps`` with the SDK's blocking ``flow.run()``."""
+
+    def __init__(self, work: Path) -> None:
+        script = work / "direct_sdk.py"  # ZenML needs a main module with a file
+        script.write_text(
+            "import sys, time\n"
+            f"sys.path.insert(0, {str(ROOT / 'examples')!r})\n"
+            "from two_steps import two_steps\n"
+            "for line in sys.stdin:\n"
+            "    began = time.perf_counter()\n"
+            "    two_steps.run(name=line.strip())\n"
+            "    print(f'MS={(time.perf_counter() - began) * 1e3:.1f}', flush=True)\n"
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, str(script)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            cwd=work,
+        )
+
+    def run(self, name: str) -> float:
+        self.process.stdin.write(name + "\n")
+        self.process.stdin.flush()
+        for line in self.process.stdout:
+            if line.startswith("MS="):
+                return float(line.removeprefix("MS="))
+        raise RuntimeError(f"the direct SDK process exited ({self.process.poll()})")
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def _server_and_template(before: set[int]) -> tuple[int | None, int | None]:
+    """The newest kitaru-mcp server child of this process, and its template."""
+    import psutil
+
+    server = template = None
+    for child in psutil.Process().children():
+        with contextlib.suppress(psutil.Error):
+            if child.pid not in before and "kitaru_mcp.runner" not in " ".join(child.cmdline()):
+                server = child.pid
+    if server is not None:
+        with contextlib.suppress(psutil.Error):
+            for child in psutil.Process(server).children():
+                if "--template" in child.cmdline():
+                    template = child.pid
+    return server, template
+
+
+def _rss_mb(pid: int | None) -> float:
+    import psutil
+
+    with contextlib.suppress(psutil.Error, ValueError):
+        return round(psutil.Process(pid).memory_info().rss / 2**20, 1)
+    return float("nan")
+
+
+def _idle_cpu_percent(pid: int | None, seconds: float = 3.0) -> float:
+    import psutil
+
+    with contextlib.suppress(psutil.Error, ValueError):
+        process = psutil.Process(pid)
+        before = sum(process.cpu_times()[:2])
+        time.sleep(seconds)
+        return round((sum(process.cpu_times()[:2]) - before) / seconds * 100, 2)
+    return float("nan")
+
+
+async def one_session(work: Path, home: Path, pause_s: float, direct: DirectSdk, index: int):
+    """One fresh server: its first read, three runs, and a short flow's time to result."""
+    import psutil
+
+    before = {child.pid for child in psutil.Process().children()}
+    row: dict[str, float] = {}
+    async with Session(work, name=f"session{index}") as session:
+        server, _ = _server_and_template(before)
+        await anyio.sleep(pause_s)
+        row["first_read_ms"] = await session.timed("kitaru_executions_list", {"limit": 20})
+        target = {"target": "examples/two_steps.py:two_steps"}
+        for label, wait_s in (("run_first", 0), ("run_back_to_back", 0), ("run_after_8s", 8)):
+            await anyio.sleep(wait_s)
+            args = {**target, "args": {"name": f"s{index}-{label}"}}
+            row[f"{label}_ms"] = await session.timed("kitaru_executions_run", args)
+        await anyio.sleep(3)  # the three runs end before the short flow is timed
+        start = time.perf_counter()
+        started = await session.call(
+            "kitaru_executions_run", {**target, "args": {"name": f"s{index}-result"}}
+        )
+        waited = await session.call(
+            "kitaru_executions_wait",
+            {"exec_id": started["execution"]["exec_id"], "until": "finished", "timeout_s": 120},
+        )
+        row["short_flow_result_ms"] = ms_since(start)
+        if waited["execution"]["status"] != "completed":
+            log(f"session {index}: the short flow ended {waited['execution']['status']}")
+        row["direct_sdk_flow_ms"] = await anyio.to_thread.run_sync(direct.run, f"d{index}")
+        _, template = _server_and_template(before)
+        row["server_rss_mb"] = _rss_mb(server)
+        row["template_rss_mb"] = _rss_mb(template)
+        row["template_idle_cpu_percent"] = await anyio.to_thread.run_sync(
+            _idle_cpu_percent, template
+        )
+    return row
+
+
+async def bench_session(work: Path, home: Path, per_kind: int) -> dict[str, Any]:
+    direct = DirectSdk(work)
+    await anyio.to_thread.run_sync(direct.run, "warm-up")  # imports, store, first queries
+    rows: dict[float, list[dict[str, float]]] = {0.0: [], 5.0: []}
+    try:
+        for index in range(per_kind * 2):
+            pause = 5.0 if index % 2 else 0.0
+            rows[pause].append(await one_session(work, home, pause, direct, index))
+            log(f"session {index} (first read after {pause:g} s): {rows[pause][-1]}")
+    finally:
+        direct.close()
+    every = rows[0.0] + rows[5.0]
+    metrics: dict[str, float] = {}
+
+    def summarise(name: str, samples: list[float]) -> None:
+        metrics[name] = median(samples)
+        metrics[f"{name}_worst"] = round(max(samples), 2)
+
+    summarise("first_read_at_once_ms", [r["first_read_ms"] for r in rows[0.0]])
+    summarise("first_read_after_5s_ms", [r["first_read_ms"] for r in rows[5.0]])
+    for key in (
+        "run_first_ms",
+        "run_back_to_back_ms",
+        "run_after_8s_ms",
+        "short_flow_result_ms",
+        "direct_sdk_flow_ms",
+    ):
+        summarise(key, [r[key] for r in every])
+    metrics["short_flow_vs_direct_sdk"] = ratio(
+        metrics["short_flow_result_ms"], metrics["direct_sdk_flow_ms"]
+    )
+    for key in ("server_rss_mb", "template_rss_mb", "template_idle_cpu_percent"):
+        metrics[key] = median([r[key] for r in every])
+    targets = {f"{key}_worst": 1000 for key in ("run_first_ms", "run_back_to_back_ms")}
+    targets.update(
+        {
+            "first_read_after_5s_ms": 300,
+            "run_first_ms": 1000,
+            "run_back_to_back_ms": 1000,
+            "run_after_8s_ms": 1000,
+            "run_after_8s_ms_worst": 1000,
+            "short_flow_vs_direct_sdk": 1.2,
+            "template_idle_cpu_percent": 1.0,
+        }
+    )
+    return {"sessions": len(every), "metrics": metrics, "targets": targets}
 
 
 # ---------------------------------------------------------------------------- report
@@ -711,13 +882,45 @@ def table_rows(results: dict[str, Any]) -> list[list[str]]:
             add("run_returns", f"run {name}: cold runner", f"{name}_cold_ms")
         add("run_returns", f"run {name}: warm runner", f"{name}_warm_ms", versus=f"{name}_cold_ms")
     if "warm_runner_ready_s" in results["run_returns"]["metrics"]:
-        add("run_returns", "warm runner: start to ready", "warm_runner_ready_s", "s")
+        add("run_returns", "template: start to ready", "warm_runner_ready_s", "s")
+    rows.extend(session_rows(results))
+    return rows
+
+
+def session_rows(results: dict[str, Any]) -> list[list[str]]:
+    rows: list[list[str]] = []
+
+    def add(section: str, label: str, key: str, unit: str = "ms") -> None:
+        data = results[section]
+        value = data["metrics"][key]
+        target = met = ""
+        limit = data.get("targets", {}).get(key)
+        if limit is not None:
+            target, met = f"<= {_shown(limit, unit)}", "yes" if value <= limit else "NO"
+        rows.append([section, label, _shown(value, unit), "", target, met])
+
+    if "session" in results:
+        for key, label in (
+            ("first_read_at_once_ms", "first read at once"),
+            ("first_read_after_5s_ms", "first read 5 s after start"),
+            ("run_first_ms", "run (first of the session)"),
+            ("run_back_to_back_ms", "run issued as the previous returned"),
+            ("run_after_8s_ms", "run 8 s later"),
+        ):
+            add("session", label, key)
+            add("session", f"{label} (worst)", f"{key}_worst")
+        add("session", "short flow: run + wait to result", "short_flow_result_ms")
+        add("session", "short flow: direct SDK flow.run(), warm", "direct_sdk_flow_ms")
+        add("session", "short flow: MCP / direct SDK", "short_flow_vs_direct_sdk", "x")
+        add("session", "server RSS", "server_rss_mb", "MB")
+        add("session", "template RSS", "template_rss_mb", "MB")
+        add("session", "template CPU while idle", "template_idle_cpu_percent", "%")
     return rows
 
 
 def print_table(results: dict[str, Any]) -> None:
     header = ["section", "measure (median)", "value", "vs baseline", "target", "met"]
-    rows = [header, *table_rows(results)]
+    rows = [header, *(table_rows(results) if "cold_start" in results else session_rows(results))]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
 
     def line(cells: list[str]) -> str:
@@ -732,7 +935,7 @@ def print_table(results: dict[str, Any]) -> None:
         f"\n{meta['date']}, {meta['machine']['cpus']} cores, Python {meta['machine']['python']}, "
         f"{'--quick' if meta['quick'] else 'full'} run in {meta['duration_s']:.0f} s, "
         f"load average {' -> '.join(map(str, meta['machine']['load_average_1min']))}; "
-        f"warm runners left after their server exited: {results['orphan_warm_runners']}"
+        f"runner templates left after their server exited: {results['orphan_warm_runners']}"
     )
 
 
@@ -778,13 +981,28 @@ async def measure(quick: bool, home: Path, work: Path) -> dict[str, Any]:
         "metrics": {**cold, **warm},
         "targets": {f"{name}_warm_ms": 1000 for name in RUN_TARGETS},
     }
+    log("session: first read, runs, short flow to result")
+    results["session"] = await bench_session(work, home, per_kind=3)
     return results
+
+
+async def measure_session_only(home: Path, work: Path) -> dict[str, Any]:
+    log("seeding: one real flow run (it creates the store)")
+    _, seeding = await anyio.to_thread.run_sync(
+        partial(run_flow, work, "two_steps.py", "two_steps", name="bench")
+    )
+    await anyio.to_thread.run_sync(seeding.wait)
+    log("session: first read, runs, short flow to result")
+    return {"session": await bench_session(work, home, per_kind=3)}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python bench/run.py", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats (well under 60 s)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON results go")
+    parser.add_argument(
+        "--only-session", action="store_true", help="only section 6 (session), about 3 minutes"
+    )
     args = parser.parse_args(argv)
 
     began, load_before = time.perf_counter(), os.getloadavg()[0]
@@ -792,7 +1010,10 @@ def main(argv: list[str] | None = None) -> int:
     work = home / "bench-work"
     work.mkdir()
     try:
-        results = anyio.run(measure, args.quick, home, work)
+        if args.only_session:
+            results = anyio.run(measure_session_only, home, work)
+        else:
+            results = anyio.run(measure, args.quick, home, work)
         alive = warm_runners(home)
         deadline = time.monotonic() + 15
         while alive and time.monotonic() < deadline:

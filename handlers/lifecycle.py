@@ -48,7 +48,7 @@ def _start_once(gw: Gateway, operation: str, params: Any, start: Any) -> models.
     if reused:
         record = state.read_record(exec_id) or {}
         logs = record.get("logs") or [None]
-        return _started(gw, operation, launcher.Launched(exec_id, logs[-1], 0), reused=True)
+        return _started(gw, operation, launcher.Launched(exec_id, logs[-1]), reused=True)
     return _started(gw, operation, launched[0])
 
 

@@ -261,7 +261,7 @@ def _apply_target_roots(roots: list[str] | None) -> None:
 def serve(args: argparse.Namespace) -> int:
     import anyio
 
-    from kitaru_mcp.server import build_server, serve_stdio
+    from kitaru_mcp.server import background, build_server, serve_stdio
 
     http_options = None
     if args.transport == "http":
@@ -275,15 +275,16 @@ def serve(args: argparse.Namespace) -> int:
             print(f"kitaru-mcp: {exc}", file=sys.stderr)
             return USAGE_ERROR
     _apply_target_roots(args.target_roots)
-    server = build_server(_options(args))
+    options = _options(args)
+    server = build_server(options)
     try:
-        if http_options is not None:
-            from kitaru_mcp.http_transport import serve_http
+        with background(options):  # runner template + reaper; released on exit
+            if http_options is not None:
+                from kitaru_mcp.http_transport import serve_http
 
-            anyio.run(serve_http, server, http_options)
-            _exit_now(0)
-        else:
-            anyio.run(serve_stdio, server)
+                anyio.run(serve_http, server, http_options)
+            else:
+                anyio.run(serve_stdio, server)
     except KeyboardInterrupt:
         return 130
     _exit_now(0)

@@ -2,34 +2,33 @@
 
 Kitaru's local orchestrator runs a flow inside the process that starts it and
 changes process-wide settings while it runs, so the server never does that
-itself: it spawns this module in its own session. The runner loads the target,
-reports the exec_id through a small JSON file as soon as the execution exists,
-then keeps running the flow to its end (or to its wait), with its output in a
-log file. The server returns as soon as the report arrives.
+itself: a runner process does, in its own session. The runner loads the
+target, reports the exec_id through a small JSON file as soon as the execution
+exists, then keeps running the flow to its end (or to its wait), with its
+output in a log file. The server returns as soon as the report arrives.
+
+The job reaches the runner as data, never as command-line options: a JSON job
+file written by ``kitaru_mcp.launcher`` (``{"token", "operation", "options",
+"report", "log", "cwd"}``; ``options`` holds the tool's arguments, e.g. a 5 MB
+``args`` string). The runner reads it, deletes it and runs it.
+
+- ``python -m kitaru_mcp.runner --job <file>``: a cold runner.
+- ``python -m kitaru_mcp.runner --template``: the runner template
+  (``kitaru_mcp.template``), which forks one runner per job; a forked runner
+  runs ``run_job`` exactly as a cold one does.
 
 Report file: ``{"exec_id": ...}`` on success, or ``{"error": {code, message,
 field, hint}}`` when nothing was started.
-
-``python -m kitaru_mcp.runner --warm`` is the same runner started ahead of
-time (see ``kitaru_mcp.launcher``): it imports Kitaru, connects to the store
-and pre-computes what every run needs, logs that it is ready, then waits for
-one job, a JSON line ``{"argv": [...], "log": ..., "cwd": ...}`` on stdin, and
-runs it exactly as a cold runner would run that argv. While it waits it exits
-(removing its log) as soon as stdin closes or its parent (the server) is gone.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import importlib
 import inspect
 import json
 import os
-import queue
-import select
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -49,13 +48,17 @@ class Reporter:
         if self.sent or not exec_id:
             return
         self.sent = True
+        from kitaru_mcp import processes
+
         previous = state.read_record(exec_id) or {}
+        previous.pop("settled", None)  # a new runner carries it now
         logs = [*previous.get("logs", []), self.record.get("log")]
         record = {
             **previous,
             **{k: v for k, v in self.record.items() if v is not None},
             "exec_id": exec_id,
             "pid": os.getpid(),
+            "create_time": processes.create_time(),
             "reported_at": time.time(),
             "logs": [log for log in logs if log],
         }
@@ -130,19 +133,9 @@ def check_args(flow: Any, args: dict[str, Any]) -> None:
 
 def _install_exec_id_hook(reporter: Reporter) -> None:
     """Report the exec_id the moment the flow body starts, not when it ends."""
-    from kitaru.runtime import current_execution_id
+    from kitaru_mcp.gateway import runtime
 
-    flow_module = importlib.import_module("kitaru.flow")  # the package attribute is the decorator
-
-    original = flow_module._flow_scope
-
-    @contextlib.contextmanager
-    def reporting_scope(*args: Any, **kwargs: Any):
-        with original(*args, **kwargs):
-            reporter.started(current_execution_id())
-            yield
-
-    flow_module._flow_scope = reporting_scope
+    runtime.on_flow_start(reporter.started)
 
 
 def _classify(exc: BaseException) -> str:
@@ -151,39 +144,51 @@ def _classify(exc: BaseException) -> str:
     return to_failure(exc).code
 
 
-def run(ns: argparse.Namespace, reporter: Reporter) -> None:
-    if ns.op == "run":
-        flow = load_target(ns.target)
-        args = json.loads(ns.args or "{}")
+def run(operation: str, options: dict[str, Any], reporter: Reporter) -> None:
+    """Start the execution ``operation`` describes and carry it on in this process."""
+    target = options.get("target")
+    if operation == "run":
+        flow = load_target(target or "")
+        args = json.loads(options.get("args") or "{}")
         check_args(flow, args)
+        _connect()
         _install_exec_id_hook(reporter)
-        options = {"stack": ns.stack} if ns.stack else {}
-        handle = flow.run(**options, **args)
+        stack = options.get("stack")
+        handle = flow.run(**({"stack": stack} if stack else {}), **args)
         reporter.started(handle.exec_id)
         return
 
-    if ns.target:  # make the original flow's module importable under its stable name
+    exec_id = options.get("exec_id")
+    if target:  # make the original flow's module importable under its stable name
         with contextlib.suppress(TargetError):
-            load_target(ns.target)
+            load_target(target)
+    _connect()
     _install_exec_id_hook(reporter)
     from kitaru import KitaruClient
 
     executions = KitaruClient().executions
-    if ns.op == "replay":
-        submission = executions.replay(
-            ns.exec_id,
-            at=ns.at,
-            flow_overrides=json.loads(ns.flow_inputs or "null"),
-            checkpoint_overrides=json.loads(ns.overrides or "null"),
+    if operation == "replay":
+        submission: Any = executions.replay(
+            exec_id,
+            at=options.get("at"),
+            flow_overrides=json.loads(options.get("flow_inputs") or "null"),
+            checkpoint_overrides=json.loads(options.get("overrides") or "null"),
             wait=True,
         )
         exec_ids = [str(getattr(item, "replay_exec_id", "")) for item in _items(submission)]
         reporter.started(next((e for e in exec_ids if e), None))
-    elif ns.op == "retry":
-        executions.retry(ns.exec_id)
-    elif ns.op == "resume":
-        executions.resume(ns.exec_id)
-    reporter.started(ns.exec_id)
+    elif operation == "retry":
+        executions.retry(exec_id)
+    elif operation == "resume":
+        executions.resume(exec_id)
+    reporter.started(exec_id)
+
+
+def _connect() -> None:
+    """The first store use of this process, under the store lock (see ``gateway.store_lock``)."""
+    from kitaru_mcp.gateway.store_lock import ensure_store
+
+    ensure_store()
 
 
 def _items(submission: Any) -> list[Any]:
@@ -194,112 +199,76 @@ def _items(submission: Any) -> list[Any]:
     return [submission]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kitaru_mcp.runner")
-    parser.add_argument("op", choices=["run", "replay", "retry", "resume"])
-    parser.add_argument("--report", required=True, type=Path)
-    parser.add_argument("--target")
-    parser.add_argument("--args")
-    parser.add_argument("--stack")
-    parser.add_argument("--exec-id")
-    parser.add_argument("--at")
-    parser.add_argument("--flow-inputs")
-    parser.add_argument("--overrides")
-    ns = parser.parse_args(argv)
+OPERATIONS = ("run", "replay", "retry", "resume")
+
+
+def read_job(path: Path) -> dict[str, Any]:
+    """Load a job file and delete it (it may hold large or private arguments)."""
+    job = json.loads(path.read_text(encoding="utf-8"))
+    with contextlib.suppress(OSError):
+        path.unlink()
+    if job.get("operation") not in OPERATIONS:
+        raise ValueError(f"not a runner job: operation {job.get('operation')!r}")
+    return job
+
+
+def record_exit(token: str | None, code: int, by: str) -> None:
+    """Leave this runner's exit code where a later server can read it."""
+    if token:
+        with contextlib.suppress(OSError):
+            exit_record = {"pid": os.getpid(), "returncode": code, "by": by, "at": time.time()}
+            state.write_json(state.exit_path(token), exit_record)
+
+
+def run_job(job: dict[str, Any]) -> int:
+    """Run one job (cold or forked runner); the exit code of the runner."""
+    with contextlib.suppress(OSError):
+        os.chdir(job.get("cwd") or os.getcwd())
+    os.environ["KITARU_MCP_RUNNER_LOG"] = job.get("log") or ""
+    operation, options = job["operation"], job.get("options") or {}
     reporter = Reporter(
-        ns.report,
+        Path(job["report"]),
         {
-            "operation": ns.op,
-            "target": ns.target,
+            "operation": operation,
+            "target": options.get("target"),
             "cwd": os.getcwd(),
-            "log": os.environ.get("KITARU_MCP_RUNNER_LOG"),
+            "log": job.get("log"),
+            "token": job.get("token"),
         },
     )
+    code = 1
     try:
-        from kitaru_mcp.gateway import session
-
-        session.ensure_store()  # under the store lock: never two processes creating it
-        run(ns, reporter)
+        run(operation, options, reporter)
+        code = 0
     except TargetError as exc:
         reporter.failed("invalid_argument", str(exc), field=exc.field, hint=exc.hint)
-        return 2
+        code = 2
     except BaseException as exc:
         reporter.failed(_classify(exc), f"{type(exc).__name__}: {exc}")
-        print(f"runner: {ns.op} failed: {exc!r}", file=sys.stderr)
-        raise
-    return 0
+        print(f"runner: {operation} failed: {exc!r}", file=sys.stderr)
+        import traceback
 
-
-# Modules every flow run imports on its way to the first checkpoint (ZenML loads them lazily).
-_RUN_MODULES = ("kitaru.flow", "zenml.log_stores", "zenml.execution.pipeline.dynamic.runner")
-
-
-def _warm_up() -> None:
-    """Everything a run needs before it can start that does not depend on the job."""
-    from kitaru_mcp.gateway import session as sdk
-
-    for name in _RUN_MODULES:
+        traceback.print_exc()
+        code = exc.code if isinstance(exc, SystemExit) and isinstance(exc.code, int) else 1
+    finally:
         with contextlib.suppress(Exception):
-            importlib.import_module(name)
-    with contextlib.suppress(Exception):
-        sdk.sync_connection()  # remember the configuration this connection comes from
-        if not state.local_store_missing():  # never be the process that creates the store
-            sdk.client().executions.list(limit=1)
-    with contextlib.suppress(Exception):
-        # ZenML records `pip freeze` with every run (a subprocess, ~0.7 s); the
-        # installed packages do not change while this runner waits.
-        from zenml.environment import Environment
-
-        packages = Environment.get_python_packages()
-        Environment.get_python_packages = staticmethod(lambda: list(packages))
+            sys.stdout.flush()
+            sys.stderr.flush()
+        record_exit(job.get("token"), code, "runner")
+    return code
 
 
-def _watch_server(jobs: queue.Queue) -> None:
-    """Hand over the one job from stdin; exit the process if the server goes away first."""
-    parent = os.getppid()
-    buffer = b""
-    while True:
-        readable, _, _ = select.select([0], [], [], 0.5)
-        if readable:
-            chunk = os.read(0, 65536)
-            if not chunk:
-                break  # stdin closed before a job came: the server is done with us
-            buffer += chunk
-            if b"\n" in buffer:
-                with contextlib.suppress(ValueError):
-                    jobs.put(json.loads(buffer.split(b"\n", 1)[0]))
-                    return
-                break
-        elif os.getppid() != parent:
-            break  # the server died (its pipe may live on in a process it forked)
-    with contextlib.suppress(OSError):
-        os.unlink(os.environ.get("KITARU_MCP_RUNNER_LOG", ""))
-    os._exit(0)
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv == ["--template"]:
+        from kitaru_mcp import template
 
-
-def warm() -> int:
-    """Warm up, wait for one job from the server, then run it as ``main`` would."""
-    began = time.monotonic()
-    jobs: queue.Queue = queue.Queue()
-    threading.Thread(target=_watch_server, args=(jobs,), name="job", daemon=True).start()
-    _warm_up()
-    print(
-        f"kitaru-mcp warm runner ready in {time.monotonic() - began:.1f} s (pid {os.getpid()})",
-        flush=True,
-    )
-    job = jobs.get()
-    with contextlib.suppress(OSError):
-        os.chdir(job["cwd"])
-    os.environ["KITARU_MCP_RUNNER_LOG"] = job["log"]
-    null = os.open(os.devnull, os.O_RDONLY)  # as a cold runner: nothing to read on stdin
-    os.dup2(null, 0)
-    os.close(null)
-    with contextlib.suppress(Exception):
-        from kitaru_mcp.gateway import session as sdk
-
-        sdk.sync_connection()  # `kitaru login` or `stack use` since the warm-up: reload
-    return main(job["argv"])
+        return template.serve()
+    if len(argv) != 2 or argv[0] != "--job":
+        print("usage: python -m kitaru_mcp.runner (--job FILE | --template)", file=sys.stderr)
+        return 2
+    return run_job(read_job(Path(argv[1])))
 
 
 if __name__ == "__main__":
-    sys.exit(warm() if sys.argv[1:] == ["--warm"] else main())
+    sys.exit(main())

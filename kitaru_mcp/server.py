@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
@@ -13,7 +15,7 @@ import mcp.types as types
 from mcp.server.lowlevel import Server
 from mcp.shared.exceptions import MCPError
 
-from kitaru_mcp import __version__, app_view, prompts, resources
+from kitaru_mcp import __version__, app_view, prompts, reaper, resources
 from kitaru_mcp.context import CallContext
 from kitaru_mcp.dispatch import Dispatcher, NotServed, ServeOptions
 from kitaru_mcp.stubs import ToolStub
@@ -81,18 +83,15 @@ def build_server(
 
     async def on_list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
         warm_up.soon(0.05)  # the user reads the tool list now: get Kitaru ready meanwhile
+        reaper.begin()  # runner deaths are reconciled from now on
         return types.ListToolsResult(tools=listed)
 
     async def on_call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
+        reaper.begin()
         try:
-            result = await dispatcher.call_tool(params.name, params.arguments, _call_context(ctx))
+            return await dispatcher.call_tool(params.name, params.arguments, _call_context(ctx))
         except NotServed as exc:
             raise MCPError(types.INVALID_PARAMS, str(exc)) from None
-        if dispatcher.starts_runners:  # after a call, not before: see launcher.keep_warm
-            from kitaru_mcp import launcher
-
-            launcher.keep_warm()
-        return result
 
     async def on_list_resources(ctx: Any, params: Any) -> types.ListResourcesResult:
         return types.ListResourcesResult(resources=app_view.listing())
@@ -178,6 +177,23 @@ def _start_warm_up() -> None:
     from kitaru_mcp.gateway import session
 
     session.start_warm_up()
+
+
+@contextlib.contextmanager
+def background(options: ServeOptions) -> Iterator[None]:
+    """While serving: the runner template and the reaper (if runner tools are served)."""
+    if not Dispatcher(options).starts_runners:
+        yield
+        return
+    from kitaru_mcp import launcher
+
+    launcher.start_template()
+    reaper.start(warm_after_s=None)  # the server's own warm-up gets Kitaru ready
+    try:
+        yield
+    finally:
+        reaper.stop()
+        launcher.shutdown()
 
 
 async def serve_stdio(server: Server[Any]) -> None:

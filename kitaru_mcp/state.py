@@ -1,4 +1,4 @@
-"""Where the server keeps what outlives one call: runner records and runner logs.
+"""Where the server keeps what outlives one call: runner records, jobs, exits and logs.
 
 It lives beside Kitaru's own configuration (``$KITARU_CONFIG_PATH`` or
 ``~/.config/kitaru``), under ``mcp/``, unless ``KITARU_MCP_STATE_DIR`` says
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,9 @@ def state_dir() -> Path:
 
 def local_store_missing() -> bool:
     """No server configured by environment, and the embedded store does not exist yet."""
-    has_remote = any(os.environ.get(n) for n in ("KITARU_SERVER_URL", "ZENML_STORE_URL"))
+    from kitaru_mcp.gateway.backend import URL_VARIABLES
+
+    has_remote = any(os.environ.get(name) for name in URL_VARIABLES)
     return not has_remote and not (state_dir().parent / "local_stores").exists()
 
 
@@ -42,7 +45,7 @@ def logs_dir() -> Path:
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write atomically: readers see the old file or the new one, never half."""
-    partial = path.with_suffix(path.suffix + ".part")
+    partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.part")
     partial.write_text(json.dumps(data), encoding="utf-8")
     os.replace(partial, path)
 
@@ -63,17 +66,20 @@ def read_record(exec_id: str) -> dict[str, Any] | None:
     return read_json(record_path(exec_id))
 
 
-def pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (exited, not reaped) is not alive
-        status = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-    except OSError:
-        return True
-    return status != "Z"
+def subdir(name: str) -> Path:
+    """A folder under the state dir (``reports``, ``jobs``, ``launches``, ``exits``), created."""
+    path = state_dir() / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def exit_path(token: str) -> Path:
+    """Where the exit status of the runner started for launch ``token`` is written."""
+    return subdir("exits") / f"{token}.json"
+
+
+def pid_alive(pid: int | None, create_time: float | None = None) -> bool:
+    """Whether ``pid`` is a live process (a zombie is not); see ``kitaru_mcp.processes``."""
+    from kitaru_mcp import processes
+
+    return processes.alive(pid, create_time)

@@ -1,10 +1,13 @@
-"""Read the live processes from /proc, for tests about servers and runners."""
+"""The live processes, through psutil, for tests about servers and runners."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+
+import psutil
 
 
 @dataclass(frozen=True)
@@ -18,16 +21,21 @@ class Proc:
 
 def processes() -> Iterator[Proc]:
     """Every live (not zombie) process we may read."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
+    for process in psutil.process_iter(["pid", "status", "ppid", "cmdline"]):
+        info = process.info
+        if info["status"] == psutil.STATUS_ZOMBIE or info["cmdline"] is None:
             continue
         try:
-            stat = (entry / "stat").read_text().split(")")[-1].split()
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            session = os.getsid(info["pid"])
         except OSError:
             continue
-        if stat[0] != "Z":
-            yield Proc(int(entry.name), stat[0], int(stat[1]), int(stat[4]), cmdline)
+        yield Proc(info["pid"], info["status"], info["ppid"], session, " ".join(info["cmdline"]))
+
+
+def cmdline(pid: int) -> str:
+    with contextlib.suppress(psutil.Error):
+        return " ".join(psutil.Process(pid).cmdline())
+    return ""
 
 
 def children(parent: int) -> set[int]:
@@ -38,8 +46,26 @@ def session_members(sid: int) -> set[int]:
     return {p.pid for p in processes() if p.session == sid}
 
 
+def has_open_file(pid: int, path: str) -> bool:
+    """Whether ``pid`` holds ``path`` open (a runner holds its log open as stdout)."""
+    with contextlib.suppress(psutil.Error):
+        return any(f.path == path for f in psutil.Process(pid).open_files())
+    return False
+
+
 def environ_has(pid: int, entry: str) -> bool:
-    try:
-        return entry.encode() in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    except OSError:
-        return False
+    """Whether ``pid`` started with ``entry`` (NAME=value) in its environment."""
+    name, _, value = entry.partition("=")
+    with contextlib.suppress(psutil.Error):
+        return psutil.Process(pid).environ().get(name) == value
+    return False
+
+
+def template_of(server: int) -> int | None:
+    """The runner template child of ``server``, if any."""
+    found = [
+        p.pid
+        for p in processes()
+        if p.ppid == server and "kitaru_mcp.runner --template" in p.cmdline
+    ]
+    return found[0] if found else None

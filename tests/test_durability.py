@@ -6,11 +6,10 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from pathlib import Path
 
 from conftest import ROOT, wait_until
 from mcp_client import StdioClient
-from procs import children, environ_has, processes, session_members
+from procs import children, cmdline, has_open_file, processes, session_members
 
 from kitaru_mcp import state
 
@@ -23,7 +22,8 @@ def runner_processes(log_file: str | None = None) -> dict[int, str]:
         p.pid: p.cmdline
         for p in processes()
         if "kitaru_mcp.runner" in p.cmdline
-        and (log_file is None or environ_has(p.pid, f"KITARU_MCP_RUNNER_LOG={log_file}"))
+        and p.session == p.pid  # a runner leads its session (the template does not)
+        and (log_file is None or has_open_file(p.pid, log_file))
     }
 
 
@@ -44,8 +44,7 @@ def test_a_restarted_server_lists_executions_of_a_killed_one_and_no_runner_remai
         (server,) = {
             pid
             for pid in children(os.getpid()) - others
-            if b"kitaru_mcp" in Path(f"/proc/{pid}/cmdline").read_bytes()
-            and b"runner" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+            if "kitaru_mcp" in cmdline(pid) and "kitaru_mcp.runner" not in cmdline(pid)
         }
         os.kill(server, signal.SIGKILL)
     finally:

@@ -210,7 +210,9 @@ def _server_pids() -> set[int]:
     return {
         p.pid
         for p in processes()
-        if p.ppid == os.getpid() and "kitaru_mcp" in p.cmdline and "runner" not in p.cmdline
+        if p.ppid == os.getpid()
+        and "kitaru_mcp" in p.cmdline
+        and "kitaru_mcp.runner" not in p.cmdline
     }
 
 

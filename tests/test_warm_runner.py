@@ -1,4 +1,10 @@
-"""The warm runner: it takes the next run, and none is left waiting once its server is gone."""
+"""The runner template (fork-server): every start is a fork of one ready process.
+
+Proves fork safety on real flows: concurrent forked runs all complete, the
+template's memory and threads stay flat, it opens no database, it survives a
+flow file that fails to import, it is replaced after a SIGKILL (the start in
+between falls back to a cold runner), and it never outlives its server.
+"""
 
 from __future__ import annotations
 
@@ -6,102 +12,160 @@ import os
 import signal
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import psutil
+import pytest
 from conftest import ROOT, wait_until
 from mcp_client import StdioClient
-from test_lifecycle import FINISHED, run, until_status
+from procs import processes, template_of
+from test_lifecycle import FINISHED, until_status
+
+from kitaru_mcp import processes as kprocesses
+from kitaru_mcp import state
 
 
-def _processes() -> dict[int, tuple[int, bytes]]:
-    """pid -> (parent pid, command line) of every live (non-zombie) process."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text().rsplit(")", 1)[-1].split()
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
-        except OSError:
-            continue
-        if stat[0] != "Z":
-            found[int(entry.name)] = (int(stat[1]), cmdline)
-    return found
-
-
-def _server_pid(before: set[int]) -> int:
+def _server_pid(client_pids_before: set[int]) -> int:
     """The kitaru-mcp server this test started (a child of this process)."""
     (pid,) = {
-        pid
-        for pid, (parent, cmdline) in _processes().items()
-        if parent == os.getpid() and b"kitaru_mcp" in cmdline and pid not in before
+        p.pid
+        for p in processes()
+        if p.ppid == os.getpid()
+        and "kitaru_mcp" in p.cmdline
+        and "kitaru_mcp.runner" not in p.cmdline
+        and p.pid not in client_pids_before
     }
     return pid
 
 
-def _waiting_warm_runners(server: int | None = None) -> set[int]:
-    """Warm runners still waiting for a job (their stdin is the server's pipe)."""
-    waiting = set()
-    for pid, (parent, cmdline) in _processes().items():
-        if b"kitaru_mcp.runner --warm" not in cmdline or (server and parent != server):
-            continue
-        try:
-            if os.readlink(f"/proc/{pid}/fd/0").startswith("pipe:"):
-                waiting.add(pid)
-        except OSError:
-            continue
-    return waiting
-
-
-def _ready(pid: int) -> bool:
-    log = Path(os.readlink(f"/proc/{pid}/fd/1"))
-    return "warm runner ready" in log.read_text(errors="replace")
-
-
-def test_a_warm_runner_takes_the_run_and_exits_with_its_server() -> None:
-    before = set(_processes())
+def _start() -> tuple[StdioClient, int]:
+    before = {p.pid for p in processes()}
     client = StdioClient([sys.executable, "-m", "kitaru_mcp"], cwd=ROOT).start()
+    return client, _server_pid(before)
+
+
+def _ready_template(server: int, warm: bool = False) -> int:
+    """The server's template once it imported Kitaru (and, if ``warm``, read the store)."""
+    template = wait_until(lambda: template_of(server), timeout=30, interval=0.1)
+    log = next(f.path for f in psutil.Process(template).open_files() if "template-" in f.path)
+    line = "template warm" if warm else "template ready"
+    wait_until(lambda: line in Path(log).read_text(), timeout=120, interval=0.2)
+    return template
+
+
+def _run(client: StdioClient, name: str, **args: object) -> dict:
+    return client.ok(
+        "kitaru_executions_run",
+        {"target": "examples/two_steps.py:two_steps", "args": {"name": name, **args}},
+    )
+
+
+def _forked_from(started: dict) -> int | None:
+    """The template pid the runner's log names, or None for a cold runner."""
+    first = Path(started["log_file"]).read_text().splitlines()[:1]
+    if first and "forked from template" in first[0]:
+        return int(first[0].split("template ")[1].split()[0])
+    return None
+
+
+@pytest.fixture(scope="module")
+def served() -> tuple[StdioClient, int]:
+    client, server = _start()
+    yield client, server
+    client.close()
+
+
+def test_the_template_starts_with_the_server_holding_nothing_open(served) -> None:
+    _, server = served
+    template = _ready_template(server)
+    process = psutil.Process(template)
+    assert process.ppid() == server
+    assert os.getsid(template) != template, "the template stays in the server's session"
+    assert process.num_threads() == 1
+    open_paths = [f.path for f in process.open_files()]
+    assert not [p for p in open_paths if p.endswith(".db") or "lock" in p], open_paths
+    assert not [c for c in process.net_connections()]
+    # its fd 1 is its log, never the server's protocol pipe
+    assert any(f.fd == 1 and "template-" in f.path for f in process.open_files())
+
+
+def test_ten_forked_runs_at_once_complete_and_the_template_stays_flat(served) -> None:
+    client, server = served
+    client.ok("kitaru_executions_list")  # the store exists: the template warms up once
+    template = _ready_template(server, warm=True)
+    rss_before = kprocesses.rss_bytes(template)
+    threads_before = kprocesses.num_threads(template)
+    with ThreadPoolExecutor(10) as pool:
+        started = list(pool.map(lambda i: _run(client, f"Fork{i}"), range(10)))
+    assert {_forked_from(s) for s in started} == {template}
+    runners = {s["execution"]["exec_id"]: s for s in started}
+    assert len(runners) == 10
+    for i in range(10):  # ten more, one after the other (20 runs in all)
+        started.append(_run(client, f"Seq{i}"))
+        assert _forked_from(started[-1]) == template
+    for one in started:
+        done = until_status(client, one["execution"]["exec_id"], FINISHED, timeout=240)
+        assert done["status"] == "completed", done
+    assert template_of(server) == template, "one template served all 20 starts"
+    rss_after = kprocesses.rss_bytes(template)
+    assert kprocesses.num_threads(template) == threads_before == 1
+    assert rss_after - rss_before < 10 * 2**20, (rss_before, rss_after)
+
+
+def test_a_flow_that_fails_to_import_leaves_the_template_alive(served) -> None:
+    client, server = served
+    template = _ready_template(server)
+    error = client.error("kitaru_executions_run", {"target": "examples/broken_import.py:flow"})
+    assert error["code"] == "invalid_argument" and error["field"] == "target"
+    assert "refuses to be imported" in error["message"]
+    assert template_of(server) == template and kprocesses.alive(template)
+    assert _forked_from(_run(client, "AfterBroken")) == template
+
+
+def test_a_killed_template_falls_back_to_cold_and_is_replaced(served) -> None:
+    client, server = served
+    template = _ready_template(server)
+    os.kill(template, signal.SIGKILL)
+    wait_until(lambda: not kprocesses.alive(template), timeout=10, interval=0.05)
+    cold = _run(client, "Cold")
+    assert _forked_from(cold) is None, "the start after the kill runs cold"
+    replacement = _ready_template(server)
+    assert replacement != template
+    warm = _run(client, "Replacement")
+    assert _forked_from(warm) == replacement
+    for one in (cold, warm):
+        assert until_status(client, one["execution"]["exec_id"], FINISHED)["status"] == "completed"
+
+
+def test_no_template_outlives_its_server() -> None:
+    client, server = _start()  # a clean exit (stdin closed) releases it
+    template = _ready_template(server)
+    client.close()
+    wait_until(lambda: not kprocesses.alive(template), timeout=20, interval=0.2)
+
+    client, server = _start()  # so does a SIGKILL of the server; the run goes on
     try:
-        server = _server_pid(before)
-        assert not _waiting_warm_runners(server), "no warm runner before the first call"
-        client.ok("kitaru_status")
-        (warm,) = wait_until(lambda: _waiting_warm_runners(server), timeout=60, interval=0.2)
-        wait_until(lambda: _ready(warm), timeout=120, interval=0.2)
-
-        started = run(client, "examples/two_steps.py:two_steps", name="Warm")
-        log = Path(started["log_file"]).read_text()
-        assert "warm runner ready" in log and f"pid {warm}" in log
-        replacement = wait_until(lambda: _waiting_warm_runners(server), timeout=60, interval=0.2)
-        assert warm not in replacement
-        done = until_status(client, started["execution"]["exec_id"], FINISHED)
-        assert done["status"] == "completed"
-    finally:
-        client.close()
-    assert wait_until(lambda: not _waiting_warm_runners(server), timeout=20, interval=0.2)
-
-
-def test_a_killed_server_leaves_no_warm_runner_waiting() -> None:
-    before = set(_processes())
-    client = StdioClient([sys.executable, "-m", "kitaru_mcp"], cwd=ROOT).start()
-    try:
-        server = _server_pid(before)
-        client.ok("kitaru_status")
-        (warm,) = wait_until(lambda: _waiting_warm_runners(server), timeout=60, interval=0.2)
+        template = _ready_template(server)
+        started = _run(client, "Orphan", delay=0.5)
         os.kill(server, signal.SIGKILL)
     finally:
         client.close()
-    assert wait_until(lambda: warm not in _waiting_warm_runners(), timeout=20, interval=0.2)
+    wait_until(lambda: not kprocesses.alive(template), timeout=20, interval=0.2)
+    token = Path(started["log_file"]).stem.split("-")[-1]
+    exit_record = wait_until(lambda: state.read_json(state.exit_path(token)), timeout=120)
+    assert exit_record["returncode"] == 0 and exit_record["by"] == "runner"
+    assert "shouted HELLO ORPHAN!" in Path(started["log_file"]).read_text()
 
 
-def test_no_warm_runner_when_turned_off_or_read_only() -> None:
+def test_no_template_when_turned_off_or_read_only() -> None:
     for command, env in [
         ([sys.executable, "-m", "kitaru_mcp"], {"KITARU_MCP_WARM_RUNNER": "0"}),
         ([sys.executable, "-m", "kitaru_mcp", "--read-only"], {}),
     ]:
-        before = set(_processes())
+        before = {p.pid for p in processes()}
         with StdioClient(command, env=env, cwd=ROOT) as client:
             server = _server_pid(before)
-            client.ok("kitaru_status")
-            client.ok("kitaru_executions_list")
-            time.sleep(1)  # a warm runner would be on its way by now
-            assert not _waiting_warm_runners(server)
+            assert client.list_tools()
+            time.sleep(1)  # a template starts with its server: it would be there by now
+            assert template_of(server) is None

@@ -22,8 +22,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("kitaru_mcp")
 _config_lock = threading.Lock()
 _config_seen: dict[str, str | None] = {}
-_import_lock = threading.Lock()
-_imported = False
 
 
 def _config_stamp(path: str) -> str | None:
@@ -37,14 +35,9 @@ def _config_stamp(path: str) -> str | None:
 
 def import_kitaru() -> None:
     """Import Kitaru once per process; threads that arrive meanwhile wait for it."""
-    global _imported
-    if _imported:
-        return
-    with _import_lock:
-        if not _imported:
-            import kitaru  # noqa: F401  (the import is the point: ~2 s, done once)
+    from kitaru_mcp.gateway.runtime import import_sdk
 
-            _imported = True
+    import_sdk()
 
 
 def sync_connection(probe: bool = True) -> None:
@@ -159,33 +152,12 @@ def zen_client():
     return Client()
 
 
-_store_ready = threading.Event()
-_store_lock = threading.Lock()
-
-
 def ensure_store() -> None:
-    """Create (or migrate) the embedded store exactly once, across every process.
+    """Create (or migrate) the embedded store once, under the inter-process store lock
+    (``store_lock.ensure_store``); a server-backed connection has nothing to create."""
+    from kitaru_mcp.gateway.store_lock import ensure_store as ensure_local_store
 
-    The first access to ZenML's local store creates the SQLite database and
-    runs its migrations; two processes doing that at once break the store for
-    good. So each process's first access happens under the inter-process store
-    lock; threads of this process wait on the thread lock meanwhile. A
-    server-backed connection has no local store to create: nothing to do.
-    """
-    if _store_ready.is_set():
-        return
-    with _store_lock:
-        if _store_ready.is_set():
-            return
-        import_kitaru()
-        if backend.server_url() is None:
-            from zenml.client import Client
-
-            from kitaru_mcp.gateway.store_lock import store_lock
-
-            with store_lock():
-                Client().zen_store  # noqa: B018 (the access creates and migrates the store)
-        _store_ready.set()
+    ensure_local_store()
 
 
 _warm_thread: threading.Thread | None = None

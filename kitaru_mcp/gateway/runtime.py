@@ -1,0 +1,229 @@
+"""Kitaru/ZenML calls the runner machinery needs (reaper, runners, template).
+
+One function per call; each says which private or ZenML-level API it relies on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import sys
+import threading
+from typing import Any
+
+from kitaru_mcp.gateway.store_lock import ensure_store
+
+# ZenML statuses of a run whose process is still carrying it (a dead runner cannot).
+LIVE_STATUSES = frozenset({"initializing", "provisioning", "queued", "running", "resuming"})
+
+# Modules every flow run imports on its way to the first checkpoint (ZenML loads them lazily).
+RUN_MODULES = (
+    "kitaru",
+    "kitaru.flow",
+    "kitaru.client",
+    "kitaru.runtime",
+    "zenml.client",
+    "zenml.models",
+    "zenml.log_stores",
+    "zenml.zen_stores.sql_zen_store",
+    "zenml.execution.pipeline.dynamic.runner",
+    "zenml.orchestrators.local.local_orchestrator",
+)
+
+
+_import_lock = threading.Lock()
+
+
+def import_sdk() -> None:
+    """Import Kitaru (and ZenML) once, one thread at a time.
+
+    Two threads importing ZenML at once (e.g. the reaper and a tool call) can see
+    a partially initialised ``zenml.config.global_config`` and fail with a
+    circular ImportError; every first SDK use in the server goes through here.
+    """
+    if "kitaru.client" in sys.modules and not _import_lock.locked():
+        return
+    with _import_lock:
+        import kitaru
+        import kitaru.client  # noqa: F401
+        import zenml.client  # noqa: F401
+
+
+def warm_sdk() -> None:
+    """Import Kitaru and open the store once (under the store lock), then one read,
+    so a server's first tool call finds everything ready."""
+    import_sdk()
+    ensure_store()
+    from kitaru import KitaruClient
+
+    KitaruClient().executions.list(limit=1)
+
+
+def run_status(exec_id: str) -> str:
+    """ZenML's own status of the run (``paused`` and ``running`` apart, unlike Kitaru's).
+
+    Uses ZenML's public ``Client().get_pipeline_run`` (Kitaru's exec_id is the run id).
+    """
+    import_sdk()
+    from zenml.client import Client
+
+    ensure_store()
+    return str(Client().get_pipeline_run(exec_id, hydrate=False).status.value)
+
+
+def mark_failed(exec_id: str, reason: str) -> None:
+    """Record the run as failed with ``reason`` (its process died before it could).
+
+    Private API: ``Client().zen_store.update_run`` with ``PipelineRunUpdate(status,
+    status_reason, exception_info)``, the call ZenML's own orchestrators make; Kitaru has no public
+    way to fail a run from outside its process. A checkpoint that was running
+    is marked failed too (``update_run_step``), so ``get`` shows where it died.
+    Retry then goes on only if the runner died outside a checkpoint: ZenML's
+    resume never creates a second run of a step (no retries configured), so a
+    checkpoint killed mid-way fails the retry again; replay from it instead.
+    """
+    import_sdk()
+    from zenml.client import Client
+    from zenml.enums import ExecutionStatus
+    from zenml.models import ExceptionInfo, PipelineRunUpdate, StepRunUpdate
+
+    ensure_store()
+    client = Client()
+    store = client.zen_store
+    run = client.get_pipeline_run(exec_id)
+    for step in (run.steps or {}).values():
+        if str(step.status.value) in LIVE_STATUSES:
+            store.update_run_step(step.id, StepRunUpdate(status=ExecutionStatus.FAILED))
+    # Kitaru 0.21 reads a run's failure message from ``exception_info`` (its
+    # ``status_reason`` mapping looks for an attribute ZenML's response lacks).
+    failure = ExceptionInfo(traceback=reason, message=reason)
+    store.update_run(
+        run.id,
+        PipelineRunUpdate(
+            status=ExecutionStatus.FAILED, status_reason=reason[:250], exception_info=failure
+        ),
+    )
+
+
+def mark_stopped(exec_id: str) -> None:
+    """Record the run as stopped (cancel killed its runner). Private API as ``mark_failed``."""
+    import_sdk()
+    from zenml.client import Client
+    from zenml.enums import ExecutionStatus
+    from zenml.models import PipelineRunUpdate
+
+    ensure_store()
+    client = Client()
+    run = client.get_pipeline_run(exec_id)
+    client.zen_store.update_run(run.id, PipelineRunUpdate(status=ExecutionStatus.STOPPED))
+
+
+def preload() -> None:
+    """Import what every run needs, without connecting to anything (the runner template)."""
+    for name in RUN_MODULES:
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
+
+
+def freeze_python_packages() -> None:
+    """ZenML records ``pip freeze`` with every run (~0.7 s); compute it once per template.
+
+    Private API: replaces ``zenml.environment.Environment.get_python_packages``.
+    """
+    with contextlib.suppress(Exception):
+        from zenml.environment import Environment
+
+        packages: list[Any] = list(Environment.get_python_packages())
+        Environment.get_python_packages = staticmethod(lambda: list(packages))  # type: ignore[method-assign]
+
+
+_config_stamp: str | None = None
+
+
+def _stamp() -> str | None:
+    import hashlib
+    import os
+
+    from zenml.utils.io_utils import get_global_config_directory
+
+    try:
+        with open(os.path.join(get_global_config_directory(), "config.yaml"), "rb") as file:
+            return hashlib.sha256(file.read()).hexdigest()
+    except OSError:
+        return None
+
+
+def warm_store() -> None:
+    """Fill SQLAlchemy's statement cache with one read, then close every connection.
+
+    The template calls this under the store lock when the embedded store exists:
+    a forked runner then skips ~1 s of query compilation. Afterwards no
+    connection (nor the database file) stays open: ``engine.dispose()`` empties
+    the pool, and the runner starts its own pool (``after_fork``). A REST store
+    (a deployed server) is dropped entirely: its HTTP session must not be shared.
+
+    Private API: ``SqlZenStore.engine`` (a SQLAlchemy Engine).
+    """
+    global _config_stamp
+    from kitaru import KitaruClient
+    from zenml.client import Client
+
+    _config_stamp = _stamp()
+    KitaruClient().executions.list(limit=1)
+    store = Client().zen_store
+    engine = getattr(store, "engine", None)
+    if engine is not None and type(store).__name__ == "SqlZenStore":
+        engine.dispose()
+    else:
+        reset_connection()
+
+
+def after_fork() -> None:
+    """In a forked runner: a fresh connection pool, or a fresh connection when the
+    configuration changed since the template warmed up (``kitaru login``, ``stack use``).
+
+    Private API: SQLAlchemy's documented fork recipe ``engine.dispose(close=False)``
+    on ZenML's ``SqlZenStore.engine``; ZenML's singletons as ``reset_connection``.
+    """
+    from zenml.config.global_config import GlobalConfiguration
+
+    if _config_stamp is None or _stamp() != _config_stamp:
+        reset_connection()
+        return
+    store = getattr(GlobalConfiguration(), "_zen_store", None)
+    engine = getattr(store, "_engine", None)
+    if engine is not None:
+        engine.dispose(close=False)
+
+
+def reset_connection() -> None:
+    """Forget the configuration a forked process inherited; the next use reloads it.
+
+    Private API: ZenML's ``GlobalConfiguration._reset_instance`` and
+    ``Client._reset_instance`` singletons (as ``handlers.sdk.sync_connection``).
+    """
+    from zenml.client import Client
+    from zenml.config.global_config import GlobalConfiguration
+
+    GlobalConfiguration._reset_instance()
+    Client._reset_instance()
+
+
+def on_flow_start(report: Any) -> None:
+    """Call ``report(exec_id)`` the moment a flow body starts in this process.
+
+    Private Kitaru API: wraps ``kitaru.flow._flow_scope``, the context manager
+    every flow run enters once its execution exists (Kitaru 0.21 offers no hook).
+    """
+    from kitaru.runtime import current_execution_id
+
+    flow_module: Any = importlib.import_module("kitaru.flow")  # the attribute is the decorator
+    original = flow_module._flow_scope
+
+    @contextlib.contextmanager
+    def reporting_scope(*args: Any, **kwargs: Any) -> Any:
+        with original(*args, **kwargs):
+            report(current_execution_id())
+            yield
+
+    flow_module._flow_scope = reporting_scope

@@ -1,0 +1,190 @@
+"""Notice runner deaths: an execution whose runner died must not say "running" forever.
+
+A small background thread in the server reconciles the executions launched
+from this HOME (runner records in ``state.runs_dir()``): once at start, then
+every ``INTERVAL_S`` while any of them still has a live runner or a launch is
+under way. A record whose runner process is gone, whose execution is not being
+started again (no launch file for it), and whose execution the store still
+shows as live, is marked failed in the store with the reason the runner's
+parent recorded ("runner process N died: SIGKILL", "... exited with code C")
+or what is known ("runner process N died"). ``get``, ``wait`` and ``list``
+then report it failed, and ``retry`` works.
+
+It begins once the client listed the tools (``begin()``, from the server's
+``tools/list`` and ``tools/call`` handlers): ``WARM_AFTER_S`` later it imports
+Kitaru and opens the store, which also makes the server's first tool call
+warm, then makes its first pass.
+
+A record is marked ``settled`` once its runner is gone and the store agrees it
+ended, so it is not looked at again (until a new runner reports on it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from typing import Any
+
+from kitaru_mcp import launcher, processes, state
+
+INTERVAL_S = 2.0
+logger = logging.getLogger("kitaru_mcp")
+
+_wake = threading.Event()
+_stop = threading.Event()
+_thread: threading.Thread | None = None
+_lock = threading.Lock()
+
+
+def poke() -> None:
+    """A launch happened: scan soon, and keep scanning while it lives."""
+    _wake.set()
+
+
+def _launches_in_flight() -> tuple[set[str], int]:
+    """exec_ids being started again right now, and how many launches are under way."""
+    busy: set[str] = set()
+    count = 0
+    folder = state.subdir("launches")
+    for path in folder.glob("*.json"):
+        record = state.read_json(path)
+        if not record:
+            continue
+        live = processes.alive(
+            record.get("launcher_pid"), record.get("launcher_create_time")
+        ) or processes.alive(record.get("runner_pid"), record.get("runner_create_time"))
+        if not live:
+            with contextlib.suppress(OSError):
+                path.unlink()  # its launcher and runner are both gone
+            continue
+        count += 1
+        if record.get("exec_id"):
+            busy.add(record["exec_id"])
+    return busy, count
+
+
+def _runner_alive(record: dict[str, Any]) -> bool:
+    return processes.is_runner(record.get("pid"), record.get("create_time"))
+
+
+def reconcile(fail: Any = None, status: Any = None) -> int:
+    """One pass over the runner records; the number still live (runners or launches).
+
+    ``fail(exec_id, reason)`` and ``status(exec_id)`` default to the gateway's
+    ``runtime.mark_failed`` and ``runtime.run_status`` (tests pass fakes).
+    """
+    busy, live = _launches_in_flight()
+    for path in state.runs_dir().glob("*.json"):
+        record = state.read_json(path)
+        if not record or record.get("settled") or not record.get("pid"):
+            continue
+        exec_id = record.get("exec_id") or path.stem
+        if _runner_alive(record):
+            live += 1
+            continue
+        if exec_id in busy:
+            continue
+        if status is None or fail is None:
+            from kitaru_mcp.gateway import runtime
+
+            status = status or runtime.run_status
+            fail = fail or runtime.mark_failed
+        try:
+            current = status(exec_id)
+            if current in _live_statuses():
+                reason = launcher.exit_reason(record.get("token"), record.get("pid"))
+                fail(exec_id, reason)
+                logger.warning("execution %s: %s; marked failed", exec_id, reason)
+                record["reconciled"] = reason
+        except Exception as exc:  # the store may be busy or gone; try again next pass
+            if not _not_found(exc):
+                logger.info("reaper: cannot reconcile %s: %s", exec_id, exc)
+                continue
+            record["reconciled"] = "not in this store"
+        latest = state.read_json(path) or {}
+        if latest.get("pid") == record.get("pid"):  # no new runner reported meanwhile
+            state.write_json(path, {**latest, **record, "settled": True})
+    return live
+
+
+def _not_found(exc: BaseException) -> bool:
+    """ZenML's KeyError / *NotFound* errors: the execution is not in this store."""
+    current: BaseException | None = exc
+    while current is not None:
+        names = {cls.__name__ for cls in type(current).__mro__}
+        if "KeyError" in names or any("NotFound" in name for name in names):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _live_statuses() -> frozenset[str]:
+    from kitaru_mcp.gateway.runtime import LIVE_STATUSES
+
+    return LIVE_STATUSES
+
+
+WARM_AFTER_S = 1.5
+BEGIN_AT_THE_LATEST_S = 10.0
+_begun = threading.Event()
+
+
+def begin() -> None:
+    """The client listed the tools (or made a call): the reaper may go to work.
+
+    Until then it does nothing, so ``initialize`` and ``tools/list`` never share the
+    process with a Kitaru import (a server that never hears ``tools/list`` still
+    begins ``BEGIN_AT_THE_LATEST_S`` after start).
+    """
+    _begun.set()
+
+
+def _loop(warm_after_s: float | None) -> None:
+    _begun.wait(BEGIN_AT_THE_LATEST_S)
+    if _stop.is_set():
+        return
+    if warm_after_s is not None and not _stop.wait(warm_after_s):
+        try:  # the reconciling needs the SDK anyway: get it ready for the first tool call
+            from kitaru_mcp.gateway import runtime
+
+            runtime.warm_sdk()
+        except Exception as exc:
+            logger.info("reaper: warming up the SDK failed: %s", exc)
+    while not _stop.is_set():
+        try:
+            live = reconcile()
+        except Exception:
+            logger.exception("reaper pass failed")
+            live = 1
+        _wake.clear()
+        if live:
+            _stop.wait(INTERVAL_S)
+        else:
+            _wake.wait()  # nothing live: sleep until a launch pokes us
+            _stop.wait(INTERVAL_S / 4)  # let the new runner report first
+
+
+def start(warm_after_s: float | None = WARM_AFTER_S) -> None:
+    """Start the reaper thread (once per process): a pass now, then while anything lives.
+
+    Unless ``warm_after_s`` is None, it first waits that long (past the client's
+    ``initialize`` and ``tools/list``, which never wait on Kitaru), then imports
+    Kitaru and opens the store, so the first tool call finds them ready.
+    """
+    global _thread
+    with _lock:
+        if _thread is not None and _thread.is_alive():
+            return
+        _stop.clear()
+        _thread = threading.Thread(
+            target=_loop, args=(warm_after_s,), name="kitaru-reaper", daemon=True
+        )
+        _thread.start()
+
+
+def stop() -> None:
+    """Stop the reaper thread (the server is shutting down)."""
+    _stop.set()
+    _wake.set()
+    _begun.set()
