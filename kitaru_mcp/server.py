@@ -12,9 +12,10 @@ import anyio.from_thread
 import mcp.types as types
 from mcp.server.lowlevel import Server
 from mcp.shared.exceptions import MCPError
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from kitaru_mcp import __version__, app_view, prompts, resources
-from kitaru_mcp.context import CallContext
+from kitaru_mcp import __version__, app_view, completion, prompts, request_state, resources
+from kitaru_mcp.context import MODERN, CallContext
 from kitaru_mcp.dispatch import Dispatcher, NotServed, ServeOptions
 from kitaru_mcp.stubs import ToolStub
 
@@ -50,8 +51,13 @@ def to_mcp_tool(stub: ToolStub) -> types.Tool:
     )
 
 
-def _call_context(ctx: Any) -> CallContext:
-    """Bridge a request context to the worker thread: progress and elicitation."""
+def _call_context(ctx: Any, params: Any = None) -> CallContext:
+    """Bridge a request context to the worker thread: era, progress and elicitation.
+
+    On 2025-11-25 connections a form is pushed (``elicit``); on 2026-07-28 ones the
+    handler's question becomes an input-required result, and the retry's answers
+    and (already verified) state are handed to the handler here.
+    """
     if ctx is None:
         return CallContext()
     session = ctx.session
@@ -59,23 +65,40 @@ def _call_context(ctx: Any) -> CallContext:
     def report(done: float, total: float | None, message: str | None) -> None:
         anyio.from_thread.run(session.report_progress, done, total, message)
 
-    elicit = None
     capabilities = session.client_capabilities
-    if capabilities is not None and capabilities.elicitation is not None:
+    can_elicit = capabilities is not None and capabilities.elicitation is not None
+    if getattr(ctx, "protocol_version", None) in MODERN_PROTOCOL_VERSIONS:
+        responses = getattr(params, "input_responses", None) or {}
+        return CallContext(
+            report=report,
+            era=MODERN,
+            can_elicit=can_elicit,
+            input_responses={
+                key: response.model_dump(mode="json", by_alias=True, exclude_none=True)
+                for key, response in responses.items()
+            },
+            request_state=getattr(params, "request_state", None),
+        )
+
+    elicit = None
+    if can_elicit:
 
         def elicit(message: str, schema: dict[str, Any]) -> Any:
             return anyio.from_thread.run(
                 partial(session.elicit_form, related_request_id=ctx.request_id), message, schema
             )
 
-    return CallContext(report=report, elicit=elicit)
+    return CallContext(report=report, elicit=elicit, can_elicit=can_elicit)
 
 
 def build_server(
-    options: ServeOptions | None = None, tools: dict[str, ToolStub] | None = None
+    options: ServeOptions | None = None,
+    tools: dict[str, ToolStub] | None = None,
+    gateway: Any = None,
 ) -> KitaruServer:
-    """A Server answering tools, resources and prompts through one Dispatcher."""
-    dispatcher = Dispatcher(options, tools)
+    """A Server answering tools, resources, prompts and completions through one Dispatcher
+    (``gateway``: a factory for the gateway, for tests; default the Kitaru one)."""
+    dispatcher = Dispatcher(options, tools, gateway)
     listed = [to_mcp_tool(stub) for stub in dispatcher.served.values()]
     warm_up = WarmUp()
 
@@ -83,9 +106,12 @@ def build_server(
         warm_up.soon(0.05)  # the user reads the tool list now: get Kitaru ready meanwhile
         return types.ListToolsResult(tools=listed)
 
-    async def on_call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
+    async def on_call_tool(
+        ctx: Any, params: types.CallToolRequestParams
+    ) -> types.CallToolResult | types.InputRequiredResult:
         try:
-            result = await dispatcher.call_tool(params.name, params.arguments, _call_context(ctx))
+            call = _call_context(ctx, params)
+            result = await dispatcher.call_tool(params.name, params.arguments, call)
         except NotServed as exc:
             raise MCPError(types.INVALID_PARAMS, str(exc)) from None
         if dispatcher.starts_runners:  # after a call, not before: see launcher.keep_warm
@@ -113,6 +139,9 @@ def build_server(
     async def on_get_prompt(ctx: Any, params: types.GetPromptRequestParams):
         return prompts.render(params.name, params.arguments, dispatcher)
 
+    async def on_completion(ctx: Any, params: types.CompleteRequestParams):
+        return await completion.complete(params, dispatcher)
+
     async def shutdown() -> None:
         await dispatcher.shutdown()
         if dispatcher.starts_runners:
@@ -134,7 +163,9 @@ def build_server(
         on_read_resource=on_read_resource,
         on_list_prompts=on_list_prompts,
         on_get_prompt=on_get_prompt,
+        on_completion=on_completion,
     )
+    request_state.install(server)  # seal/verify the 2026-07-28 requestState
     app_view.advertise(server)
     return server
 
