@@ -131,7 +131,8 @@ def build_server(
     async def on_read_resource(ctx: Any, params: types.ReadResourceRequestParams):
         if app_view.serves(str(params.uri)):
             return app_view.read(str(params.uri))
-        return await resources.read(str(params.uri), dispatcher)
+        modern = getattr(ctx, "protocol_version", None) in MODERN_PROTOCOL_VERSIONS
+        return await resources.read(str(params.uri), dispatcher, modern=modern)
 
     async def on_list_prompts(ctx: Any, params: Any) -> types.ListPromptsResult:
         return types.ListPromptsResult(prompts=prompts.listing(dispatcher))
