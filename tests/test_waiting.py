@@ -19,14 +19,14 @@ from mcp_client import ERAS, MODERN, StdioClient
 from test_lifecycle import run, until_status
 
 
-def test_wait_reports_progress_until_the_flow_finishes(era_server: StdioClient) -> None:
-    started = run(era_server, "examples/two_steps.py:two_steps", name="Progress", delay=3)
+def test_wait_reports_progress_until_the_flow_finishes(mcp_server: StdioClient) -> None:
+    started = run(mcp_server, "examples/two_steps.py:two_steps", name="Progress", delay=3)
     messages: list[str] = []
 
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
         messages.append(message or "")
 
-    result = era_server.call(
+    result = mcp_server.call(
         "kitaru_executions_wait",
         {"exec_id": started["execution"]["exec_id"], "until": "finished", "timeout_s": 120},
         progress_callback=on_progress,
@@ -38,6 +38,23 @@ def test_wait_reports_progress_until_the_flow_finishes(era_server: StdioClient) 
     assert messages, "progress notifications were sent"
     assert messages[-1].startswith("completed: 2 of 2 checkpoints done")
     assert any(m.startswith("running") for m in messages)
+
+
+def test_wait_reports_progress_in_both_eras(era_server: StdioClient, seeded: dict) -> None:
+    """Progress rides the call (on 2026-07-28: the request's own response stream)."""
+    messages: list[str] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        messages.append(message or "")
+
+    result = era_server.call(
+        "kitaru_executions_wait",
+        {"exec_id": seeded["waiting"], "until": "finished_or_waiting", "timeout_s": 30},
+        progress_callback=on_progress,
+    )
+    assert result.structured_content["execution"]["status"] == "waiting"
+    assert result.structured_content["timed_out"] is False
+    assert messages == ["waiting: 1 of 1 checkpoints done, waiting on 'approve'"], messages
 
 
 def test_wait_times_out_and_the_execution_goes_on(mcp_server: StdioClient) -> None:
