@@ -10,6 +10,7 @@ from typing import Any
 import anyio
 import anyio.from_thread
 import mcp.types as types
+from mcp.server.caching import CacheHint
 from mcp.server.lowlevel import Server
 from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
@@ -165,6 +166,7 @@ def build_server(
         on_list_prompts=on_list_prompts,
         on_get_prompt=on_get_prompt,
         on_completion=on_completion,
+        cache_hints=CACHE_HINTS,
     )
     request_state.install(server)  # seal/verify the 2026-07-28 requestState
     app_view.advertise(server)
@@ -181,6 +183,20 @@ class KitaruServer(Server[Any]):
 
 
 WARM_UP_DELAY_S = 0.5
+
+# 2026-07-28 caching hints (SEP-2549). The lists are fixed for a server's life (its
+# mode and toolsets decide them): a client may keep them for an hour. What a
+# resource reads is live (an execution moves on): never fresh. Private: a result
+# is never shared across authorization contexts.
+LIST_TTL_MS = 3_600_000
+CACHE_HINTS: dict[Any, CacheHint] = {
+    "tools/list": CacheHint(ttl_ms=LIST_TTL_MS),
+    "prompts/list": CacheHint(ttl_ms=LIST_TTL_MS),
+    "resources/list": CacheHint(ttl_ms=LIST_TTL_MS),
+    "resources/templates/list": CacheHint(ttl_ms=LIST_TTL_MS),
+    "server/discover": CacheHint(ttl_ms=LIST_TTL_MS),
+    "resources/read": CacheHint(ttl_ms=0),
+}
 
 
 class WarmUp:

@@ -337,3 +337,18 @@ def test_completions_are_advertised_in_both_eras(wgw) -> None:
             return client.server_capabilities.completions
 
         assert _with_client(build_server(gateway=lambda: wgw), era, body) is not None
+
+
+def test_lists_carry_caching_hints_on_2026_07_28(wgw) -> None:
+    async def body(client):
+        tools = await client.session.list_tools()
+        templates = await client.session.list_resource_templates()
+        read = await client.session.read_resource("kitaru://executions/aaaa0001")
+        return tools, templates, read
+
+    server = build_server(gateway=lambda: wgw)
+    tools, templates, read = _with_client(server, "2026-07-28", body)
+    assert (tools.ttl_ms, tools.cache_scope) == (3_600_000, "private")
+    assert templates.ttl_ms == 3_600_000
+    assert read.ttl_ms == 0
+    assert json.loads(read.contents[0].text)["exec_id"] == "aaaa0001"
