@@ -352,3 +352,12 @@ def test_lists_carry_caching_hints_on_2026_07_28(wgw) -> None:
     assert templates.ttl_ms == 3_600_000
     assert read.ttl_ms == 0
     assert json.loads(read.contents[0].text)["exec_id"] == "aaaa0001"
+
+
+def test_servers_starting_together_end_up_with_one_key() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(pool.map(lambda _: request_state.load_key(), range(16)))
+    assert len(keys) == 1
+    assert request_state.key_path().read_bytes() == keys.pop()
