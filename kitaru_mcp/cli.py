@@ -274,7 +274,13 @@ def serve(args: argparse.Namespace) -> int:
             print(f"kitaru-mcp: {exc}", file=sys.stderr)
             return USAGE_ERROR
     _apply_target_roots(args.target_roots)
-    server = build_server(_options(args))
+    from kitaru_mcp.request_state import KeyConfigError
+
+    try:
+        server = build_server(_options(args))
+    except KeyConfigError as exc:
+        print(f"kitaru-mcp: {exc}", file=sys.stderr)
+        return USAGE_ERROR
     try:
         if http_options is not None:
             from kitaru_mcp.http_transport import serve_http

@@ -18,6 +18,7 @@ clean ``invalid_argument`` tool error and nothing is sent anywhere.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
 from pathlib import Path
@@ -25,6 +26,8 @@ from typing import Any
 
 from kitaru_mcp import state
 from kitaru_mcp.errors import InvalidArgument, failure_text
+
+logger = logging.getLogger("kitaru_mcp")
 
 KEY_ENV = "KITARU_MCP_REQUEST_STATE_KEY"
 TTL_ENV = "KITARU_MCP_REQUEST_STATE_TTL"  # seconds a form stays answerable
@@ -94,7 +97,12 @@ def install(server: Any) -> None:
     """Seal and verify requestState on ``server`` (a low-level mcp Server)."""
     from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
 
-    security = RequestStateSecurity(keys=[load_key()], ttl=ttl_s())
+    try:
+        key = load_key()
+    except OSError as exc:  # e.g. a read-only home: forms still work within this process
+        logger.warning("request-state key not kept (%s); using a key for this process only", exc)
+        key = secrets.token_hex(32).encode("ascii")
+    security = RequestStateSecurity(keys=[key], ttl=ttl_s())
     boundary = RequestStateBoundary(security, default_audience=AUDIENCE)
     server.middleware.extend([refused_state_as_tool_error, boundary])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -136,3 +137,18 @@ def test_call_keeps_tool_output_off_stdout(tmp_path: Path) -> None:
     assert "a log line from print" in out.stderr
     assert "a log line on fd 1" in out.stderr
     assert "unflushed text" in out.stderr
+
+
+def test_a_short_request_state_key_refuses_to_start() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "kitaru_mcp"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "KITARU_MCP_REQUEST_STATE_KEY": "too-short"},
+    )
+    assert out.returncode == 2
+    assert "KITARU_MCP_REQUEST_STATE_KEY is too short" in out.stderr
+    assert "too-short" not in out.stderr  # the key itself is never printed
+    assert out.stdout == ""

@@ -361,3 +361,18 @@ def test_servers_starting_together_end_up_with_one_key() -> None:
         keys = set(pool.map(lambda _: request_state.load_key(), range(16)))
     assert len(keys) == 1
     assert request_state.key_path().read_bytes() == keys.pop()
+
+
+def test_an_unwritable_state_dir_falls_back_to_a_process_key(wgw, monkeypatch, tmp_path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("KITARU_MCP_STATE_DIR", str(blocker / "state"))
+    elicit = _answers(types.ElicitResult(action="accept", content={"value": True}))
+
+    async def body(client):
+        return await client.call_tool("kitaru_executions_ask_user", {"exec_id": "aaaa0001"})
+
+    server = build_server(gateway=lambda: wgw)
+    out = _structured(_with_client(server, "2026-07-28", body, elicitation_callback=elicit))
+    assert out["outcome"] == "answered"
+    assert wgw.sent() == [("aaaa0001", "approve", True)]
