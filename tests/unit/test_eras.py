@@ -376,3 +376,38 @@ def test_an_unwritable_state_dir_falls_back_to_a_process_key(wgw, monkeypatch, t
     out = _structured(_with_client(server, "2026-07-28", body, elicitation_callback=elicit))
     assert out["outcome"] == "answered"
     assert wgw.sent() == [("aaaa0001", "approve", True)]
+
+
+@pytest.mark.parametrize("era", ERAS)
+def test_a_cancelled_wait_stops_polling_in_both_eras(wgw, era) -> None:
+    """Progress rides the call; cancelling it stops the handler's loop (no more reads)."""
+    progress: list[str] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append(message or "")
+
+    def reads() -> int:
+        return wgw.names().count("get_execution")
+
+    async def body(client):
+        wgw.executions["cccc0003"]["status"] = "running"
+        args = {"exec_id": "cccc0003", "timeout_s": 60}
+        async with anyio.create_task_group() as tasks:
+
+            async def call() -> None:
+                wait = "kitaru_executions_wait"
+                await client.call_tool(wait, args, progress_callback=on_progress)
+
+            tasks.start_soon(call)
+            await anyio.sleep(2.5)
+            tasks.cancel_scope.cancel()
+        await anyio.sleep(0.5)
+        stopped_at = reads()
+        await anyio.sleep(2.5)
+        return stopped_at, reads()
+
+    wgw.executions["cccc0003"] = execution("cccc0003", flow="sum", status="running", minutes=2)
+    stopped_at, later = _with_client(build_server(gateway=lambda: wgw), era, body)
+    assert progress == ["running: 0 of 1 checkpoints done"]
+    assert stopped_at >= 2
+    assert later == stopped_at, "the wait kept polling after the client cancelled"
