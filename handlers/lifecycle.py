@@ -133,10 +133,14 @@ def check_value(pending: dict[str, Any], value: Any) -> None:
         return
     error = next(iter(Draft202012Validator(schema).iter_errors(value)), None)
     if error is not None:
+        path = [str(part) for part in error.absolute_path]
+        if error.validator == "required" and isinstance(error.instance, dict):
+            missing = [k for k in error.validator_value if k not in error.instance]
+            path += missing[:1]
         raise InvalidArgument(
             f"value {json.dumps(value)[:200]} does not satisfy wait {pending['name']!r}: "
             f"{error.message}. The wait expects {json.dumps(schema)}.",
-            field="value",
+            field=".".join(["value", *path]),
             hint=f"Question: {pending.get('question') or '(none)'}",
         )
 

@@ -80,18 +80,25 @@ def form_schema(schema: dict[str, Any] | None) -> tuple[dict[str, Any] | None, b
 def ask_user(
     gw: Gateway, params: models.KitaruExecutionsAskUserInput
 ) -> models.KitaruExecutionsAskUserOutput:
-    """Elicit the wait's answer from the user and send it; send nothing otherwise."""
+    """Elicit the wait's answer from the user and send it; send nothing otherwise.
+
+    On a 2026-07-28 call the first round ends in ``call.ask`` (the server answers
+    with the form); the client's retry runs this again from the top, so the wait
+    is looked up afresh and the answer is checked against it exactly as a pushed
+    answer is.
+    """
     pending = lifecycle.pending_wait(gw, params.exec_id, params.wait)
     result: dict[str, Any] = {"question": pending.get("question"), "schema": pending.get("schema")}
     form, wrapped = form_schema(pending.get("schema"))
     call = current()
-    if call.elicit is None:
+    if not call.can_ask:
         outcome = "not_supported"
     elif form is None:
         outcome = "unsupported_schema"
     else:
         message = pending.get("question") or f"Input for wait {pending['name']!r}"
-        answer = call.elicit(f"{message} (execution {params.exec_id})", form)
+        state = {"exec_id": params.exec_id, "wait": pending["name"]}
+        answer = call.ask(f"{message} (execution {params.exec_id})", form, state)
         outcome = {"accept": "answered", "decline": "declined"}.get(answer.action, "cancelled")
         if outcome == "answered":
             content = answer.content or {}

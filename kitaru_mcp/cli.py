@@ -275,8 +275,14 @@ def serve(args: argparse.Namespace) -> int:
             print(f"kitaru-mcp: {exc}", file=sys.stderr)
             return USAGE_ERROR
     _apply_target_roots(args.target_roots)
+    from kitaru_mcp.request_state import KeyConfigError
+
     options = _options(args)
-    server = build_server(options)
+    try:
+        server = build_server(options)
+    except KeyConfigError as exc:
+        print(f"kitaru-mcp: {exc}", file=sys.stderr)
+        return USAGE_ERROR
     try:
         with background(options):  # runner template + reaper; released on exit
             if http_options is not None:

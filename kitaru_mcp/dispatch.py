@@ -17,7 +17,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
-from kitaru_mcp.context import CallContext, activate
+from kitaru_mcp.context import CallContext, InputRequired, activate
 from kitaru_mcp.errors import (
     BackendUnavailable,
     InvalidArgument,
@@ -180,7 +180,7 @@ class Dispatcher:
         except anyio.get_cancelled_exc_class():
             call.cancelled.set()  # the client cancelled: let the handler's loops stop
             raise
-        except ToolFailure:
+        except (ToolFailure, InputRequired):
             raise
         except Exception as exc:
             raise to_failure(exc) from exc
@@ -200,11 +200,21 @@ class Dispatcher:
 
     async def call_tool(self, name: str, arguments: Any, call: CallContext | None = None):
         """``tools/call``: a CallToolResult with the result or the error (never raises
-        for a tool failure; NotServed is the caller's protocol error)."""
+        for a tool failure; NotServed is the caller's protocol error), or, when the
+        handler needs the user's input on a 2026-07-28 call, an InputRequiredResult
+        carrying the form and the state to resume from (the server seals it)."""
         import mcp.types as types
 
         try:
             data = await self.run(name, arguments, call)
+        except InputRequired as needed:
+            form = types.ElicitRequestFormParams(
+                message=needed.message, requested_schema=needed.schema
+            )
+            return types.InputRequiredResult(
+                input_requests={needed.key: types.ElicitRequest(params=form)},
+                request_state=needed.state,
+            )
         except ToolFailure as failure:
             return types.CallToolResult(
                 content=[types.TextContent(type="text", text=failure_text(failure))],

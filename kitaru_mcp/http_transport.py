@@ -187,12 +187,30 @@ class OriginGuard:
         await self.app(scope, receive, send)
 
 
+class TrimHeaderValues:
+    """Pure-ASGI: drop the optional whitespace around header values (RFC 9110 §5.5).
+
+    The 2026-07-28 transport compares ``Mcp-Name``/``Mcp-Method`` with the body;
+    a value sent as ``"  name  "`` must match ``name``.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = [(name, value.strip(b" \t")) for name, value in scope.get("headers", [])]
+            scope = {**scope, "headers": headers}
+        await self.app(scope, receive, send)
+
+
 def build_app(server: Any, options: HttpOptions) -> ASGIApp:
     """The SDK's streamable HTTP app for ``server``, behind the Origin and token checks."""
     security = options.transport_security()
     app: ASGIApp = server.streamable_http_app(
         host=options.host, transport_security=security, streamable_http_path=MCP_PATH
     )
+    app = TrimHeaderValues(app)
     if not security.enable_dns_rebinding_protection:
         app = OriginGuard(app, security.allowed_origins)
     if options.token is not None:

@@ -18,7 +18,14 @@ from mcp.shared.exceptions import MCPError
 from kitaru_mcp.dispatch import Dispatcher
 from kitaru_mcp.errors import ToolFailure, failure_text
 
-RESOURCE_NOT_FOUND = -32002  # the MCP specification's code for an unknown resource
+RESOURCE_NOT_FOUND = -32002  # an unknown resource, up to 2025-11-25
+RESOURCE_NOT_FOUND_MODERN = types.INVALID_PARAMS  # from 2026-07-28 (SEP-2164)
+
+
+def _not_found(uri: str, message: str, modern: bool) -> MCPError:
+    """An unknown resource: the revision's error code, the URI in the error data."""
+    code = RESOURCE_NOT_FOUND_MODERN if modern else RESOURCE_NOT_FOUND
+    return MCPError(code, message, {"uri": uri})
 
 
 @dataclass(frozen=True)
@@ -68,8 +75,9 @@ def served(dispatcher: Dispatcher) -> list[Template]:
     return [t for t in TEMPLATES if t.tool in dispatcher.served]
 
 
-async def read(uri: str, dispatcher: Dispatcher) -> types.ReadResourceResult:
-    """Resolve ``uri`` against the templates and read it through the tool's dispatch path."""
+async def read(uri: str, dispatcher: Dispatcher, modern: bool = False) -> types.ReadResourceResult:
+    """Resolve ``uri`` against the templates and read it through the tool's dispatch path
+    (``modern``: the request came in on 2026-07-28, which has its own not-found code)."""
     for template in served(dispatcher):
         match = template.pattern.match(uri)
         if match is None:
@@ -78,11 +86,12 @@ async def read(uri: str, dispatcher: Dispatcher) -> types.ReadResourceResult:
         try:
             data = await dispatcher.run(template.tool, arguments)
         except ToolFailure as failure:
-            code = RESOURCE_NOT_FOUND if failure.code == "not_found" else types.INTERNAL_ERROR
-            raise MCPError(code, failure_text(failure)) from None
+            if failure.code == "not_found":
+                raise _not_found(uri, failure_text(failure), modern) from None
+            raise MCPError(types.INTERNAL_ERROR, failure_text(failure)) from None
         text = json.dumps(data, ensure_ascii=False)
         return types.ReadResourceResult(
             contents=[types.TextResourceContents(uri=uri, mime_type="application/json", text=text)]
         )
     known = ", ".join(t.uri_template for t in served(dispatcher)) or "none served"
-    raise MCPError(RESOURCE_NOT_FOUND, f"No resource at {uri!r}; templates: {known}.")
+    raise _not_found(uri, f"No resource at {uri!r}; templates: {known}.", modern)

@@ -12,11 +12,21 @@ from typing import Any
 import anyio
 import anyio.from_thread
 import mcp.types as types
+from mcp.server.caching import CacheHint
 from mcp.server.lowlevel import Server
 from mcp.shared.exceptions import MCPError
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from kitaru_mcp import __version__, app_view, prompts, reaper, resources
-from kitaru_mcp.context import CallContext
+from kitaru_mcp import (
+    __version__,
+    app_view,
+    completion,
+    prompts,
+    reaper,
+    request_state,
+    resources,
+)
+from kitaru_mcp.context import MODERN, CallContext
 from kitaru_mcp.dispatch import Dispatcher, NotServed, ServeOptions
 from kitaru_mcp.stubs import ToolStub
 
@@ -52,8 +62,13 @@ def to_mcp_tool(stub: ToolStub) -> types.Tool:
     )
 
 
-def _call_context(ctx: Any) -> CallContext:
-    """Bridge a request context to the worker thread: progress and elicitation."""
+def _call_context(ctx: Any, params: Any = None) -> CallContext:
+    """Bridge a request context to the worker thread: era, progress and elicitation.
+
+    On 2025-11-25 connections a form is pushed (``elicit``); on 2026-07-28 ones the
+    handler's question becomes an input-required result, and the retry's answers
+    and (already verified) state are handed to the handler here.
+    """
     if ctx is None:
         return CallContext()
     session = ctx.session
@@ -61,23 +76,40 @@ def _call_context(ctx: Any) -> CallContext:
     def report(done: float, total: float | None, message: str | None) -> None:
         anyio.from_thread.run(session.report_progress, done, total, message)
 
-    elicit = None
     capabilities = session.client_capabilities
-    if capabilities is not None and capabilities.elicitation is not None:
+    can_elicit = capabilities is not None and capabilities.elicitation is not None
+    if getattr(ctx, "protocol_version", None) in MODERN_PROTOCOL_VERSIONS:
+        responses = getattr(params, "input_responses", None) or {}
+        return CallContext(
+            report=report,
+            era=MODERN,
+            can_elicit=can_elicit,
+            input_responses={
+                key: response.model_dump(mode="json", by_alias=True, exclude_none=True)
+                for key, response in responses.items()
+            },
+            request_state=getattr(params, "request_state", None),
+        )
+
+    elicit = None
+    if can_elicit:
 
         def elicit(message: str, schema: dict[str, Any]) -> Any:
             return anyio.from_thread.run(
                 partial(session.elicit_form, related_request_id=ctx.request_id), message, schema
             )
 
-    return CallContext(report=report, elicit=elicit)
+    return CallContext(report=report, elicit=elicit, can_elicit=can_elicit)
 
 
 def build_server(
-    options: ServeOptions | None = None, tools: dict[str, ToolStub] | None = None
+    options: ServeOptions | None = None,
+    tools: dict[str, ToolStub] | None = None,
+    gateway: Any = None,
 ) -> KitaruServer:
-    """A Server answering tools, resources and prompts through one Dispatcher."""
-    dispatcher = Dispatcher(options, tools)
+    """A Server answering tools, resources, prompts and completions through one Dispatcher
+    (``gateway``: a factory for the gateway, for tests; default the Kitaru one)."""
+    dispatcher = Dispatcher(options, tools, gateway)
     listed = [to_mcp_tool(stub) for stub in dispatcher.served.values()]
     warm_up = WarmUp()
 
@@ -86,10 +118,13 @@ def build_server(
         reaper.begin()  # runner deaths are reconciled from now on
         return types.ListToolsResult(tools=listed)
 
-    async def on_call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
+    async def on_call_tool(
+        ctx: Any, params: types.CallToolRequestParams
+    ) -> types.CallToolResult | types.InputRequiredResult:
         reaper.begin()
         try:
-            return await dispatcher.call_tool(params.name, params.arguments, _call_context(ctx))
+            call = _call_context(ctx, params)
+            return await dispatcher.call_tool(params.name, params.arguments, call)
         except NotServed as exc:
             raise MCPError(types.INVALID_PARAMS, str(exc)) from None
 
@@ -104,13 +139,17 @@ def build_server(
     async def on_read_resource(ctx: Any, params: types.ReadResourceRequestParams):
         if app_view.serves(str(params.uri)):
             return app_view.read(str(params.uri))
-        return await resources.read(str(params.uri), dispatcher)
+        modern = getattr(ctx, "protocol_version", None) in MODERN_PROTOCOL_VERSIONS
+        return await resources.read(str(params.uri), dispatcher, modern=modern)
 
     async def on_list_prompts(ctx: Any, params: Any) -> types.ListPromptsResult:
         return types.ListPromptsResult(prompts=prompts.listing(dispatcher))
 
     async def on_get_prompt(ctx: Any, params: types.GetPromptRequestParams):
         return prompts.render(params.name, params.arguments, dispatcher)
+
+    async def on_completion(ctx: Any, params: types.CompleteRequestParams):
+        return await completion.complete(params, dispatcher)
 
     async def shutdown() -> None:
         await dispatcher.shutdown()
@@ -133,7 +172,10 @@ def build_server(
         on_read_resource=on_read_resource,
         on_list_prompts=on_list_prompts,
         on_get_prompt=on_get_prompt,
+        on_completion=on_completion,
+        cache_hints=CACHE_HINTS,
     )
+    request_state.install(server)  # seal/verify the 2026-07-28 requestState
     app_view.advertise(server)
     return server
 
@@ -148,6 +190,20 @@ class KitaruServer(Server[Any]):
 
 
 WARM_UP_DELAY_S = 0.5
+
+# 2026-07-28 caching hints (SEP-2549). The lists are fixed for a server's life (its
+# mode and toolsets decide them): a client may keep them for an hour. What a
+# resource reads is live (an execution moves on): never fresh. Private: a result
+# is never shared across authorization contexts.
+LIST_TTL_MS = 3_600_000
+CACHE_HINTS: dict[Any, CacheHint] = {
+    "tools/list": CacheHint(ttl_ms=LIST_TTL_MS),
+    "prompts/list": CacheHint(ttl_ms=LIST_TTL_MS),
+    "resources/list": CacheHint(ttl_ms=LIST_TTL_MS),
+    "resources/templates/list": CacheHint(ttl_ms=LIST_TTL_MS),
+    "server/discover": CacheHint(ttl_ms=LIST_TTL_MS),
+    "resources/read": CacheHint(ttl_ms=0),
+}
 
 
 class WarmUp:

@@ -35,7 +35,7 @@ for _name in ("KITARU_CONFIG_PATH", "ZENML_CONFIG_PATH", "KITARU_SERVER_URL", "Z
     os.environ.pop(_name, None)
 
 sys.path.insert(0, str(Path(__file__).parent))
-from mcp_client import StdioClient  # noqa: E402
+from mcp_client import ERAS, StdioClient  # noqa: E402
 
 _BACKGROUND: list[subprocess.Popen] = []
 
@@ -139,6 +139,25 @@ def mcp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StdioClient
     client = StdioClient(command, cwd=ROOT).start(errlog_path=log)
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def mcp_server_modern(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StdioClient]:
+    """The same server as ``mcp_server``, reached by a 2026-07-28 client (``mcp.Client``)."""
+    log = tmp_path_factory.mktemp("server-modern") / "stderr.log"
+    command = [sys.executable, "-m", "kitaru_mcp", "--mode", "destructive"]
+    client = StdioClient(command, cwd=ROOT, era="2026-07-28").start(errlog_path=log)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session", params=ERAS)
+def era_server(request: pytest.FixtureRequest) -> StdioClient:
+    """A session server per protocol revision: a test taking it runs once per era
+    (ids ``2025-11-25`` and ``2026-07-28``). Both serve the one test store."""
+    if request.param == "2025-11-25":
+        return request.getfixturevalue("mcp_server")
+    return request.getfixturevalue("mcp_server_modern")
 
 
 @pytest.fixture(scope="session")

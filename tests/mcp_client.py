@@ -2,6 +2,18 @@
 
 The client runs in its own thread and event loop, so one server process can
 serve a whole test module while tests stay plain functions.
+
+It connects in either protocol revision (``era``):
+
+- ``"2025-11-25"`` (the default): ``ClientSession`` and its initialize
+  handshake; the server pushes forms (elicitation) within the call.
+- ``"2026-07-28"``: the high-level ``mcp.Client`` (``mode="auto"``
+  negotiates it); a form comes back as an input-required result, and
+  ``Client.call_tool`` answers it through ``elicitation_callback`` and retries.
+
+``api`` is the object to make requests on in either era (same method names:
+``call_tool``, ``read_resource``, ``get_prompt``, ``complete``...);
+``request(name, ...)`` makes one and waits for it.
 """
 
 from __future__ import annotations
@@ -15,8 +27,13 @@ from contextlib import AsyncExitStack, suppress
 from pathlib import Path
 from typing import Any
 
+import mcp
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
+
+LEGACY = "2025-11-25"
+MODERN = "2026-07-28"
+ERAS = (LEGACY, MODERN)
 
 
 class StdioClient:
@@ -28,7 +45,9 @@ class StdioClient:
         env: dict[str, str] | None = None,
         cwd: Path | None = None,
         session_kwargs: dict[str, Any] | None = None,
+        era: str = LEGACY,
     ) -> None:
+        assert era in ERAS, era
         self.command = command or [sys.executable, "-m", "kitaru_mcp", "--mode", "destructive"]
         self.env = {**os.environ, **(env or {})}
         self.cwd = cwd
@@ -37,7 +56,9 @@ class StdioClient:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._stack: AsyncExitStack | None = None
+        self.era = era
         self.session: ClientSession | None = None
+        self.client: mcp.Client | None = None  # the 2026-07-28 client
         self.init_result: Any = None
 
     def _run(self, coro: Any, timeout: float = 240) -> Any:
@@ -48,11 +69,19 @@ class StdioClient:
         params = StdioServerParameters(
             command=self.command[0], args=self.command[1:], env=self.env, cwd=self.cwd
         )
-        read, write = await self._stack.enter_async_context(stdio_client(params, errlog=errlog))
+        transport = stdio_client(params, errlog=errlog)
+        if self.era == MODERN:
+            client = mcp.Client(transport, **self.session_kwargs)  # type: ignore[arg-type]
+            self.client = await self._stack.enter_async_context(client)
+            assert self.client.protocol_version == MODERN, self.client.protocol_version
+            self.session = self.client.session
+            return
+        read, write = await self._stack.enter_async_context(transport)
         self.session = await self._stack.enter_async_context(
             ClientSession(read, write, **self.session_kwargs)
         )
         self.init_result = await self.session.initialize()
+        assert self.init_result.protocol_version == LEGACY, self.init_result.protocol_version
 
     def start(self, errlog_path: Path | None = None) -> StdioClient:
         self._thread.start()
@@ -74,12 +103,21 @@ class StdioClient:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
+    @property
+    def api(self) -> Any:
+        """What requests are made on: the ``mcp.Client`` (2026-07-28) or the session."""
+        return self.client if self.client is not None else self.session
+
+    def request(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """``api.<method>(*args, **kwargs)``, waited for."""
+        return self._run(getattr(self.api, method)(*args, **kwargs))
+
     def list_tools(self) -> list[Any]:
-        return self._run(self.session.list_tools()).tools
+        return self.request("list_tools").tools
 
     def call(self, name: str, arguments: dict[str, Any] | None = None, **kwargs: Any) -> Any:
-        """The raw CallToolResult."""
-        return self._run(self.session.call_tool(name, arguments or {}, **kwargs))
+        """The raw CallToolResult (on 2026-07-28, after any input-required rounds)."""
+        return self.request("call_tool", name, arguments or {}, **kwargs)
 
     def ok(self, name: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
         """Call a tool that must succeed; return its structured content."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -167,3 +168,18 @@ def test_call_honours_the_call_timeout() -> None:
     error = json.loads(out.stdout)
     assert out.returncode == 1 and error["code"] == "timeout", out.stdout
     assert "within 0.2 s" in error["message"]
+
+
+def test_a_short_request_state_key_refuses_to_start() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "kitaru_mcp"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "KITARU_MCP_REQUEST_STATE_KEY": "too-short"},
+    )
+    assert out.returncode == 2
+    assert "KITARU_MCP_REQUEST_STATE_KEY is too short" in out.stderr
+    assert "too-short" not in out.stderr  # the key itself is never printed
+    assert out.stdout == ""

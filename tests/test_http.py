@@ -14,12 +14,15 @@ from typing import Any
 
 import anyio
 import httpx2
+import mcp
+import mcp.types as types
 import pytest
 from conftest import ROOT
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
-from mcp_client import StdioClient
+from mcp.shared.exceptions import MCPError
+from mcp_client import ERAS, MODERN, StdioClient
 
 from kitaru_mcp.http_transport import HttpConfigError, HttpOptions, OriginGuard, is_loopback
 
@@ -138,6 +141,68 @@ def test_tools_over_http_match_stdio(http_server, mcp_server: StdioClient) -> No
     error = json.loads(bad.content[0].text)
     assert (error["code"], error["field"]) == ("invalid_argument", "limit")
     assert error == mcp_server.error("kitaru_executions_list", {"limit": "ten"})
+
+
+@pytest.mark.parametrize("era", ERAS)
+def test_both_protocol_revisions_over_http(http_server, seeded: dict, era: str) -> None:
+    """The representative calls in each revision: a tool, a resource (and a missing
+    one), a prompt, a completion, progress on the request's own stream, and a form
+    (pushed on 2025-11-25, an input-required round trip on 2026-07-28) that the user
+    declines, so the seeded execution keeps waiting."""
+    waiting = seeded["waiting"]
+    asked: list[types.ElicitRequestParams] = []
+    progress: list[str] = []
+
+    async def decline(context, params):
+        asked.append(params)
+        return types.ElicitResult(action="decline")
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append(message or "")
+
+    async def main() -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        async with create_mcp_http_client(headers=headers) as http:
+            transport = streamable_http_client(http_server["url"], http_client=http)
+            mode = "auto" if era == MODERN else "legacy"
+            async with mcp.Client(transport, mode=mode, elicitation_callback=decline) as client:
+                got: dict[str, Any] = {"version": client.protocol_version}
+                got["tools"] = len((await client.list_tools()).tools)
+                got["get"] = await client.call_tool("kitaru_executions_get", {"exec_id": waiting})
+                uri = f"kitaru://executions/{waiting}"
+                got["read"] = (await client.read_resource(uri)).contents[0].text
+                try:
+                    await client.read_resource("kitaru://executions/00000000-0000-4000-8000-00ee")
+                except MCPError as exc:
+                    got["missing"] = exc.error
+                prompt = await client.get_prompt("review_pending_waits", {"flow": "approval"})
+                got["prompt"] = prompt.messages[0].content.text
+                ref = types.PromptReference(name="review_pending_waits")
+                got["flows"] = await client.complete(ref, {"name": "flow", "value": "appr"})
+                got["wait"] = await client.call_tool(
+                    "kitaru_executions_wait",
+                    {"exec_id": waiting, "until": "finished_or_waiting", "timeout_s": 30},
+                    progress_callback=on_progress,
+                )
+                got["ask"] = await client.call_tool(
+                    "kitaru_executions_ask_user", {"exec_id": waiting}
+                )
+                return got
+
+    got = anyio.run(main)
+    assert got["version"] == era
+    assert got["tools"] > 30
+    assert got["get"].structured_content["pending_wait"]["name"] == "approve"
+    assert json.loads(got["read"]) == got["get"].structured_content
+    assert got["missing"].code == (-32602 if era == MODERN else -32002)
+    assert got["missing"].data == {"uri": "kitaru://executions/00000000-0000-4000-8000-00ee"}
+    assert "'approval'" in got["prompt"]
+    assert got["flows"].completion.values == ["approval"]
+    assert got["wait"].structured_content["execution"]["status"] == "waiting"
+    assert progress and progress[-1].startswith("waiting: "), progress
+    assert got["ask"].structured_content["outcome"] == "declined"
+    assert asked[0].message == f"Publish this draft? (execution {waiting})"
+    assert got["ask"].structured_content["execution"]["status"] == "waiting"
 
 
 def test_requests_without_the_right_token_get_401_and_reach_no_tool(http_server) -> None:

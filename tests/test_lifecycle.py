@@ -49,8 +49,8 @@ def test_run_returns_before_the_flow_ends(mcp_server: StdioClient) -> None:
     assert "greeting Ada" in log_text(mcp_server, execution["exec_id"])
 
 
-def test_run_on_an_unknown_stack_is_refused(mcp_server: StdioClient) -> None:
-    error = mcp_server.error(
+def test_run_on_an_unknown_stack_is_refused(era_server: StdioClient) -> None:
+    error = era_server.error(
         "kitaru_executions_run",
         {"target": "examples/two_steps.py:two_steps", "stack": "no-such-stack"},
     )
@@ -77,44 +77,44 @@ def test_bad_targets_are_refused(mcp_server: StdioClient, target, field, phrase)
     assert "Traceback" not in error["message"]
 
 
-def test_unknown_and_missing_flow_arguments_are_named(mcp_server: StdioClient) -> None:
-    unknown = mcp_server.error(
+def test_unknown_and_missing_flow_arguments_are_named(era_server: StdioClient) -> None:
+    unknown = era_server.error(
         "kitaru_executions_run",
         {"target": "examples/two_steps.py:two_steps", "args": {"nmae": "typo"}},
     )
     assert unknown["field"] == "args.nmae"
     assert "nmae" in unknown["message"] and "name: str" in unknown["message"]
-    missing = mcp_server.error("kitaru_executions_run", {"target": "examples/flaky.py:flaky"})
+    missing = era_server.error("kitaru_executions_run", {"target": "examples/flaky.py:flaky"})
     assert missing["field"] == "args"
     assert "marker" in missing["message"]
-    assert mcp_server.ok("kitaru_status")["connection"]["reachable"] is True
+    assert era_server.ok("kitaru_status")["connection"]["reachable"] is True
 
 
-def test_waiting_flow_input_checks_then_completes(mcp_server: StdioClient) -> None:
-    started = run(mcp_server, "examples/approval.py:approval", topic="input checks")
+def test_waiting_flow_input_checks_then_completes(era_server: StdioClient) -> None:
+    started = run(era_server, "examples/approval.py:approval", topic="input checks")
     exec_id = started["execution"]["exec_id"]
     assert started["execution"]["status"] in {"running", "waiting"}
-    waiting = until_status(mcp_server, exec_id, {"waiting"})
-    listed = mcp_server.ok("kitaru_executions_list", {"status": "waiting"})
+    waiting = until_status(era_server, exec_id, {"waiting"})
+    listed = era_server.ok("kitaru_executions_list", {"status": "waiting"})
     assert exec_id in {e["exec_id"] for e in listed["executions"]}
 
-    wrong_type = mcp_server.error(
+    wrong_type = era_server.error(
         "kitaru_executions_input", {"exec_id": exec_id, "wait": "approve", "value": "yes"}
     )
     assert wrong_type["field"] == "value"
     assert '"type": "boolean"' in wrong_type["message"]
-    wrong_wait = mcp_server.error(
+    wrong_wait = era_server.error(
         "kitaru_executions_input", {"exec_id": exec_id, "wait": "publish", "value": True}
     )
     assert wrong_wait["field"] == "wait" and "'approve'" in wrong_wait["message"]
-    still = mcp_server.ok("kitaru_executions_get", {"exec_id": exec_id})
+    still = era_server.ok("kitaru_executions_get", {"exec_id": exec_id})
     assert still["pending_wait"]["wait_id"] == waiting["pending_wait"]["wait_id"]
 
-    answered = mcp_server.ok(
+    answered = era_server.ok(
         "kitaru_executions_input", {"exec_id": exec_id, "wait": "approve", "value": True}
     )
     assert answered["continuation"] == "polling_process"
-    done = until_status(mcp_server, exec_id, FINISHED)
+    done = until_status(era_server, exec_id, FINISHED)
     assert done["status"] == "completed"
     assert [c["name"] for c in done["checkpoints"]] == ["draft", "publish"]
 
@@ -136,8 +136,8 @@ def test_input_to_a_paused_execution_resumes_it(mcp_server: StdioClient) -> None
     assert "publish" in [c["name"] for c in done["checkpoints"]]
 
 
-def test_nothing_to_answer_is_a_conflict(mcp_server: StdioClient, seeded: dict) -> None:
-    error = mcp_server.error(
+def test_nothing_to_answer_is_a_conflict(era_server: StdioClient, seeded: dict) -> None:
+    error = era_server.error(
         "kitaru_executions_input", {"exec_id": seeded["completed"], "wait": "x", "value": 1}
     )
     assert error["code"] == "conflict"
@@ -195,13 +195,13 @@ def test_a_failed_flow_is_retried_to_completion(mcp_server: StdioClient, tmp_pat
     assert again["code"] == "conflict" and "completed" in again["message"]
 
 
-def test_a_long_flow_is_cancelled(mcp_server: StdioClient) -> None:
-    started = run(mcp_server, "examples/slow.py:slow", steps=60, seconds=1)
+def test_a_long_flow_is_cancelled(era_server: StdioClient) -> None:
+    started = run(era_server, "examples/slow.py:slow", steps=60, seconds=1)
     exec_id = started["execution"]["exec_id"]
-    cancelled = mcp_server.ok("kitaru_executions_cancel", {"exec_id": exec_id})
+    cancelled = era_server.ok("kitaru_executions_cancel", {"exec_id": exec_id})
     assert cancelled["status"] == "cancelled"
     assert len(cancelled["checkpoints"]) < 60
-    again = mcp_server.error("kitaru_executions_cancel", {"exec_id": exec_id})
+    again = era_server.error("kitaru_executions_cancel", {"exec_id": exec_id})
     assert again["code"] == "conflict" and "cancelled" in again["message"]
 
 
