@@ -12,7 +12,13 @@ from kitaru_mcp.context import current
 from kitaru_mcp.gateway import Gateway
 from kitaru_mcp.statuses import FINISHED
 
-POLL_S = 1.0
+POLL_S = 1.0  # the longest pause between two looks
+FIRST_POLL_S = 0.1  # short flows end within a second or two: look often at first
+
+
+def poll_interval(looks: int) -> float:
+    """The pause after ``looks`` looks: 0.1 s, growing by half each time, to ``POLL_S``."""
+    return min(POLL_S, FIRST_POLL_S * 1.5**looks)
 
 
 def _progress_message(execution: dict[str, Any]) -> tuple[int, str]:
@@ -32,6 +38,7 @@ def wait_for(
     targets = FINISHED | ({"waiting"} if params.until == "finished_or_waiting" else set())
     started = time.monotonic()
     last = None
+    looks = 0
     while True:
         execution = gw.get_execution(params.exec_id)
         done, message = _progress_message(execution)
@@ -40,7 +47,9 @@ def wait_for(
             last = message
         reached = execution["status"] in targets
         waited = time.monotonic() - started
-        if reached or waited >= params.timeout_s or call.sleep(POLL_S):
+        pause = min(poll_interval(looks), max(0.0, params.timeout_s - waited))
+        looks += 1
+        if reached or waited >= params.timeout_s or call.sleep(pause):
             break
     return models.KitaruExecutionsWaitOutput.model_validate(
         {"execution": execution, "timed_out": not reached, "waited_s": round(waited, 2)}

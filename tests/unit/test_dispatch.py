@@ -136,3 +136,12 @@ def test_tool_failures_pass_through_unchanged(gw) -> None:
     with pytest.raises(ToolFailure) as caught:
         anyio.run(dispatcher.run, "kitaru_executions_get", {"exec_id": "aaaa0001"})
     assert caught.value is failure
+
+
+def test_wait_looks_often_at_first_then_once_a_second() -> None:
+    from kitaru_mcp.handlers.waiting import POLL_S, poll_interval
+
+    pauses = [poll_interval(n) for n in range(10)]
+    assert pauses[0] == pytest.approx(0.1) and pauses[1] == pytest.approx(0.15)
+    assert pauses == sorted(pauses) and pauses[-1] == POLL_S
+    assert sum(pauses[:4]) < 1.0  # four looks within the first second
