@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from kitaru_mcp.errors import NotFound
+from kitaru_mcp.gateway import sql
 from kitaru_mcp.gateway.base import GatewayBase, missing_execution, not_found_as
 
 _ZENML_TIME = "%Y-%m-%d %H:%M:%S"  # the only format ZenML's datetime filters accept
@@ -64,6 +67,13 @@ class _WindowedClient:
         return _Client()
 
 
+def _is_uuid(text: str) -> bool:
+    try:
+        return str(uuid.UUID(text)) == text
+    except ValueError:
+        return False
+
+
 class InspectionGateway(GatewayBase):
     def _name_of(self, kind: str, object_id: str) -> str:
         """A flow's or stack's name by id (the id itself when it no longer exists)."""
@@ -107,7 +117,8 @@ class InspectionGateway(GatewayBase):
         """``{"groups": [{count, status?, flow?, stack?, day?}], "truncated": bool}``.
 
         ``group_by`` names are ours (status, flow, stack, day); times are naive
-        UTC. Private Kitaru API: ``kitaru._client._statistics.get_execution_statistics``
+        UTC. On the embedded store: one grouped aggregate (``sql.statistics``).
+        Elsewhere, private Kitaru API: ``kitaru._client._statistics.get_execution_statistics``
         (the public ``executions.statistics`` takes no client, so no time window).
         """
         from kitaru._client._statistics import get_execution_statistics
@@ -120,6 +131,18 @@ class InspectionGateway(GatewayBase):
                 hint="List stacks with kitaru_stacks_list.",
             ):
                 self.zen().get_stack(stack, hydrate=False)
+        store = self.store_sql()
+        if store is not None:
+            return sql.statistics(
+                *store,
+                group_by=group_by,
+                flow=flow,
+                status=status,
+                stack=stack,
+                since=since,
+                until=until,
+                max_groups=max_groups,
+            )
         conditions = time_conditions(since, until)
         result = get_execution_statistics(
             client=_WindowedClient(client, conditions) if conditions else client,
@@ -139,9 +162,32 @@ class InspectionGateway(GatewayBase):
 
         ZenML API: the run's ``config.parameters`` (Kitaru's Execution does not carry them).
         """
+        store = self.store_sql()
+        if store is not None and _is_uuid(exec_id):
+            found = sql.flow_inputs(store[0], [exec_id])
+            if exec_id not in found:
+                with missing_execution(exec_id):
+                    raise NotFound(f"No execution with exec_id {exec_id!r}.")
+            return found[exec_id]
         with missing_execution(exec_id):
             run = self.zen().get_pipeline_run(exec_id, hydrate=True)
         return dict(run.config.parameters or {})
+
+    def flow_inputs_many(self, exec_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """exec_id -> flow parameters, for many executions at once (missing ids left out).
+
+        On the embedded store: one query, each snapshot's parameters parsed once.
+        """
+        store = self.store_sql()
+        if store is not None:
+            return sql.flow_inputs(store[0], [i for i in exec_ids if _is_uuid(i)])
+        found = {}
+        for exec_id in exec_ids:
+            try:
+                found[exec_id] = self.flow_inputs(exec_id)
+            except NotFound:
+                continue
+        return found
 
     def compare_executions(self, exec_id: str, other_exec_id: str) -> dict[str, Any]:
         """Kitaru's diff of two executions, checkpoint by checkpoint.

@@ -175,6 +175,10 @@ class ReadsFake(FakeGateway):
         self._known(exec_id)
         return dict(self.inputs.get(exec_id, {}))
 
+    def flow_inputs_many(self, exec_ids: list[str]) -> dict[str, dict[str, Any]]:
+        self.calls.append(("flow_inputs_many", (tuple(exec_ids),)))
+        return {i: dict(self.inputs.get(i, {})) for i in exec_ids if i in self.executions}
+
     def compare_executions(self, exec_id: str, other_exec_id: str) -> dict[str, Any]:
         """The stored comparison, or checkpoints paired by name with matching hashes."""
         self.calls.append(("compare_executions", (exec_id, other_exec_id)))

@@ -1,0 +1,376 @@
+"""Reads straight from the embedded store's SQL tables: only what the contract returns.
+
+On a local (SQL) store, the read tools skip the SDK's per-run model building
+and ask ZenML's own SQL schema (SQLModel tables on the store's engine) for
+exactly the columns they return, in one statement where possible. Each query
+gives the same answer as the SDK call it replaces; ``tests/test_differential.py``
+checks that field by field on a seeded store. On a server connection there is
+no engine: ``engine()`` answers None and the gateway takes the SDK path.
+
+Private ZenML API (pinned in ``tests/test_gateway_pins.py``):
+``SqlZenStore.engine`` and the table schemas ``PipelineRunSchema``,
+``PipelineSnapshotSchema``, ``PipelineSchema``, ``StackSchema``,
+``RunWaitConditionSchema`` and ``ProjectSchema`` (their column names).
+Private Kitaru API (pinned too): ``_RAW_STATUSES_BY_PUBLIC_STATUS`` (how a
+run's ZenML status maps onto an execution status) and
+``PIPELINE_SOURCE_ALIAS_PREFIX`` (the second stored name of a flow).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+_RAW_STATUS: dict[str, str] = {}  # ZenML run status -> execution status
+_RUNNING = "running"
+_WAITING = "waiting"
+_inputs_lock = threading.Lock()
+_inputs: dict[str, dict[str, Any]] = {}  # snapshot id -> flow parameters (never change)
+
+
+def engine(zen: Any) -> Any | None:
+    """The embedded store's SQLAlchemy engine; None on a server (REST) connection.
+
+    Private ZenML API: ``SqlZenStore.engine`` (the store's own engine).
+    """
+    from zenml.zen_stores.sql_zen_store import SqlZenStore
+
+    store = zen.zen_store
+    return store.engine if isinstance(store, SqlZenStore) else None
+
+
+def raw_statuses() -> dict[str, str]:
+    """ZenML run status -> execution status, as Kitaru maps them.
+
+    Private Kitaru API: ``kitaru._client._mappers._RAW_STATUSES_BY_PUBLIC_STATUS``.
+    """
+    if not _RAW_STATUS:
+        from kitaru._client._mappers import _RAW_STATUSES_BY_PUBLIC_STATUS
+
+        for public, raws in _RAW_STATUSES_BY_PUBLIC_STATUS.items():
+            for raw in raws:
+                _RAW_STATUS[raw] = str(public.value)
+    return _RAW_STATUS
+
+
+def _raw_for(public: str) -> list[str]:
+    return [raw for raw, mapped in raw_statuses().items() if mapped == public]
+
+
+def flow_names(flow: str) -> list[str]:
+    """Both names a Kitaru flow is stored under (Kitaru's ``pipeline_name`` filter).
+
+    Private Kitaru API: ``kitaru._source_aliases.PIPELINE_SOURCE_ALIAS_PREFIX``.
+    """
+    from kitaru._source_aliases import PIPELINE_SOURCE_ALIAS_PREFIX
+
+    return [flow, f"{PIPELINE_SOURCE_ALIAS_PREFIX}{flow}"]
+
+
+def public_flow_name(name: str | None) -> str | None:
+    from kitaru._source_aliases import normalize_flow_name
+
+    return normalize_flow_name(name)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+# ------------------------------------------------------------------ summaries
+
+
+def _summary_query(project_id: uuid.UUID) -> Any:
+    """Every column an ExecutionSummary needs, one row per run (pending wait as a flag)."""
+    from sqlalchemy import and_, exists, func, select
+    from zenml.zen_stores.schemas import (
+        PipelineRunSchema as Run,
+    )
+    from zenml.zen_stores.schemas import (
+        PipelineSchema as Pipeline,
+    )
+    from zenml.zen_stores.schemas import (
+        PipelineSnapshotSchema as Snapshot,
+    )
+    from zenml.zen_stores.schemas import (
+        RunWaitConditionSchema as Wait,
+    )
+    from zenml.zen_stores.schemas import (
+        StackSchema as Stack,
+    )
+
+    pending = exists().where(and_(Wait.run_id == Run.id, Wait.status == "pending"))
+    stack_id = func.coalesce(Snapshot.stack_id, Run.stack_id)
+    return (
+        select(
+            Run.id,
+            Run.status,
+            Run.start_time,
+            Run.end_time,
+            Run.original_run_id,
+            Run.created,
+            Pipeline.name,
+            Stack.name,
+            pending,
+        )
+        .select_from(Run)
+        .outerjoin(Snapshot, Snapshot.id == Run.snapshot_id)
+        .outerjoin(Pipeline, Pipeline.id == Run.pipeline_id)
+        .outerjoin(Stack, Stack.id == stack_id)
+        .where(Run.project_id == project_id)
+    )
+
+
+def _summary(row: Any) -> dict[str, Any]:
+    run_id, raw, started, ended, original, _created, flow, stack, pending = row
+    status = raw_statuses().get(raw, raw)
+    if status == _RUNNING and pending:
+        status = _WAITING
+    return {
+        "exec_id": str(run_id),
+        "flow": public_flow_name(flow),
+        "status": status,
+        "stack": stack,
+        "started_at": _iso(started),
+        "ended_at": _iso(ended),
+        "original_exec_id": str(original) if original else None,
+    }
+
+
+def _with_status(query: Any, status: str | None) -> Any:
+    """The SDK's status filter, exact: a running run with a pending wait is waiting."""
+    from sqlalchemy import and_, exists, not_, or_
+    from zenml.zen_stores.schemas import PipelineRunSchema as Run
+    from zenml.zen_stores.schemas import RunWaitConditionSchema as Wait
+
+    if status is None:
+        return query
+    pending = exists().where(and_(Wait.run_id == Run.id, Wait.status == "pending"))
+    running = Run.status.in_(_raw_for(_RUNNING))
+    if status == _RUNNING:
+        return query.where(running, not_(pending))
+    if status == _WAITING:
+        return query.where(or_(Run.status.in_(_raw_for(_WAITING)), and_(running, pending)))
+    return query.where(Run.status.in_(_raw_for(status)))
+
+
+def list_summaries(
+    engine: Any,
+    project_id: uuid.UUID,
+    *,
+    flow: str | None,
+    status: str | None,
+    limit: int,
+    after: tuple[datetime, str] | None = None,
+) -> list[tuple[dict[str, Any], str]]:
+    """(summary, resume key) newest first, as the SDK orders them (created, then id,
+    descending); ``after`` continues strictly after a key (keyset pagination)."""
+    from sqlalchemy import and_, or_
+    from sqlmodel import Session
+    from zenml.zen_stores.schemas import PipelineRunSchema as Run
+    from zenml.zen_stores.schemas import PipelineSchema as Pipeline
+
+    query = _with_status(_summary_query(project_id), status)
+    if flow is not None:
+        query = query.where(Pipeline.name.in_(flow_names(flow)))
+    if after is not None:
+        created, last_id = after[0], uuid.UUID(after[1])
+        query = query.where(
+            or_(Run.created < created, and_(Run.created == created, Run.id < last_id))
+        )
+    query = query.order_by(Run.created.desc(), Run.id.desc()).limit(limit)
+    with Session(engine) as session:
+        rows = session.execute(query).all()
+    return [(_summary(row), encode_key(row[5], row[0])) for row in rows]
+
+
+def encode_key(created: datetime, run_id: Any) -> str:
+    return f"{created.isoformat()}|{run_id}"
+
+
+def decode_key(key: str) -> tuple[datetime, str]:
+    created, _, run_id = key.partition("|")
+    return datetime.fromisoformat(created), str(uuid.UUID(run_id))
+
+
+def pipeline_exists(engine: Any, project_id: uuid.UUID, flow: str) -> bool:
+    from sqlalchemy import select
+    from sqlmodel import Session
+    from zenml.zen_stores.schemas import PipelineSchema as Pipeline
+
+    query = select(Pipeline.id).where(
+        Pipeline.project_id == project_id, Pipeline.name.in_(flow_names(flow))
+    )
+    with Session(engine) as session:
+        return session.execute(query.limit(1)).first() is not None
+
+
+# ------------------------------------------------------------------ flow inputs
+
+
+def flow_inputs(engine: Any, run_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """run id -> the flow parameters it ran with (a run's ``config.parameters``).
+
+    Parameters live in the run's snapshot (``pipeline_configuration``), shared
+    by every run of that snapshot: each snapshot's JSON is read and parsed once
+    per process (a snapshot never changes), so a cohort of thousands of runs
+    costs one small query plus the few snapshots not seen before.
+    """
+    from sqlalchemy import select
+    from sqlmodel import Session
+    from zenml.zen_stores.schemas import PipelineRunSchema as Run
+    from zenml.zen_stores.schemas import PipelineSnapshotSchema as Snapshot
+
+    ids = [uuid.UUID(run_id) for run_id in run_ids]
+    found: dict[str, dict[str, Any]] = {}
+    with Session(engine) as session:
+        links: list[tuple[Any, Any, str | None]] = []
+        for start in range(0, len(ids), 500):  # bounded IN lists
+            chunk = ids[start : start + 500]
+            query = select(Run.id, Run.snapshot_id, Run.pipeline_configuration).where(
+                Run.id.in_(chunk)
+            )
+            links += [tuple(row) for row in session.execute(query).all()]
+        with _inputs_lock:
+            missing = {str(s) for _, s, _ in links if s is not None and str(s) not in _inputs}
+        if missing:
+            query = select(Snapshot.id, Snapshot.pipeline_configuration).where(
+                Snapshot.id.in_([uuid.UUID(s) for s in missing])
+            )
+            parsed = {
+                str(snapshot_id): _parameters(config)
+                for snapshot_id, config in session.execute(query).all()
+            }
+            with _inputs_lock:
+                _inputs.update(parsed)
+    with _inputs_lock:
+        for run_id, snapshot_id, own_config in links:
+            if snapshot_id is not None:
+                found[str(run_id)] = dict(_inputs.get(str(snapshot_id), {}))
+            else:  # a legacy run without a snapshot keeps its own configuration
+                found[str(run_id)] = _parameters(own_config)
+    return found
+
+
+def _parameters(config: str | None) -> dict[str, Any]:
+    if not config:
+        return {}
+    return dict(json.loads(config).get("parameters") or {})
+
+
+# ------------------------------------------------------------------ statistics
+
+
+def statistics(
+    engine: Any,
+    project_id: uuid.UUID,
+    *,
+    group_by: list[str],
+    flow: str | None,
+    status: str | None,
+    stack: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    max_groups: int,
+) -> dict[str, Any]:
+    """One grouped aggregate: counts by the needed columns, the window in the WHERE clause.
+
+    Same groups as Kitaru's ``get_execution_statistics`` (a run's status by
+    Kitaru's mapping of ZenML statuses, flow by the run's pipeline, stack by
+    its snapshot's stack, day as ``YYYY-MM-DD`` of the start time), sorted and
+    cut to ``max_groups`` the way Kitaru sorts them.
+    """
+    from sqlalchemy import func, literal, or_, select
+    from sqlmodel import Session
+    from zenml.zen_stores.schemas import PipelineRunSchema as Run
+    from zenml.zen_stores.schemas import PipelineSchema as Pipeline
+    from zenml.zen_stores.schemas import PipelineSnapshotSchema as Snapshot
+    from zenml.zen_stores.schemas import StackSchema as Stack
+
+    columns: dict[str, Any] = {}
+    if "status" in group_by:
+        columns["status"] = Run.status
+    if "flow" in group_by:
+        columns["flow_id"] = Run.pipeline_id
+        columns["flow"] = Pipeline.name
+    if "stack" in group_by:
+        columns["stack_id"] = Snapshot.stack_id
+        columns["stack"] = Stack.name
+    if "day" in group_by:
+        if engine.dialect.name == "sqlite":
+            columns["day"] = func.strftime("%Y-%m-%d", Run.start_time)
+        else:
+            columns["day"] = func.date_format(Run.start_time, "%Y-%m-%d")
+    keys = list(columns)
+    query = select(*columns.values(), func.count(literal(1))).select_from(Run)
+    query = query.where(Run.project_id == project_id)
+    joined_snapshot = "stack" in group_by or stack is not None
+    if joined_snapshot:
+        query = query.outerjoin(Snapshot, Snapshot.id == Run.snapshot_id)
+    if "stack" in group_by:
+        query = query.outerjoin(Stack, Stack.id == Snapshot.stack_id)
+    if "flow" in group_by or flow is not None:
+        query = query.outerjoin(Pipeline, Pipeline.id == Run.pipeline_id)
+    if flow is not None:
+        query = query.where(or_(Pipeline.name == flow, _id_is(Pipeline.id, flow)))
+    if status is not None:
+        query = query.where(Run.status.in_(_raw_for(status)))
+    if stack is not None:
+        named = select(Stack.id).where(or_(Stack.name == stack, _id_is(Stack.id, stack)))
+        query = query.where(Snapshot.stack_id.in_(named.scalar_subquery()))
+    if since is not None:
+        query = query.where(Run.start_time >= since.replace(microsecond=0))
+    if until is not None:  # whole seconds, as ZenML's start_time filter (lt the next second)
+        query = query.where(Run.start_time < until.replace(microsecond=0) + timedelta(seconds=1))
+    if columns:
+        query = query.group_by(*columns.values())
+    with Session(engine) as session:
+        rows = session.execute(query).all()
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        values = dict(zip(keys, row[:-1], strict=True))
+        if "status" in values:
+            values["status"] = raw_statuses().get(values["status"], values["status"])
+        for key in ("flow_id", "stack_id"):
+            if values.get(key) is not None:
+                values[key] = str(values[key])
+        identity = tuple(values.get(k) for k in ("status", "flow_id", "stack_id", "day"))
+        group = merged.setdefault(identity, {**values, "count": 0})
+        group["count"] += int(row[-1])
+    groups = list(merged.values())
+    if not group_by:
+        groups = [{"count": sum(g["count"] for g in groups)}]
+    groups.sort(key=lambda g: _sort_key(g, "day" in group_by))
+    truncated = len(groups) > max_groups
+    if truncated:
+        groups = groups[-max_groups:] if "day" in group_by else groups[:max_groups]
+    return {"groups": [_public_group(g) for g in groups], "truncated": truncated}
+
+
+def _id_is(column: Any, text: str) -> Any:
+    from sqlalchemy import false
+
+    try:
+        return column == uuid.UUID(text)
+    except ValueError:
+        return false()
+
+
+def _sort_key(group: dict[str, Any], by_day: bool) -> tuple[Any, ...]:
+    """Kitaru's order (``_group_sort_key``): by day when grouped by day, else largest first."""
+    keys = sorted(k for k in ("day", "flow_id", "stack_id", "status") if k in group)
+    if by_day:
+        others = tuple((k, repr(group[k])) for k in keys if k != "day")
+        return (repr(group["day"]), others, -group["count"])
+    return (-group["count"], tuple((k, repr(group[k])) for k in keys))
+
+
+def _public_group(group: dict[str, Any]) -> dict[str, Any]:
+    public: dict[str, Any] = {"count": group["count"]}
+    for key in ("status", "flow", "stack", "day"):
+        if key in group:
+            public[key] = group[key]
+    return public
