@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 from kitaru_mcp.errors import NotFound
-from kitaru_mcp.gateway import sql
+from kitaru_mcp.gateway import serialize, sql
 from kitaru_mcp.gateway.base import GatewayBase, missing_execution, not_found_as
 
 _ZENML_TIME = "%Y-%m-%d %H:%M:%S"  # the only format ZenML's datetime filters accept
@@ -65,6 +67,12 @@ class _WindowedClient:
             zen_store = store
 
         return _Client()
+
+
+def _content_hash(value: Any) -> str:
+    """Kitaru's content hash of an artifact value (``kitaru.diff._artifact_content_hash``)."""
+    payload = json.dumps(value, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
 def _is_uuid(text: str) -> bool:
@@ -190,18 +198,71 @@ class InspectionGateway(GatewayBase):
         return found
 
     def compare_executions(self, exec_id: str, other_exec_id: str) -> dict[str, Any]:
-        """Kitaru's diff of two executions, checkpoint by checkpoint.
+        """Kitaru's diff of two executions, checkpoint by checkpoint, each fetched once.
 
-        ``{"checkpoints": [{name, base_call_id, other_call_id, status_match,
-        duration_delta_ms, token_delta, cost_delta_usd, artifact_hashes:
-        {artifact: [base_hash, other_hash]}}], "urls": [...], "warnings": [...]}``.
+        ``{"base": Execution, "other": Execution, "checkpoints": [{name,
+        base_call_id, other_call_id, status_match, duration_delta_ms,
+        token_delta, cost_delta_usd, artifact_hashes: {artifact: [base_hash,
+        other_hash]}}], "artifact_ids": {call_id: {artifact: artifact_id}},
+        "values": {artifact_id: value}, "urls": [...], "warnings": [...]}``.
+        NotFound names ``exec_id`` or ``other_exec_id``.
+
+        What ``kitaru.diff.diff(exec_id, other_exec_id)`` does, without its
+        second fetch of each execution: every artifact value is loaded once,
+        hashed as Kitaru hashes it, and handed back for the previews. Private
+        Kitaru API: ``kitaru.diff``'s ``_align_checkpoints``,
+        ``_compare_checkpoints`` (given the hashes in its cache),
+        ``_client_ui_url_context``, ``_execution_project_name_or_id``,
+        ``_resolve_compare_flow_version`` and ``build_compare_url_for_executions``,
+        and ``KitaruClient._get_artifact_version`` (how ``_artifact_content_hash``
+        loads a value; its hash is mirrored by ``_content_hash``).
         """
-        from kitaru.diff import diff
+        from kitaru.diff import (
+            _align_checkpoints,
+            _client_ui_url_context,
+            _compare_checkpoints,
+            _execution_project_name_or_id,
+            _resolve_compare_flow_version,
+            build_compare_url_for_executions,
+        )
 
-        self.client()  # follow connection changes first: diff opens its own KitaruClient
-        compared = diff(exec_id, other_exec_id)
-        items = compared.compared[0][1] if compared.compared else []
+        client = self.client()
+        base = self._kitaru_execution(client, exec_id, "exec_id")
+        other = self._kitaru_execution(client, other_exec_id, "other_exec_id")
+        loaded: dict[str, Any] = {}
+        hashes: dict[str, str] = {}
+        artifact_ids: dict[str, dict[str, str]] = {}
+        for execution in (base, other):
+            for call in execution.checkpoints:
+                roles = artifact_ids.setdefault(str(call.call_id), {})
+                for artifact in call.artifacts:
+                    artifact_id = str(artifact.artifact_id)
+                    roles[artifact.name or artifact.kind or "artifact"] = artifact_id
+                    if artifact_id in loaded:
+                        continue
+                    try:
+                        value = client._get_artifact_version(artifact_id, hydrate=True).load()
+                        hashes[artifact_id] = _content_hash(value)
+                    except Exception:  # Kitaru's hash is None then; so is the preview
+                        continue
+                    loaded[artifact_id] = value
+        items = [
+            _compare_checkpoints(
+                original_cp=left, replay_cp=right, client=client, artifact_hash_cache=hashes
+            )
+            for left, right in _align_checkpoints(base, other)
+        ]
+        url = build_compare_url_for_executions(
+            server_url=None,
+            flow_id=base.flow_id,
+            exec_ids=[base.exec_id, other.exec_id],
+            flow_version=_resolve_compare_flow_version(base),
+            project_name_or_id=_execution_project_name_or_id(base),
+            ui_context=_client_ui_url_context(client),
+        )
         return {
+            "base": serialize.execution(base),
+            "other": serialize.execution(other),
             "checkpoints": [
                 {
                     "name": item.name,
@@ -217,9 +278,19 @@ class InspectionGateway(GatewayBase):
                 }
                 for item in items
             ],
-            "urls": [str(url) for url in compared.urls],
-            "warnings": [str(warning) for warning in compared.warnings],
+            "artifact_ids": artifact_ids,
+            "values": loaded,
+            "urls": [str(url)] if url else [],
+            "warnings": [],
         }
+
+    def _kitaru_execution(self, client: Any, exec_id: str, field: str) -> Any:
+        with not_found_as(
+            f"No execution with exec_id {exec_id!r}.",
+            field=field,
+            hint="List executions with kitaru_executions_list to find a valid exec_id.",
+        ):
+            return client.executions.get(exec_id)
 
     def checkpoint_reached(self, exec_id: str, at: str) -> str:
         """Whether checkpoint ``at`` resolves in the execution: present, missing,
