@@ -63,7 +63,17 @@ class ExecutionsGateway(GatewayBase):
         return bool(self.zen().list_pipelines(name=wanted, size=1, hydrate=False).total)
 
     def get_execution(self, exec_id: str) -> dict[str, Any]:
-        """One execution in full (the Execution shape); NotFound naming the id."""
+        """One execution in full (the Execution shape); NotFound naming the id.
+
+        On the embedded store, a few small queries with one steps listing
+        (``sql.execution``); the SDK's ``executions.get`` otherwise, and for
+        what that query leaves to it (an unknown id, adapter checkpoints).
+        """
+        store = self.store_sql()
+        if store is not None:
+            found = sql.execution(store[0], exec_id)
+            if found is not None:
+                return found
         with missing_execution(exec_id):
             return serialize.execution(self.client().executions.get(exec_id))
 
