@@ -90,8 +90,14 @@ def count() -> int:
     return int(Client().list_pipeline_runs(size=1).total)
 
 
-def seed(templates: list[str], total: int, rng: random.Random | None = None) -> float:
-    """Copy template rows until the store holds ``total`` executions; seconds taken."""
+def seed(
+    templates: list[str], total: int, rng: random.Random | None = None, days: int = DAYS
+) -> float:
+    """Copy template rows until the store holds ``total`` executions; seconds taken.
+
+    Start (and creation) times are spread over the last ``days`` days; with
+    ``days=0`` the copies are new arrivals, each a millisecond after the last.
+    """
     from sqlmodel import Session, select
     from zenml.client import Client
     from zenml.enums import ExecutionStatus
@@ -116,10 +122,13 @@ def seed(templates: list[str], total: int, rng: random.Random | None = None) -> 
             or 0
             for row in rows
         }
-        for _ in range(missing):
+        for number in range(missing):
             template = rng.choice(rows)
             last[template.pipeline_id] += 1
-            started = now - timedelta(seconds=rng.randrange(DAYS * 86400))
+            if days:
+                started = now - timedelta(seconds=rng.randrange(days * 86400))
+            else:
+                started = datetime.now(UTC).replace(tzinfo=None) + timedelta(milliseconds=number)
             status = rng.choice(STATUSES)
             request = PipelineRunRequest(
                 name=f"seed-{last[template.pipeline_id]}-{os.urandom(4).hex()}",
