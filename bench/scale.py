@@ -29,6 +29,7 @@ Pairs (tool: SDK call)
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import shutil
@@ -236,7 +237,9 @@ async def run(sizes: list[int], calls: int, templates: list[str]) -> dict[int, A
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python bench/scale.py", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python bench/scale.py", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--sizes", default="1000,10000,30000", help="store sizes, ascending")
     parser.add_argument("--calls", type=int, default=15, help="timed calls per tool and size")
     parser.add_argument("--home", type=Path, help="keep (and reuse) the seeded store here")
@@ -271,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         "results": {str(size): figures for size, figures in results.items()},
         "growth": {
             f"{small}->{large}": growth(results, small, large)
-            for small, large in zip(sizes, sizes[1:], strict=False)
+            for small, large in itertools.pairwise(sizes)
         },
         "meta": {
             "date": datetime.now(UTC).strftime("%Y-%m-%d"),

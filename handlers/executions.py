@@ -64,9 +64,7 @@ def get_execution(gw: Gateway, params: models.KitaruExecutionsGetInput) -> model
     return models.Execution.model_validate(gw.get_execution(params.exec_id))
 
 
-def latest_execution(
-    gw: Gateway, params: models.KitaruExecutionsLatestInput
-) -> models.Execution:
+def latest_execution(gw: Gateway, params: models.KitaruExecutionsLatestInput) -> models.Execution:
     """The newest execution matching the filters, in full."""
     found = gw.list_executions(flow=params.flow, status=params.status, limit=1)
     if not found:

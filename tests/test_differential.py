@@ -78,7 +78,9 @@ def _kitaru():
 
 def _flows_and_statuses(gw, sample: list[str]) -> list[tuple[str | None, str | None]]:
     flows = {gw.get_execution(exec_id)["flow"] for exec_id in sample}
-    return [(flow, status) for flow in (None, *sorted(flows), "no_such_flow") for status in STATUSES]
+    return [
+        (flow, status) for flow in (None, *sorted(flows), "no_such_flow") for status in STATUSES
+    ]
 
 
 def test_get_is_the_sdks_execution(store, gw) -> None:
@@ -127,7 +129,8 @@ def test_statistics_are_the_sdks_statistics(store, gw, sdk_gw) -> None:
     from datetime import datetime
 
     started = sorted(
-        datetime.fromisoformat(gw.get_execution(exec_id)["started_at"]) for exec_id in store["sample"]
+        datetime.fromisoformat(gw.get_execution(exec_id)["started_at"])
+        for exec_id in store["sample"]
     )
     windows = [(None, None), (started[10], started[40]), (started[25], None)]
     filters = [{}, {"flow": "two_steps"}, {"status": "completed"}, {"stack": "default"}]
@@ -202,10 +205,11 @@ def test_paging_while_the_store_changes_neither_repeats_nor_skips(store, gw) -> 
 
 
 def test_cohort_and_statistics_bad_input_run_no_query(gw) -> None:
-    from kitaru_mcp.errors import InvalidArgument, NotFound
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import cohort, statistics
     from sqlalchemy import event
+
+    from kitaru_mcp.errors import InvalidArgument, NotFound
 
     engine = gw.store_sql()[0]
     statements: list[str] = []

@@ -152,8 +152,9 @@ class InspectionGateway(GatewayBase):
                 max_groups=max_groups,
             )
         conditions = time_conditions(since, until)
+        scoped: Any = _WindowedClient(client, conditions) if conditions else client
         result = get_execution_statistics(
-            client=_WindowedClient(client, conditions) if conditions else client,
+            client=scoped,
             group_by=[_GROUPINGS.get(name, name) for name in group_by],
             flow=flow,
             status=status,

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,6 +30,13 @@ _RUNNING = "running"
 _WAITING = "waiting"
 _inputs_lock = threading.Lock()
 _inputs: dict[str, dict[str, Any]] = {}  # snapshot id -> flow parameters (never change)
+
+
+def _table(name: str) -> Any:
+    """One of ZenML's SQLModel table classes (typed Any: its columns are used in queries)."""
+    from zenml.zen_stores import schemas
+
+    return getattr(schemas, name)
 
 
 def engine(zen: Any) -> Any | None:
@@ -86,21 +94,12 @@ def _iso(value: datetime | None) -> str | None:
 def _summary_query(project_id: uuid.UUID | None) -> Any:
     """Every column an ExecutionSummary needs, one row per run (pending wait as a flag)."""
     from sqlalchemy import and_, exists, func, select
-    from zenml.zen_stores.schemas import (
-        PipelineRunSchema as Run,
-    )
-    from zenml.zen_stores.schemas import (
-        PipelineSchema as Pipeline,
-    )
-    from zenml.zen_stores.schemas import (
-        PipelineSnapshotSchema as Snapshot,
-    )
-    from zenml.zen_stores.schemas import (
-        RunWaitConditionSchema as Wait,
-    )
-    from zenml.zen_stores.schemas import (
-        StackSchema as Stack,
-    )
+
+    Run = _table("PipelineRunSchema")
+    Pipeline = _table("PipelineSchema")
+    Snapshot = _table("PipelineSnapshotSchema")
+    Wait = _table("RunWaitConditionSchema")
+    Stack = _table("StackSchema")
 
     pending = exists().where(and_(Wait.run_id == Run.id, Wait.status == "pending"))
     stack_id = func.coalesce(Snapshot.stack_id, Run.stack_id)
@@ -143,8 +142,9 @@ def _summary(row: Any) -> dict[str, Any]:
 def _with_status(query: Any, status: str | None) -> Any:
     """The SDK's status filter, exact: a running run with a pending wait is waiting."""
     from sqlalchemy import and_, exists, not_, or_
-    from zenml.zen_stores.schemas import PipelineRunSchema as Run
-    from zenml.zen_stores.schemas import RunWaitConditionSchema as Wait
+
+    Run = _table("PipelineRunSchema")
+    Wait = _table("RunWaitConditionSchema")
 
     if status is None:
         return query
@@ -170,8 +170,9 @@ def list_summaries(
     descending); ``after`` continues strictly after a key (keyset pagination)."""
     from sqlalchemy import and_, or_
     from sqlmodel import Session
-    from zenml.zen_stores.schemas import PipelineRunSchema as Run
-    from zenml.zen_stores.schemas import PipelineSchema as Pipeline
+
+    Run = _table("PipelineRunSchema")
+    Pipeline = _table("PipelineSchema")
 
     query = _with_status(_summary_query(project_id), status)
     if flow is not None:
@@ -199,7 +200,8 @@ def decode_key(key: str) -> tuple[datetime, str]:
 def pipeline_exists(engine: Any, project_id: uuid.UUID, flow: str) -> bool:
     from sqlalchemy import select
     from sqlmodel import Session
-    from zenml.zen_stores.schemas import PipelineSchema as Pipeline
+
+    Pipeline = _table("PipelineSchema")
 
     query = select(Pipeline.id).where(
         Pipeline.project_id == project_id, Pipeline.name.in_(flow_names(flow))
@@ -221,8 +223,9 @@ def flow_inputs(engine: Any, run_ids: list[str]) -> dict[str, dict[str, Any]]:
     """
     from sqlalchemy import select
     from sqlmodel import Session
-    from zenml.zen_stores.schemas import PipelineRunSchema as Run
-    from zenml.zen_stores.schemas import PipelineSnapshotSchema as Snapshot
+
+    Run = _table("PipelineRunSchema")
+    Snapshot = _table("PipelineSnapshotSchema")
 
     ids = [uuid.UUID(run_id) for run_id in run_ids]
     found: dict[str, dict[str, Any]] = {}
@@ -281,46 +284,40 @@ def statistics(
     Same groups as Kitaru's ``get_execution_statistics`` (a run's status by
     Kitaru's mapping of ZenML statuses, flow by the run's pipeline, stack by
     its snapshot's stack, day as ``YYYY-MM-DD`` of the start time), sorted and
-    cut to ``max_groups`` the way Kitaru sorts them.
+    cut to ``max_groups`` the way Kitaru sorts them. The aggregate reads the
+    run table alone (grouped by pipeline and snapshot ids, no join per run);
+    the few ids found are named, and snapshots mapped to stacks, afterwards.
     """
     from sqlalchemy import func, literal, or_, select
     from sqlmodel import Session
-    from zenml.zen_stores.schemas import PipelineRunSchema as Run
-    from zenml.zen_stores.schemas import PipelineSchema as Pipeline
-    from zenml.zen_stores.schemas import PipelineSnapshotSchema as Snapshot
-    from zenml.zen_stores.schemas import StackSchema as Stack
 
+    Run = _table("PipelineRunSchema")
+    Pipeline = _table("PipelineSchema")
+    Snapshot = _table("PipelineSnapshotSchema")
+    Stack = _table("StackSchema")
     columns: dict[str, Any] = {}
     if "status" in group_by:
         columns["status"] = Run.status
     if "flow" in group_by:
         columns["flow_id"] = Run.pipeline_id
-        columns["flow"] = Pipeline.name
     if "stack" in group_by:
-        columns["stack_id"] = Snapshot.stack_id
-        columns["stack"] = Stack.name
+        columns["snapshot_id"] = Run.snapshot_id
     if "day" in group_by:
-        if engine.dialect.name == "sqlite":
-            columns["day"] = func.strftime("%Y-%m-%d", Run.start_time)
+        if engine.dialect.name == "sqlite":  # times are stored as ISO text: the date is its head
+            columns["day"] = func.substr(Run.start_time, 1, 10)
         else:
             columns["day"] = func.date_format(Run.start_time, "%Y-%m-%d")
     keys = list(columns)
-    query = select(*columns.values(), func.count(literal(1))).select_from(Run)
-    query = query.where(Run.project_id == project_id)
-    joined_snapshot = "stack" in group_by or stack is not None
-    if joined_snapshot:
-        query = query.outerjoin(Snapshot, Snapshot.id == Run.snapshot_id)
-    if "stack" in group_by:
-        query = query.outerjoin(Stack, Stack.id == Snapshot.stack_id)
-    if "flow" in group_by or flow is not None:
-        query = query.outerjoin(Pipeline, Pipeline.id == Run.pipeline_id)
+    query = select(*columns.values(), func.count(literal(1))).where(Run.project_id == project_id)
     if flow is not None:
-        query = query.where(or_(Pipeline.name == flow, _id_is(Pipeline.id, flow)))
+        named = select(Pipeline.id).where(or_(Pipeline.name == flow, _id_is(Pipeline.id, flow)))
+        query = query.where(Run.pipeline_id.in_(named.scalar_subquery()))
     if status is not None:
         query = query.where(Run.status.in_(_raw_for(status)))
     if stack is not None:
-        named = select(Stack.id).where(or_(Stack.name == stack, _id_is(Stack.id, stack)))
-        query = query.where(Snapshot.stack_id.in_(named.scalar_subquery()))
+        stacks = select(Stack.id).where(or_(Stack.name == stack, _id_is(Stack.id, stack)))
+        on_stack = select(Snapshot.id).where(Snapshot.stack_id.in_(stacks.scalar_subquery()))
+        query = query.where(Run.snapshot_id.in_(on_stack.scalar_subquery()))
     if since is not None:
         query = query.where(Run.start_time >= since.replace(microsecond=0))
     if until is not None:  # whole seconds, as ZenML's start_time filter (lt the next second)
@@ -328,18 +325,23 @@ def statistics(
     if columns:
         query = query.group_by(*columns.values())
     with Session(engine) as session:
-        rows = session.execute(query).all()
+        rows = [dict(zip([*keys, "count"], row, strict=True)) for row in session.execute(query)]
+        names = _names(session, rows)
     merged: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for row in rows:
-        values = dict(zip(keys, row[:-1], strict=True))
+    for values in rows:
         if "status" in values:
             values["status"] = raw_statuses().get(values["status"], values["status"])
-        for key in ("flow_id", "stack_id"):
-            if values.get(key) is not None:
-                values[key] = str(values[key])
+        if "flow_id" in values:
+            flow_id = values["flow_id"]
+            values["flow_id"] = str(flow_id) if flow_id is not None else None
+            values["flow"] = names["pipelines"].get(values["flow_id"])
+        if "snapshot_id" in values:
+            stack_id = names["snapshot_stacks"].get(str(values.pop("snapshot_id")))
+            values["stack_id"] = stack_id
+            values["stack"] = names["stacks"].get(stack_id) if stack_id else None
         identity = tuple(values.get(k) for k in ("status", "flow_id", "stack_id", "day"))
         group = merged.setdefault(identity, {**values, "count": 0})
-        group["count"] += int(row[-1])
+        group["count"] += int(values["count"])
     groups = list(merged.values())
     if not group_by:
         groups = [{"count": sum(g["count"] for g in groups)}]
@@ -348,6 +350,31 @@ def statistics(
     if truncated:
         groups = groups[-max_groups:] if "day" in group_by else groups[:max_groups]
     return {"groups": [_public_group(g) for g in groups], "truncated": truncated}
+
+
+def _names(session: Any, rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Names of the pipelines, and stacks (by snapshot) of the groups found."""
+    from sqlalchemy import select
+
+    Pipeline = _table("PipelineSchema")
+    Snapshot = _table("PipelineSnapshotSchema")
+    Stack = _table("StackSchema")
+    found: dict[str, dict[str, Any]] = {"pipelines": {}, "snapshot_stacks": {}, "stacks": {}}
+    pipeline_ids = {r["flow_id"] for r in rows if r.get("flow_id") is not None}
+    if pipeline_ids:
+        query = select(Pipeline.id, Pipeline.name).where(Pipeline.id.in_(pipeline_ids))
+        found["pipelines"] = {str(i): name for i, name in session.execute(query)}
+    snapshot_ids = {r["snapshot_id"] for r in rows if r.get("snapshot_id") is not None}
+    if snapshot_ids:
+        query = select(Snapshot.id, Snapshot.stack_id).where(Snapshot.id.in_(snapshot_ids))
+        found["snapshot_stacks"] = {
+            str(i): str(stack) if stack else None for i, stack in session.execute(query)
+        }
+        stack_ids = {uuid.UUID(s) for s in found["snapshot_stacks"].values() if s}
+        if stack_ids:
+            query = select(Stack.id, Stack.name).where(Stack.id.in_(stack_ids))
+            found["stacks"] = {str(i): name for i, name in session.execute(query)}
+    return found
 
 
 def _id_is(column: Any, text: str) -> Any:
@@ -430,9 +457,11 @@ def execution(engine: Any, run_id: str) -> dict[str, Any] | None:
     from kitaru._source_aliases import normalize_checkpoint_name
     from sqlalchemy import select
     from sqlmodel import Session
-    from zenml.zen_stores.schemas import PipelineRunSchema as Run
-    from zenml.zen_stores.schemas import RunWaitConditionSchema as Wait
-    from zenml.zen_stores.schemas import StepRunSchema as Step
+
+    Run = _table("PipelineRunSchema")
+    Wait = _table("RunWaitConditionSchema")
+
+    Step = _table("StepRunSchema")
 
     try:
         wanted = uuid.UUID(run_id)
@@ -535,15 +564,18 @@ def execution(engine: Any, run_id: str) -> dict[str, Any] | None:
     }
 
 
-def _step_types(session: Any, steps: list[Any]) -> list[str | None]:
+def _step_types(session: Any, steps: Sequence[Any]) -> list[str | None]:
     """Each step's ``config.step_type``: its own (dynamic) configuration, else the snapshot's."""
     from sqlalchemy import and_, or_, select
-    from zenml.zen_stores.schemas import StepConfigurationSchema as Config
+
+    Config = _table("StepConfigurationSchema")
 
     if not steps:
         return []
     ids = [step[0] for step in steps]
-    named = [and_(Config.snapshot_id == step[7], Config.name == step[1]) for step in steps if step[7]]
+    named = [
+        and_(Config.snapshot_id == step[7], Config.name == step[1]) for step in steps if step[7]
+    ]
     rows = session.execute(
         select(Config.step_run_id, Config.snapshot_id, Config.name, Config.config).where(
             or_(Config.step_run_id.in_(ids), *named)
@@ -562,15 +594,23 @@ def _step_types(session: Any, steps: list[Any]) -> list[str | None]:
 def _outputs(session: Any, step_ids: list[Any]) -> dict[str, list[dict[str, Any]]]:
     """step id -> its output artifacts (ArtifactRef shape without the checkpoint)."""
     from sqlalchemy import select
-    from zenml.zen_stores.schemas import ArtifactSchema, ArtifactVersionSchema
-    from zenml.zen_stores.schemas import RunMetadataResourceSchema as Resource
-    from zenml.zen_stores.schemas import RunMetadataSchema as Metadata
-    from zenml.zen_stores.schemas import StepRunOutputArtifactSchema as Output
+
+    ArtifactSchema = _table("ArtifactSchema")
+    ArtifactVersionSchema = _table("ArtifactVersionSchema")
+    Resource = _table("RunMetadataResourceSchema")
+    Metadata = _table("RunMetadataSchema")
+
+    Output = _table("StepRunOutputArtifactSchema")
 
     if not step_ids:
         return {}
     rows = session.execute(
-        select(Output.step_id, ArtifactVersionSchema.id, ArtifactVersionSchema.save_type, ArtifactSchema.name)
+        select(
+            Output.step_id,
+            ArtifactVersionSchema.id,
+            ArtifactVersionSchema.save_type,
+            ArtifactSchema.name,
+        )
         .join(ArtifactVersionSchema, ArtifactVersionSchema.id == Output.artifact_id)
         .join(ArtifactSchema, ArtifactSchema.id == ArtifactVersionSchema.artifact_id)
         .where(Output.step_id.in_(step_ids))
