@@ -308,7 +308,11 @@ def statistics(
         else:
             columns["day"] = func.date_format(Run.start_time, "%Y-%m-%d")
     keys = list(columns)
-    query = select(*columns.values(), func.count(literal(1))).where(Run.project_id == project_id)
+    # An aggregate reads most of the table: one sequential scan beats walking the
+    # (project_id, created) index and fetching each row at random, so the project
+    # test is written so that SQLite does not pick that index.
+    in_project = func.coalesce(Run.project_id, Run.project_id) == project_id
+    query = select(*columns.values(), func.count(literal(1))).where(in_project)
     if flow is not None:
         named = select(Pipeline.id).where(or_(Pipeline.name == flow, _id_is(Pipeline.id, flow)))
         query = query.where(Run.pipeline_id.in_(named.scalar_subquery()))
