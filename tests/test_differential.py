@@ -62,7 +62,7 @@ def gw():
 
 @pytest.fixture
 def sdk_gw():
-    """A gateway that takes the SDK path (as on a server connection)."""
+    """A gateway that takes the server path (no SQL engine: SDK calls and REST filters)."""
     from kitaru_mcp.gateway import Gateway
 
     gateway = Gateway()
@@ -138,9 +138,11 @@ def test_statistics_are_the_sdks_statistics(store, gw, sdk_gw) -> None:
         for since, until in windows:
             for extra in filters:
                 arguments = {"group_by": group_by, "since": since, "until": until, **extra}
-                expected = sdk_gw.execution_statistics(**arguments, max_groups=1000)
-                got = gw.execution_statistics(**arguments, max_groups=1000)
+                expected = gw.sdk_statistics(**arguments, max_groups=1000)  # Kitaru's helper
+                got = gw.execution_statistics(**arguments, max_groups=1000)  # SQL aggregate
                 assert got == expected, arguments
+                one_request = sdk_gw.execution_statistics(**arguments, max_groups=1000)
+                assert one_request == expected, arguments  # the server path: one request
 
 
 def test_statistics_window_edges_are_whole_seconds(store, gw, sdk_gw) -> None:
@@ -150,7 +152,9 @@ def test_statistics_window_edges_are_whole_seconds(store, gw, sdk_gw) -> None:
     moment = datetime.fromisoformat(started)
     for since, until in [(moment, moment), (moment + timedelta(seconds=1), None)]:
         arguments = {"group_by": ["status"], "since": since, "until": until}
-        assert gw.execution_statistics(**arguments) == sdk_gw.execution_statistics(**arguments)
+        expected = gw.sdk_statistics(**arguments)
+        assert gw.execution_statistics(**arguments) == expected
+        assert sdk_gw.execution_statistics(**arguments) == expected
 
 
 def test_diff_is_the_sdks_diff(store, gw) -> None:

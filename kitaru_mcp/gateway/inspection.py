@@ -125,12 +125,11 @@ class InspectionGateway(GatewayBase):
         """``{"groups": [{count, status?, flow?, stack?, day?}], "truncated": bool}``.
 
         ``group_by`` names are ours (status, flow, stack, day); times are naive
-        UTC. On the embedded store: one grouped aggregate (``sql.statistics``).
-        Elsewhere, private Kitaru API: ``kitaru._client._statistics.get_execution_statistics``
-        (the public ``executions.statistics`` takes no client, so no time window).
+        UTC. On the embedded store: one grouped aggregate over the run table
+        (``sql.statistics``); on a server: the store's statistics endpoint,
+        once (``_one_aggregate``). Both give what Kitaru's helper gives
+        (``sdk_statistics``), as ``tests/test_differential.py`` checks.
         """
-        from kitaru._client._statistics import get_execution_statistics
-
         client = self.client()
         if stack:
             with not_found_as(
@@ -151,6 +150,101 @@ class InspectionGateway(GatewayBase):
                 until=until,
                 max_groups=max_groups,
             )
+        return self._one_aggregate(
+            client, group_by, flow=flow, status=status, stack=stack,
+            since=since, until=until, max_groups=max_groups,
+        )  # fmt: skip
+
+    def _one_aggregate(
+        self,
+        client: Any,
+        group_by: list[str],
+        *,
+        flow: str | None,
+        status: str | None,
+        stack: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        max_groups: int,
+    ) -> dict[str, Any]:
+        """The store's own run statistics in one request (a server's REST endpoint),
+        grouped by ZenML status where Kitaru asks once per execution status.
+
+        ZenML API: ``zen_store.get_run_statistics`` with ``RunStatisticsRequest``
+        (``SimpleGrouping``/``TimeGrouping``) over a ``PipelineRunFilter`` whose
+        ``start_time`` holds the window (the filter Kitaru's helper builds, plus
+        the window). Private Kitaru API: ``KitaruClient._project``.
+        """
+        from zenml.models import (
+            RunStatisticsRequest,
+            SimpleGrouping,
+            StatisticsGroupingType,
+            StatisticsTimeGranularity,
+            TimeGrouping,
+        )
+        from zenml.models.v2.core.pipeline_run import PipelineRunFilter
+
+        kinds: dict[str, Any] = {
+            "status": StatisticsGroupingType.STATUS,
+            "flow": StatisticsGroupingType.PIPELINE,
+            "stack": StatisticsGroupingType.STACK,
+        }
+        groupings: list[Any] = [
+            TimeGrouping(
+                type=StatisticsGroupingType.TIME,
+                name=name,
+                granularity=StatisticsTimeGranularity.DAY,
+            )
+            if name == "day"
+            else SimpleGrouping(type=kinds[name], name=name)
+            for name in group_by
+        ]
+        raws = sql.raw_for(status) if status else []
+        wanted = raws[0] if len(raws) == 1 else f"oneof:{json.dumps(raws, separators=(',', ':'))}"
+        run_filter = PipelineRunFilter(
+            project=client._project, pipeline=flow, stack=stack, status=wanted if raws else None
+        )
+        conditions = time_conditions(since, until)
+        if conditions:  # a list of conditions: set as Kitaru's _WindowedStore sets it
+            run_filter = run_filter.model_copy(update={"start_time": conditions})
+        request = RunStatisticsRequest(filter=run_filter, groupings=groupings, max_groups=10_000)
+        response = self.zen().zen_store.get_run_statistics(request)
+        rows = []
+        for group in response.groups:
+            keys = dict(group.group_keys or {})
+            row: dict[str, Any] = {"count": int(group.run_count)}
+            if "status" in keys:
+                row["status"] = str(getattr(keys["status"], "value", keys["status"]))
+            for name, kind in (("flow", "flow"), ("stack", "stack")):
+                if name in keys:
+                    raw_id = keys[name]
+                    row[f"{name}_id"] = str(raw_id) if raw_id is not None else None
+                    row[name] = self._name_of(kind, str(raw_id)) if raw_id is not None else None
+            if "day" in keys:
+                row["day"] = None if keys["day"] is None else str(keys["day"])
+            rows.append(row)
+        return sql.merge_groups(rows, group_by, max_groups, bool(response.truncated))
+
+    def sdk_statistics(
+        self,
+        *,
+        group_by: list[str],
+        flow: str | None = None,
+        status: str | None = None,
+        stack: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        max_groups: int = 100,
+    ) -> dict[str, Any]:
+        """Kitaru's own statistics helper (one aggregate per execution status), with the
+        window: the reference the differential test holds the other paths to.
+
+        Private Kitaru API: ``kitaru._client._statistics.get_execution_statistics``
+        (the public ``executions.statistics`` takes no client, so no time window).
+        """
+        from kitaru._client._statistics import get_execution_statistics
+
+        client = self.client()
         conditions = time_conditions(since, until)
         scoped: Any = _WindowedClient(client, conditions) if conditions else client
         result = get_execution_statistics(

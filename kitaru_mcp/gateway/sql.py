@@ -64,7 +64,7 @@ def raw_statuses() -> dict[str, str]:
     return _RAW_STATUS
 
 
-def _raw_for(public: str) -> list[str]:
+def raw_for(public: str) -> list[str]:
     return [raw for raw, mapped in raw_statuses().items() if mapped == public]
 
 
@@ -149,12 +149,12 @@ def _with_status(query: Any, status: str | None) -> Any:
     if status is None:
         return query
     pending = exists().where(and_(Wait.run_id == Run.id, Wait.status == "pending"))
-    running = Run.status.in_(_raw_for(_RUNNING))
+    running = Run.status.in_(raw_for(_RUNNING))
     if status == _RUNNING:
         return query.where(running, not_(pending))
     if status == _WAITING:
-        return query.where(or_(Run.status.in_(_raw_for(_WAITING)), and_(running, pending)))
-    return query.where(Run.status.in_(_raw_for(status)))
+        return query.where(or_(Run.status.in_(raw_for(_WAITING)), and_(running, pending)))
+    return query.where(Run.status.in_(raw_for(status)))
 
 
 def list_summaries(
@@ -317,7 +317,7 @@ def statistics(
         named = select(Pipeline.id).where(or_(Pipeline.name == flow, _id_is(Pipeline.id, flow)))
         query = query.where(Run.pipeline_id.in_(named.scalar_subquery()))
     if status is not None:
-        query = query.where(Run.status.in_(_raw_for(status)))
+        query = query.where(Run.status.in_(raw_for(status)))
     if stack is not None:
         stacks = select(Stack.id).where(or_(Stack.name == stack, _id_is(Stack.id, stack)))
         on_stack = select(Snapshot.id).where(Snapshot.stack_id.in_(stacks.scalar_subquery()))
@@ -331,10 +331,7 @@ def statistics(
     with Session(engine) as session:
         rows = [dict(zip([*keys, "count"], row, strict=True)) for row in session.execute(query)]
         names = _names(session, rows)
-    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
     for values in rows:
-        if "status" in values:
-            values["status"] = raw_statuses().get(values["status"], values["status"])
         if "flow_id" in values:
             flow_id = values["flow_id"]
             values["flow_id"] = str(flow_id) if flow_id is not None else None
@@ -343,6 +340,21 @@ def statistics(
             stack_id = names["snapshot_stacks"].get(str(values.pop("snapshot_id")))
             values["stack_id"] = stack_id
             values["stack"] = names["stacks"].get(stack_id) if stack_id else None
+    return merge_groups(rows, group_by, max_groups)
+
+
+def merge_groups(
+    rows: list[dict[str, Any]], group_by: list[str], max_groups: int, truncated: bool = False
+) -> dict[str, Any]:
+    """Rows of (ZenML status, flow_id, flow, stack_id, stack, day, count) as Kitaru's groups.
+
+    ZenML statuses become execution statuses (several merge into one), then
+    the groups are sorted and cut to ``max_groups`` as Kitaru does.
+    """
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for values in rows:
+        if values.get("status") is not None:
+            values["status"] = raw_statuses().get(values["status"], values["status"])
         identity = tuple(values.get(k) for k in ("status", "flow_id", "stack_id", "day"))
         group = merged.setdefault(identity, {**values, "count": 0})
         group["count"] += int(values["count"])
@@ -350,8 +362,8 @@ def statistics(
     if not group_by:
         groups = [{"count": sum(g["count"] for g in groups)}]
     groups.sort(key=lambda g: _sort_key(g, "day" in group_by))
-    truncated = len(groups) > max_groups
-    if truncated:
+    if len(groups) > max_groups:
+        truncated = True
         groups = groups[-max_groups:] if "day" in group_by else groups[:max_groups]
     return {"groups": [_public_group(g) for g in groups], "truncated": truncated}
 
