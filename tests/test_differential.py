@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import sys
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -33,22 +34,48 @@ GROUPINGS = (
 )
 
 
+def _run_ids() -> set[str]:
+    from zenml.client import Client
+    from zenml.utils.pagination_utils import depaginate
+
+    return {str(run.id) for run in depaginate(Client().list_pipeline_runs, hydrate=False)}
+
+
 @pytest.fixture(scope="module")
-def store() -> dict[str, Any]:
+def store() -> Iterator[dict[str, Any]]:
+    """The seeded executions; removed again afterwards (the session's store is shared)."""
     import seed
 
     from kitaru_mcp.gateway import session
 
     session.ensure_store()
+    before = _run_ids()
     templates = seed.real_runs()
     assert len(templates) == 4, templates
     seed.seed(templates, SEEDED + seed.count())
-    from zenml.client import Client
+    mine = _run_ids() - before
+    sample = random.Random(18).sample(sorted(mine - set(templates)), 50 - len(templates))
+    yield {"templates": templates, "sample": sample + templates, "mine": mine}
+    _remove(_run_ids() - before, templates)
 
-    runs = Client().list_pipeline_runs(size=1000, hydrate=False).items
-    every = [str(run.id) for run in runs]
-    sample = random.Random(18).sample(every, 50 - len(templates)) + templates
-    return {"templates": templates, "sample": sample, "every": every}
+
+def _remove(run_ids: set[str], real: list[str]) -> None:
+    """Delete the module's executions: the real runs through ZenML, the row copies in bulk."""
+    import uuid
+
+    from sqlalchemy import delete
+    from sqlmodel import Session
+    from zenml.client import Client
+    from zenml.zen_stores.schemas import PipelineRunSchema
+
+    for exec_id in real:
+        Client().delete_pipeline_run(exec_id)
+    copies = [uuid.UUID(i) for i in run_ids - set(real)]
+    with Session(Client().zen_store.engine) as session:
+        for start in range(0, len(copies), 500):
+            chunk = copies[start : start + 500]
+            session.execute(delete(PipelineRunSchema).where(PipelineRunSchema.id.in_(chunk)))
+        session.commit()
 
 
 @pytest.fixture
@@ -199,7 +226,8 @@ def test_paging_while_the_store_changes_neither_repeats_nor_skips(store, gw) -> 
     first = page(None)
     seen = [e.exec_id for e in first.executions]
     seed.seed(store["templates"], seed.count() + 30, random.Random(7), days=0)  # arrivals
-    Client().delete_pipeline_run(seen[-1])  # the cursor's own execution goes away
+    gone = next(i for i in reversed(seen) if i in store["mine"] and i not in store["templates"])
+    Client().delete_pipeline_run(gone)  # an execution already shown goes away
     token = first.next_cursor
     while token:
         found = page(token)

@@ -280,16 +280,23 @@ class InspectionGateway(GatewayBase):
         """exec_id -> flow parameters, for many executions at once (missing ids left out).
 
         On the embedded store: one query, each snapshot's parameters parsed once.
+        On a server: one hydrated run listing per 100 ids (ZenML's ``id``
+        filter with ``oneof``), reading each run's ``config.parameters``.
         """
+        wanted = [i for i in exec_ids if _is_uuid(i)]
         store = self.store_sql()
         if store is not None:
-            return sql.flow_inputs(store[0], [i for i in exec_ids if _is_uuid(i)])
-        found = {}
-        for exec_id in exec_ids:
-            try:
-                found[exec_id] = self.flow_inputs(exec_id)
-            except NotFound:
-                continue
+            return sql.flow_inputs(store[0], wanted)
+        zen, found = self.zen(), {}
+        for start in range(0, len(wanted), 100):
+            chunk = wanted[start : start + 100]
+            listed = zen.list_pipeline_runs(
+                id=f"oneof:{json.dumps(chunk, separators=(',', ':'))}",
+                hydrate=True,
+                size=len(chunk),
+            )
+            for run in listed.items:
+                found[str(run.id)] = dict(run.config.parameters or {})
         return found
 
     def compare_executions(self, exec_id: str, other_exec_id: str) -> dict[str, Any]:
