@@ -264,3 +264,20 @@ def test_cohort_and_statistics_bad_input_run_no_query(gw) -> None:
         assert caught.value.field == "since" and statements == []
     finally:
         event.remove(engine, "before_cursor_execute", seen)
+
+
+def test_cohort_is_the_same_through_either_path(store, gw, sdk_gw) -> None:
+    from kitaru_mcp.generated import models
+    from kitaru_mcp.handlers import cohort
+
+    cases = [
+        {"flow": "two_steps", "inputs": {"name": "alpha"}},
+        {"flow": "two_steps", "inputs": {"name": "beta"}, "include_replays": True, "limit": 5},
+        {"flow": "two_steps", "inputs": {"name": "nobody"}, "statuses": ["completed", "failed"]},
+        {"same_inputs_as": store["templates"][0], "max_scan": 40},
+        {"flow": "approval", "statuses": ["waiting", "running"], "include_replays": True},
+    ]
+    for arguments in cases:
+        params = models.KitaruExecutionsCohortInput(**arguments)
+        ours = cohort.cohort(gw, params).model_dump()
+        assert ours == cohort.cohort(sdk_gw, params).model_dump(), arguments
