@@ -105,6 +105,12 @@ def target(gw: Gateway, params: models.KitaruExecutionsCohortInput) -> tuple[str
             field="flow",
             hint="Find flow names with kitaru_executions_list.",
         )
+    if not params.same_inputs_as and not gw.flow_exists(flow):
+        raise NotFound(
+            f"No flow named {flow!r}.",
+            field="flow",
+            hint="Find flow names with kitaru_executions_list.",
+        )
     return flow, wanted
 
 
@@ -124,10 +130,11 @@ def match(
 ) -> list[dict[str, Any]]:
     """Up to ``limit`` candidates with the wanted inputs that reached ``at``; counts the rest."""
     members: list[dict[str, Any]] = []
+    every = gw.flow_inputs_many([summary["exec_id"] for summary in found.candidates])
     for summary in found.candidates:
         if len(members) >= limit:
             break
-        inputs = gw.flow_inputs(summary["exec_id"])
+        inputs = every.get(summary["exec_id"], {})
         if any(name not in inputs or not same_json(inputs[name], v) for name, v in wanted.items()):
             found.filtered["inputs"] += 1
             continue

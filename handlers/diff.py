@@ -7,21 +7,11 @@ from typing import Any
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers.inspection import PREVIEW_CHARS, bounded, same_json
 
-from kitaru_mcp.errors import NotFound
 from kitaru_mcp.gateway import Gateway
 
 MAX_OUTPUTS = 50
 MAX_URLS = 5
 MAX_WARNINGS = 10
-
-
-def _execution(gw: Gateway, exec_id: str, field: str) -> dict[str, Any]:
-    """The execution, or NotFound naming ``field``."""
-    try:
-        return gw.get_execution(exec_id)
-    except NotFound as exc:
-        exc.field = field
-        raise
 
 
 def input_differences(base: dict[str, Any], other: dict[str, Any]) -> list[dict[str, Any]]:
@@ -81,31 +71,27 @@ def _differing_outputs(item: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def preview(gw: Gateway, artifact_id: str | None) -> str | None:
-    """repr of an artifact's value, cut to PREVIEW_CHARS; None when absent or unreadable."""
-    if artifact_id is None:
+def preview(values: dict[str, Any], artifact_id: str | None) -> str | None:
+    """repr of an artifact's value (loaded by the comparison), cut to PREVIEW_CHARS;
+    None when absent or unreadable."""
+    if artifact_id is None or artifact_id not in values:
         return None
     try:
-        text = repr(gw.load_artifact(artifact_id).value)
+        text = repr(values[artifact_id])
     except Exception:  # a preview is best effort: the hashes already say they differ
         return None
     return text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS] + "…"
 
 
-def _with_previews(
-    gw: Gateway, outputs: list[dict[str, Any]], exec_id: str, other_exec_id: str
-) -> list[dict[str, Any]]:
+def _with_previews(outputs: list[dict[str, Any]], compared: dict[str, Any]) -> list[dict[str, Any]]:
     """The outputs in the result's shape, each with previews of both values."""
-    if not outputs:
-        return []
-    base_ids = gw.checkpoint_artifact_ids(exec_id)
-    other_ids = gw.checkpoint_artifact_ids(other_exec_id)
+    ids, values = compared["artifact_ids"], compared["values"]
     return [
         {
             "checkpoint": o["checkpoint"],
             "artifact": o["artifact"],
-            "base_preview": preview(gw, base_ids.get(o["base_call_id"], {}).get(o["artifact"])),
-            "other_preview": preview(gw, other_ids.get(o["other_call_id"], {}).get(o["artifact"])),
+            "base_preview": preview(values, ids.get(o["base_call_id"], {}).get(o["artifact"])),
+            "other_preview": preview(values, ids.get(o["other_call_id"], {}).get(o["artifact"])),
         }
         for o in outputs
     ]
@@ -154,9 +140,8 @@ def diff(
     gw: Gateway, params: models.KitaruExecutionsDiffInput
 ) -> models.KitaruExecutionsDiffOutput:
     """Inputs, checkpoint statuses and outputs of two executions, side by side."""
-    base = _execution(gw, params.exec_id, "exec_id")
-    other = _execution(gw, params.other_exec_id, "other_exec_id")
-    compared = gw.compare_executions(base["exec_id"], other["exec_id"])
+    compared = gw.compare_executions(params.exec_id, params.other_exec_id)
+    base, other = compared["base"], compared["other"]
     rows, outputs, tokens, costs = _compare_checkpoints(compared["checkpoints"], base, other)
     inputs = input_differences(gw.flow_inputs(base["exec_id"]), gw.flow_inputs(other["exec_id"]))
     different = differences(inputs, rows, outputs)
@@ -174,7 +159,7 @@ def diff(
             "status": _side_by_side(base["status"], other["status"]),
             "inputs": inputs,
             "checkpoints": rows,
-            "outputs": _with_previews(gw, outputs[:MAX_OUTPUTS], base["exec_id"], other["exec_id"]),
+            "outputs": _with_previews(outputs[:MAX_OUTPUTS], compared),
             "differences": different,
             "details": {
                 "urls": compared["urls"][:MAX_URLS],

@@ -3,6 +3,10 @@
 A cursor remembers the last item a page returned and its position. The next
 page continues right after that item even when new items arrived at the top
 in between (lists are newest first), so no item is skipped or repeated.
+
+A list backed by an ordered query also puts the item's resume key in the
+cursor (``k``: the sort columns of the last item): the next page is then a
+keyset query that starts right after it, and costs the same at any depth.
 """
 
 from __future__ import annotations
@@ -14,25 +18,54 @@ from typing import Any
 from kitaru_mcp.errors import InvalidArgument
 
 
-def encode(position: int, last_id: str, filters: dict[str, Any]) -> str:
-    raw = json.dumps({"p": position, "id": last_id, "f": filters}, sort_keys=True)
+def encode(position: int, last_id: str, filters: dict[str, Any], key: str | None = None) -> str:
+    data: dict[str, Any] = {"p": position, "id": last_id, "f": filters}
+    if key is not None:
+        data["k"] = key
+    raw = json.dumps(data, sort_keys=True)
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _foreign(exc: Exception) -> InvalidArgument:
+    error = InvalidArgument(
+        "cursor is not one this server issued.",
+        field="cursor",
+        hint="Pass next_cursor from the previous page unchanged, or omit it.",
+    )
+    error.__cause__ = exc
+    return error
+
+
+def _load(cursor: str) -> dict[str, Any]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(data, dict):
+            raise TypeError("not an object")
+        return data
+    except (ValueError, TypeError) as exc:
+        raise _foreign(exc) from exc
+
+
+def resume_key(cursor: str | None, filters: dict[str, Any]) -> str | None:
+    """The keyset resume key of a cursor made for the same filters (None: page by position)."""
+    if not cursor:
+        return None
+    decode(cursor, filters)  # the same checks as any cursor
+    key = _load(cursor).get("k")
+    if key is not None and not isinstance(key, str):
+        raise _foreign(TypeError("key"))
+    return key
 
 
 def decode(cursor: str | None, filters: dict[str, Any]) -> tuple[int, str | None]:
     """(position, last id) from a cursor made for the same filters; (0, None) for none."""
     if not cursor:
         return 0, None
+    data = _load(cursor)
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        data = json.loads(raw)
         position, last_id, made_for = int(data["p"]), str(data["id"]), data["f"]
     except (ValueError, KeyError, TypeError) as exc:
-        raise InvalidArgument(
-            "cursor is not one this server issued.",
-            field="cursor",
-            hint="Pass next_cursor from the previous page unchanged, or omit it.",
-        ) from exc
+        raise _foreign(exc) from exc
     if made_for != filters:
         raise InvalidArgument(
             f"cursor was issued for other filters ({made_for}), not {filters}.",

@@ -83,3 +83,107 @@ def test_public_secret_helpers(name: str) -> None:
     import kitaru.secrets
 
     assert callable(getattr(kitaru.secrets, name))
+
+
+# --- the embedded store's SQL reads (kitaru_mcp/gateway/sql.py) -------------------------
+
+_COLUMNS = {  # table class -> the columns the gateway's queries use
+    "PipelineRunSchema": {
+        "id", "status", "start_time", "end_time", "original_run_id", "created", "project_id",
+        "pipeline_id", "snapshot_id", "stack_id", "status_reason", "exception_info",
+        "pipeline_configuration",
+    },
+    "PipelineSnapshotSchema": {"id", "stack_id", "pipeline_configuration"},
+    "PipelineSchema": {"id", "name", "project_id"},
+    "StackSchema": {"id", "name"},
+    "RunWaitConditionSchema": {
+        "id", "run_id", "status", "name", "question", "data_schema_json", "created",
+    },
+    "StepRunSchema": {
+        "id", "name", "status", "start_time", "end_time", "version", "exception_info",
+        "snapshot_id", "pipeline_run_id", "created",
+    },
+    "StepConfigurationSchema": {"step_run_id", "snapshot_id", "name", "config"},
+    "StepRunOutputArtifactSchema": {"step_id", "artifact_id", "name"},
+    "ArtifactVersionSchema": {"id", "save_type", "artifact_id"},
+    "ArtifactSchema": {"id", "name"},
+    "RunMetadataSchema": {"id", "key", "value", "created"},
+    "RunMetadataResourceSchema": {"resource_id", "resource_type", "run_metadata_id"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("table", sorted(_COLUMNS))
+def test_store_tables_have_the_columns_the_sql_reads_use(table: str) -> None:
+    from zenml.zen_stores import schemas
+
+    columns = {column.name for column in getattr(schemas, table).__table__.columns}
+    assert _COLUMNS[table] <= columns, _COLUMNS[table] - columns
+
+
+def test_sql_store_engine_and_stored_value_formats() -> None:
+    from zenml.enums import ArtifactSaveType, MetadataResourceTypes
+    from zenml.zen_stores.sql_zen_store import SqlZenStore
+
+    assert "engine" in dir(SqlZenStore)
+    assert MetadataResourceTypes.ARTIFACT_VERSION.value == "artifact_version"
+    assert ArtifactSaveType.STEP_OUTPUT.value == "step_output"
+    # Kitaru lists by creation time with the id as tie-break (the keyset order)
+    from zenml.models.v2.base import filter as base_filter
+
+    assert "tiebreaker = desc(col(table.id))" in inspect.getsource(base_filter)
+
+
+def test_status_mapping_and_flow_name_aliases() -> None:
+    from kitaru._client._mappers import _RAW_STATUSES_BY_PUBLIC_STATUS, _map_failure_info
+    from kitaru._source_aliases import (
+        PIPELINE_SOURCE_ALIAS_PREFIX,
+        normalize_checkpoint_name,
+        normalize_flow_name,
+    )
+
+    assert {s.value for s in _RAW_STATUSES_BY_PUBLIC_STATUS} == {
+        "running", "waiting", "completed", "failed", "cancelled",
+    }  # fmt: skip
+    assert normalize_flow_name(f"{PIPELINE_SOURCE_ALIAS_PREFIX}x") == "x"
+    assert callable(normalize_checkpoint_name)
+    assert {"status_reason", "exception_info", "default_origin", "fallback_message"} <= (
+        _parameters(_map_failure_info)
+    )
+
+
+def test_kitaru_client_project_and_artifact_loading() -> None:
+    from kitaru import KitaruClient
+
+    source = inspect.getsource(KitaruClient)
+    assert "self._project = " in source
+    assert callable(KitaruClient._get_artifact_version)
+
+
+def test_diff_building_blocks() -> None:
+    import importlib
+
+    kitaru_diff = importlib.import_module("kitaru.diff")
+    assert {"original_cp", "replay_cp", "client", "artifact_hash_cache"} <= _parameters(
+        kitaru_diff._compare_checkpoints
+    )
+    for name in (
+        "_align_checkpoints",
+        "_client_ui_url_context",
+        "_execution_project_name_or_id",
+        "_resolve_compare_flow_version",
+        "build_compare_url_for_executions",
+    ):
+        assert callable(getattr(kitaru_diff, name)), name
+    hashing = inspect.getsource(kitaru_diff._artifact_content_hash)  # mirrored by _content_hash
+    assert "json.dumps(value, sort_keys=True, default=str)" in hashing and "sha256" in hashing
+
+
+def test_active_stack_id_sources() -> None:
+    from zenml.client import Client
+    from zenml.config.global_config import GlobalConfiguration
+    from zenml.constants import ENV_ZENML_ACTIVE_STACK_ID
+
+    source = inspect.getsource(Client.active_stack_model.fget)
+    assert "ENV_ZENML_ACTIVE_STACK_ID" in source and "self._config" in source
+    assert "active_stack_id" in source and isinstance(ENV_ZENML_ACTIVE_STACK_ID, str)
+    assert callable(GlobalConfiguration.get_active_stack_id)

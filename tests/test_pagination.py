@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 from conftest import run_example
 from mcp_client import StdioClient
@@ -26,6 +29,38 @@ def test_cursor_is_bound_to_its_filters() -> None:
         cursor.decode(token, {"flow": "y", "status": None})
     with pytest.raises(InvalidArgument, match="not one this server issued"):
         cursor.decode("garbage!", {})
+
+
+def test_cursor_carries_a_resume_key_bound_to_its_filters() -> None:
+    filters = {"flow": "x", "status": None}
+    keyed = cursor.encode(20, "abc", filters, "2026-01-01T00:00:00|abc")
+    assert cursor.decode(keyed, filters) == (20, "abc")
+    assert cursor.resume_key(keyed, filters) == "2026-01-01T00:00:00|abc"
+    assert cursor.resume_key(cursor.encode(20, "abc", filters), filters) is None  # by position
+    with pytest.raises(InvalidArgument, match="other filters"):
+        cursor.resume_key(keyed, {"flow": "y", "status": None})
+
+
+def test_a_page_by_resume_key_costs_the_same_at_any_depth() -> None:
+    """Each page is one keyset query that starts after the cursor's key (fake gateway)."""
+    sys.path.insert(0, str(Path(__file__).parent / "unit"))
+    from fakes import FakeGateway, execution
+    from kitaru_mcp.generated import models
+    from kitaru_mcp.handlers import executions
+
+    gw = FakeGateway([execution(f"{n:08x}", minutes=n) for n in range(300)])
+    token, seen = None, []
+    while True:
+        arguments = {"limit": 20, **({"cursor": token} if token else {})}
+        page = executions.list_executions(gw, models.KitaruExecutionsListInput(**arguments))
+        seen += [e.exec_id for e in page.executions]
+        token = page.next_cursor
+        if not token:
+            break
+    assert seen == [f"{n:08x}" for n in reversed(range(300))]
+    asked = [args for name, args in gw.calls if name == "page_executions"]
+    assert len(asked) == 15 and all(limit == 21 for _, _, limit, _ in asked)
+    assert "list_executions" not in gw.names()
 
 
 def test_paging_through_executions_is_stable(mcp_server: StdioClient, seeded) -> None:

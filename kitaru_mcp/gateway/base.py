@@ -9,6 +9,8 @@ from typing import Any
 from kitaru_mcp.errors import NotFound, to_failure
 from kitaru_mcp.gateway import session
 
+_projects: dict[tuple[int, str | None], Any] = {}  # (store, project name) -> project id
+
 
 class GatewayBase:
     """The connection every gateway part uses (one per process, followed on change)."""
@@ -20,6 +22,26 @@ class GatewayBase:
     def zen(self) -> Any:
         """ZenML's client (``zenml.client.Client``), for what Kitaru does not expose."""
         return session.zen_client()
+
+    def store_sql(self) -> tuple[Any, Any] | None:
+        """(engine, project id) of the embedded SQL store; None on a server connection.
+
+        Private Kitaru API: ``KitaruClient._project`` (the project Kitaru's
+        own queries are scoped to; None means ZenML's active project).
+        """
+        from kitaru_mcp.gateway import sql
+
+        zen = self.zen()
+        engine = sql.engine(zen)
+        if engine is None:
+            return None
+        project = self.client()._project
+        name = str(project) if project is not None else None
+        key = (id(zen.zen_store), name)
+        if key not in _projects:
+            found = zen.get_project(name) if name else zen.active_project
+            _projects[key] = found.id
+        return engine, _projects[key]
 
     def using(self) -> Any:
         """A context for one tool call: the connection is not reloaded under it."""

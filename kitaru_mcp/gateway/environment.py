@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import platform
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -47,16 +48,22 @@ def _flatten(entries: Any, depth: int = 0) -> list[dict[str, Any]]:
     return flat
 
 
+@functools.cache
+def _core_versions() -> tuple[tuple[str, str | None], ...]:
+    """The versions this process runs with: read once (the code loaded never changes)."""
+    return (
+        ("kitaru", package_version("kitaru")),
+        ("zenml", package_version("zenml")),
+        ("mcp", package_version("mcp")),
+        ("kitaru_mcp", __version__),
+        ("python", platform.python_version()),
+    )
+
+
 class EnvironmentGateway(GatewayBase):
     def versions(self, packages: list[str] | tuple[str, ...] = ()) -> dict[str, str | None]:
         """kitaru, zenml, mcp, kitaru_mcp and python versions, then each package asked for."""
-        found = {
-            "kitaru": package_version("kitaru"),
-            "zenml": package_version("zenml"),
-            "mcp": package_version("mcp"),
-            "kitaru_mcp": __version__,
-            "python": platform.python_version(),
-        }
+        found = dict(_core_versions())
         for name in packages:
             found[name] = package_version(name)
         return found

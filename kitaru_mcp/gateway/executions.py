@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from typing import Any
 
-from kitaru_mcp.gateway import serialize
+from kitaru_mcp.errors import InvalidArgument
+from kitaru_mcp.gateway import serialize, sql
 from kitaru_mcp.gateway.base import GatewayBase, missing_execution
 
 
@@ -13,12 +15,65 @@ class ExecutionsGateway(GatewayBase):
     def list_executions(
         self, *, flow: str | None = None, status: str | None = None, limit: int = 20
     ) -> list[dict[str, Any]]:
-        """Execution summaries, newest first."""
-        found = self.client().executions.list(flow=flow, status=status, limit=limit)
-        return [serialize.execution_summary(execution) for execution in found]
+        """Execution summaries, newest first (by creation, then id, as the SDK lists)."""
+        found = self.page_executions(flow=flow, status=status, limit=limit)
+        if found is not None:
+            return found["executions"]
+        listed = self.client().executions.list(flow=flow, status=status, limit=limit)
+        return [serialize.execution_summary(execution) for execution in listed]
+
+    def page_executions(
+        self,
+        *,
+        flow: str | None = None,
+        status: str | None = None,
+        limit: int = 20,
+        after: str | None = None,
+    ) -> dict[str, Any] | None:
+        """``{"executions": [...], "keys": [...]}`` strictly after the key ``after``.
+
+        One indexed query on the embedded store (keyset pagination: a page
+        costs the same at any depth); each key resumes right after its
+        execution. None on a server connection (no keys: page by position).
+        """
+        store = self.store_sql()
+        if store is None:
+            return None
+        engine, project_id = store
+        try:
+            resume = sql.decode_key(after) if after else None
+        except ValueError:
+            raise InvalidArgument(
+                "cursor is not one this server issued.",
+                field="cursor",
+                hint="Pass next_cursor from the previous page unchanged, or omit it.",
+            ) from None
+        rows = sql.list_summaries(
+            engine, project_id, flow=flow, status=status, limit=limit, after=resume
+        )
+        return {"executions": [s for s, _ in rows], "keys": [k for _, k in rows]}
+
+    def flow_exists(self, flow: str) -> bool:
+        """Whether a flow of this name was ever run or deployed in the project."""
+        store = self.store_sql()
+        if store is not None:
+            return sql.pipeline_exists(*store, flow)
+        names = sql.flow_names(flow)
+        wanted = f"oneof:{json.dumps(names, separators=(',', ':'))}"
+        return bool(self.zen().list_pipelines(name=wanted, size=1, hydrate=False).total)
 
     def get_execution(self, exec_id: str) -> dict[str, Any]:
-        """One execution in full (the Execution shape); NotFound naming the id."""
+        """One execution in full (the Execution shape); NotFound naming the id.
+
+        On the embedded store, a few small queries with one steps listing
+        (``sql.execution``); the SDK's ``executions.get`` otherwise, and for
+        what that query leaves to it (an unknown id, adapter checkpoints).
+        """
+        store = self.store_sql()
+        if store is not None:
+            found = sql.execution(store[0], exec_id)
+            if found is not None:
+                return found
         with missing_execution(exec_id):
             return serialize.execution(self.client().executions.get(exec_id))
 

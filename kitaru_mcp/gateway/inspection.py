@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
+import uuid
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
+from kitaru_mcp.errors import NotFound
+from kitaru_mcp.gateway import serialize, sql
 from kitaru_mcp.gateway.base import GatewayBase, missing_execution, not_found_as
 
 _ZENML_TIME = "%Y-%m-%d %H:%M:%S"  # the only format ZenML's datetime filters accept
@@ -64,6 +69,19 @@ class _WindowedClient:
         return _Client()
 
 
+def _content_hash(value: Any) -> str:
+    """Kitaru's content hash of an artifact value (``kitaru.diff._artifact_content_hash``)."""
+    payload = json.dumps(value, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        return str(uuid.UUID(text)) == text
+    except ValueError:
+        return False
+
+
 class InspectionGateway(GatewayBase):
     def _name_of(self, kind: str, object_id: str) -> str:
         """A flow's or stack's name by id (the id itself when it no longer exists)."""
@@ -107,11 +125,11 @@ class InspectionGateway(GatewayBase):
         """``{"groups": [{count, status?, flow?, stack?, day?}], "truncated": bool}``.
 
         ``group_by`` names are ours (status, flow, stack, day); times are naive
-        UTC. Private Kitaru API: ``kitaru._client._statistics.get_execution_statistics``
-        (the public ``executions.statistics`` takes no client, so no time window).
+        UTC. On the embedded store: one grouped aggregate over the run table
+        (``sql.statistics``); on a server: the store's statistics endpoint,
+        once (``_one_aggregate``). Both give what Kitaru's helper gives
+        (``sdk_statistics``), as ``tests/test_differential.py`` checks.
         """
-        from kitaru._client._statistics import get_execution_statistics
-
         client = self.client()
         if stack:
             with not_found_as(
@@ -120,10 +138,117 @@ class InspectionGateway(GatewayBase):
                 hint="List stacks with kitaru_stacks_list.",
             ):
                 self.zen().get_stack(stack, hydrate=False)
+        store = self.store_sql()
+        if store is not None:
+            return sql.statistics(
+                *store,
+                group_by=group_by,
+                flow=flow,
+                status=status,
+                stack=stack,
+                since=since,
+                until=until,
+                max_groups=max_groups,
+            )
+        return self._one_aggregate(
+            client, group_by, flow=flow, status=status, stack=stack,
+            since=since, until=until, max_groups=max_groups,
+        )  # fmt: skip
+
+    def _one_aggregate(
+        self,
+        client: Any,
+        group_by: list[str],
+        *,
+        flow: str | None,
+        status: str | None,
+        stack: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        max_groups: int,
+    ) -> dict[str, Any]:
+        """The store's own run statistics in one request (a server's REST endpoint),
+        grouped by ZenML status where Kitaru asks once per execution status.
+
+        ZenML API: ``zen_store.get_run_statistics`` with ``RunStatisticsRequest``
+        (``SimpleGrouping``/``TimeGrouping``) over a ``PipelineRunFilter`` whose
+        ``start_time`` holds the window (the filter Kitaru's helper builds, plus
+        the window). Private Kitaru API: ``KitaruClient._project``.
+        """
+        from zenml.models import (
+            RunStatisticsRequest,
+            SimpleGrouping,
+            StatisticsGroupingType,
+            StatisticsTimeGranularity,
+            TimeGrouping,
+        )
+        from zenml.models.v2.core.pipeline_run import PipelineRunFilter
+
+        kinds: dict[str, Any] = {
+            "status": StatisticsGroupingType.STATUS,
+            "flow": StatisticsGroupingType.PIPELINE,
+            "stack": StatisticsGroupingType.STACK,
+        }
+        groupings: list[Any] = [
+            TimeGrouping(
+                type=StatisticsGroupingType.TIME,
+                name=name,
+                granularity=StatisticsTimeGranularity.DAY,
+            )
+            if name == "day"
+            else SimpleGrouping(type=kinds[name], name=name)
+            for name in group_by
+        ]
+        raws = sql.raw_for(status) if status else []
+        wanted = raws[0] if len(raws) == 1 else f"oneof:{json.dumps(raws, separators=(',', ':'))}"
+        run_filter = PipelineRunFilter(
+            project=client._project, pipeline=flow, stack=stack, status=wanted if raws else None
+        )
         conditions = time_conditions(since, until)
+        if conditions:  # a list of conditions: set as Kitaru's _WindowedStore sets it
+            run_filter = run_filter.model_copy(update={"start_time": conditions})
+        request = RunStatisticsRequest(filter=run_filter, groupings=groupings, max_groups=10_000)
+        response = self.zen().zen_store.get_run_statistics(request)
+        rows = []
+        for group in response.groups:
+            keys = dict(group.group_keys or {})
+            row: dict[str, Any] = {"count": int(group.run_count)}
+            if "status" in keys:
+                row["status"] = str(getattr(keys["status"], "value", keys["status"]))
+            for name, kind in (("flow", "flow"), ("stack", "stack")):
+                if name in keys:
+                    raw_id = keys[name]
+                    row[f"{name}_id"] = str(raw_id) if raw_id is not None else None
+                    row[name] = self._name_of(kind, str(raw_id)) if raw_id is not None else None
+            if "day" in keys:
+                row["day"] = None if keys["day"] is None else str(keys["day"])
+            rows.append(row)
+        return sql.merge_groups(rows, group_by, max_groups, bool(response.truncated))
+
+    def sdk_statistics(
+        self,
+        *,
+        group_by: list[str],
+        flow: str | None = None,
+        status: str | None = None,
+        stack: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        max_groups: int = 100,
+    ) -> dict[str, Any]:
+        """Kitaru's own statistics helper (one aggregate per execution status), with the
+        window: the reference the differential test holds the other paths to.
+
+        Private Kitaru API: ``kitaru._client._statistics.get_execution_statistics``
+        (the public ``executions.statistics`` takes no client, so no time window).
+        """
+        from kitaru._client._statistics import get_execution_statistics
+
+        client = self.client()
+        conditions = time_conditions(since, until)
+        scoped: Any = _WindowedClient(client, conditions) if conditions else client
         result = get_execution_statistics(
-            # the helper only reads ``_project`` and ``_client()``, which the window stands in for
-            client=cast(Any, _WindowedClient(client, conditions)) if conditions else client,
+            client=scoped,  # the helper reads only ``_project`` and ``_client()``
             group_by=[_GROUPINGS.get(name, name) for name in group_by],
             flow=flow,
             status=status,
@@ -140,23 +265,106 @@ class InspectionGateway(GatewayBase):
 
         ZenML API: the run's ``config.parameters`` (Kitaru's Execution does not carry them).
         """
+        store = self.store_sql()
+        if store is not None and _is_uuid(exec_id):
+            found = sql.flow_inputs(store[0], [exec_id])
+            if exec_id not in found:
+                with missing_execution(exec_id):
+                    raise NotFound(f"No execution with exec_id {exec_id!r}.")
+            return found[exec_id]
         with missing_execution(exec_id):
             run = self.zen().get_pipeline_run(exec_id, hydrate=True)
         return dict(run.config.parameters or {})
 
-    def compare_executions(self, exec_id: str, other_exec_id: str) -> dict[str, Any]:
-        """Kitaru's diff of two executions, checkpoint by checkpoint.
+    def flow_inputs_many(self, exec_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """exec_id -> flow parameters, for many executions at once (missing ids left out).
 
-        ``{"checkpoints": [{name, base_call_id, other_call_id, status_match,
-        duration_delta_ms, token_delta, cost_delta_usd, artifact_hashes:
-        {artifact: [base_hash, other_hash]}}], "urls": [...], "warnings": [...]}``.
+        On the embedded store: one query, each snapshot's parameters parsed once.
+        On a server: one hydrated run listing per 100 ids (ZenML's ``id``
+        filter with ``oneof``), reading each run's ``config.parameters``.
         """
-        from kitaru.diff import diff
+        wanted = [i for i in exec_ids if _is_uuid(i)]
+        store = self.store_sql()
+        if store is not None:
+            return sql.flow_inputs(store[0], wanted)
+        zen, found = self.zen(), {}
+        for start in range(0, len(wanted), 100):
+            chunk = wanted[start : start + 100]
+            listed = zen.list_pipeline_runs(
+                id=f"oneof:{json.dumps(chunk, separators=(',', ':'))}",
+                hydrate=True,
+                size=len(chunk),
+            )
+            for run in listed.items:
+                found[str(run.id)] = dict(run.config.parameters or {})
+        return found
 
-        self.client()  # follow connection changes first: diff opens its own KitaruClient
-        compared = diff(exec_id, other_exec_id)
-        items = compared.compared[0][1] if compared.compared else []
+    def compare_executions(self, exec_id: str, other_exec_id: str) -> dict[str, Any]:
+        """Kitaru's diff of two executions, checkpoint by checkpoint, each fetched once.
+
+        ``{"base": Execution, "other": Execution, "checkpoints": [{name,
+        base_call_id, other_call_id, status_match, duration_delta_ms,
+        token_delta, cost_delta_usd, artifact_hashes: {artifact: [base_hash,
+        other_hash]}}], "artifact_ids": {call_id: {artifact: artifact_id}},
+        "values": {artifact_id: value}, "urls": [...], "warnings": [...]}``.
+        NotFound names ``exec_id`` or ``other_exec_id``.
+
+        What ``kitaru.diff.diff(exec_id, other_exec_id)`` does, without its
+        second fetch of each execution: every artifact value is loaded once,
+        hashed as Kitaru hashes it, and handed back for the previews. Private
+        Kitaru API: ``kitaru.diff``'s ``_align_checkpoints``,
+        ``_compare_checkpoints`` (given the hashes in its cache),
+        ``_client_ui_url_context``, ``_execution_project_name_or_id``,
+        ``_resolve_compare_flow_version`` and ``build_compare_url_for_executions``,
+        and ``KitaruClient._get_artifact_version`` (how ``_artifact_content_hash``
+        loads a value; its hash is mirrored by ``_content_hash``).
+        """
+        from kitaru.diff import (
+            _align_checkpoints,
+            _client_ui_url_context,
+            _compare_checkpoints,
+            _execution_project_name_or_id,
+            _resolve_compare_flow_version,
+            build_compare_url_for_executions,
+        )
+
+        client = self.client()
+        base = self._kitaru_execution(client, exec_id, "exec_id")
+        other = self._kitaru_execution(client, other_exec_id, "other_exec_id")
+        loaded: dict[str, Any] = {}
+        hashes: dict[str, str] = {}
+        artifact_ids: dict[str, dict[str, str]] = {}
+        for execution in (base, other):
+            for call in execution.checkpoints:
+                roles = artifact_ids.setdefault(str(call.call_id), {})
+                for artifact in call.artifacts:
+                    artifact_id = str(artifact.artifact_id)
+                    roles[artifact.name or artifact.kind or "artifact"] = artifact_id
+                    if artifact_id in loaded:
+                        continue
+                    try:
+                        value = client._get_artifact_version(artifact_id, hydrate=True).load()
+                        hashes[artifact_id] = _content_hash(value)
+                    except Exception:  # Kitaru's hash is None then; so is the preview
+                        continue
+                    loaded[artifact_id] = value
+        items = [
+            _compare_checkpoints(
+                original_cp=left, replay_cp=right, client=client, artifact_hash_cache=hashes
+            )
+            for left, right in _align_checkpoints(base, other)
+        ]
+        url = build_compare_url_for_executions(
+            server_url=None,
+            flow_id=base.flow_id,
+            exec_ids=[base.exec_id, other.exec_id],
+            flow_version=_resolve_compare_flow_version(base),
+            project_name_or_id=_execution_project_name_or_id(base),
+            ui_context=_client_ui_url_context(client),
+        )
         return {
+            "base": serialize.execution(base),
+            "other": serialize.execution(other),
             "checkpoints": [
                 {
                     "name": item.name,
@@ -172,9 +380,19 @@ class InspectionGateway(GatewayBase):
                 }
                 for item in items
             ],
-            "urls": [str(url) for url in compared.urls],
-            "warnings": [str(warning) for warning in compared.warnings],
+            "artifact_ids": artifact_ids,
+            "values": loaded,
+            "urls": [str(url)] if url else [],
+            "warnings": [],
         }
+
+    def _kitaru_execution(self, client: Any, exec_id: str, field: str) -> Any:
+        with not_found_as(
+            f"No execution with exec_id {exec_id!r}.",
+            field=field,
+            hint="List executions with kitaru_executions_list to find a valid exec_id.",
+        ):
+            return client.executions.get(exec_id)
 
     def checkpoint_reached(self, exec_id: str, at: str) -> str:
         """Whether checkpoint ``at`` resolves in the execution: present, missing,

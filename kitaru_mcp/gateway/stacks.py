@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from kitaru_mcp.gateway.base import GatewayBase
@@ -37,15 +38,36 @@ def _is_managed(stack: Any) -> bool:
     return str(labels.get("kitaru.managed", "")).strip().lower() == "true"
 
 
+def _active_stack_id(zen: Any) -> str:
+    """The active stack's id, found as ``Client.active_stack_model`` finds it, without
+    loading that stack a second time (the listing has it).
+
+    Private ZenML API: ``Client._config`` (the repository's configuration, whose
+    ``active_stack_id`` wins over the global one) and the ``ZENML_ACTIVE_STACK_ID``
+    variable, read in the order ``active_stack_model`` reads them.
+    """
+    from zenml.config.global_config import GlobalConfiguration
+    from zenml.constants import ENV_ZENML_ACTIVE_STACK_ID
+
+    if from_env := os.environ.get(ENV_ZENML_ACTIVE_STACK_ID):
+        return str(from_env)
+    config = zen._config
+    if config is not None and config.active_stack_id:
+        return str(config.active_stack_id)
+    return str(GlobalConfiguration().get_active_stack_id())
+
+
 class StacksGateway(GatewayBase):
     def list_stacks(self) -> list[dict[str, Any]]:
-        """Every stack of the connection with its components (Stack shape), unsorted."""
-        import kitaru
+        """Every stack of the connection with its components (Stack shape), unsorted.
 
+        One listing: the active stack is the one whose id is the client's
+        active stack id (how ``kitaru.list_stacks`` marks it).
+        """
         zen = self.zen()  # follows the configuration first
-        active = {info.name for info in kitaru.list_stacks() if info.is_active}
+        active_id = _active_stack_id(zen)
         found = zen.list_stacks(hydrate=True, size=1000).items
-        return [_stack(stack, active=stack.name in active) for stack in found]
+        return [_stack(stack, active=str(stack.id) == active_id) for stack in found]
 
     def active_stack(self) -> str:
         """The active stack's name."""

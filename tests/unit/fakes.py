@@ -93,6 +93,21 @@ class FakeGateway:
         ]
         return found[:limit]
 
+    def page_executions(self, *, flow=None, status=None, limit=20, after=None):
+        """Keyset pages: each key is the execution's (started_at, exec_id), newest first."""
+        self.calls.append(("page_executions", (flow, status, limit, after)))
+        everything = FakeGateway.list_executions(self, flow=flow, status=status, limit=10**9)
+        self.calls.pop()  # the listing above recorded a call of its own
+        keyed = [(f"{e['started_at']}|{e['exec_id']}", e) for e in everything]
+        keyed.sort(key=lambda pair: pair[0], reverse=True)
+        if after is not None:
+            keyed = [pair for pair in keyed if pair[0] < after]
+        keyed = keyed[:limit]
+        return {"executions": [e for _, e in keyed], "keys": [k for k, _ in keyed]}
+
+    def flow_exists(self, flow: str) -> bool:
+        return any(e["flow"] == flow for e in self.executions.values())
+
     def get_execution(self, exec_id: str) -> dict[str, Any]:
         self.calls.append(("get_execution", (exec_id,)))
         if exec_id not in self.executions:

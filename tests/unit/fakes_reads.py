@@ -8,6 +8,7 @@ that asks for one fails the test the way it fails for real.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections import Counter
 from datetime import datetime
@@ -175,14 +176,35 @@ class ReadsFake(FakeGateway):
         self._known(exec_id)
         return dict(self.inputs.get(exec_id, {}))
 
+    def flow_inputs_many(self, exec_ids: list[str]) -> dict[str, dict[str, Any]]:
+        self.calls.append(("flow_inputs_many", (tuple(exec_ids),)))
+        return {i: dict(self.inputs.get(i, {})) for i in exec_ids if i in self.executions}
+
     def compare_executions(self, exec_id: str, other_exec_id: str) -> dict[str, Any]:
-        """The stored comparison, or checkpoints paired by name with matching hashes."""
+        """Both executions, then the stored comparison or checkpoints paired by name with
+        matching hashes; the artifact ids by call and the values that load."""
         self.calls.append(("compare_executions", (exec_id, other_exec_id)))
+        for field, known in (("exec_id", exec_id), ("other_exec_id", other_exec_id)):
+            if known not in self.executions:
+                raise NotFound(f"No execution with exec_id {known!r}.", field=field)
+        sides = {
+            "base": copy.deepcopy(self.executions[exec_id]),
+            "other": copy.deepcopy(self.executions[other_exec_id]),
+        }
+        ids = {**self.call_artifacts.get(exec_id, {}), **self.call_artifacts.get(other_exec_id, {})}
+        known_ids = {a["artifact_id"] for arts in self.artifacts.values() for a in arts}
+        values = {
+            artifact_id: value
+            for artifact_id, value in self.values.items()
+            if artifact_id in known_ids and not isinstance(value, BaseException)
+        }
+        extra = {**sides, "artifact_ids": ids, "values": values}
         if (exec_id, other_exec_id) in self.comparisons:
-            return self.comparisons[(exec_id, other_exec_id)]
+            return {**self.comparisons[(exec_id, other_exec_id)], **extra}
         base = {c["name"]: c for c in self.executions[exec_id]["checkpoints"]}
         other = {c["name"]: c for c in self.executions[other_exec_id]["checkpoints"]}
         return {
+            **extra,
             "checkpoints": [
                 comparison_item(
                     name,

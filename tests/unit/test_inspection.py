@@ -216,7 +216,15 @@ def test_cohort_window_and_limit(reads):
     assert got.filtered["window"] == 1
     first = _cohort(reads, flow="two_steps", include_replays=True, limit=1)
     assert [e.exec_id for e in first.executions] == ["dddd0004"]
-    assert reads.calls.count(("flow_inputs", ("bbbb0002",))) == 1  # from the first call only
+    # the inputs of every candidate come in one batch per call, never one read per execution
+    assert reads.names().count("flow_inputs_many") == 2 and "flow_inputs" not in reads.names()
+
+
+def test_cohort_over_an_unknown_flow_is_not_found_before_any_scan(reads):
+    with pytest.raises(NotFound) as caught:
+        _cohort(reads, flow="no_such_flow")
+    assert caught.value.field == "flow"
+    assert "list_executions" not in reads.names() and "flow_inputs_many" not in reads.names()
 
 
 def test_cohort_like_an_execution_and_at_a_checkpoint(reads):

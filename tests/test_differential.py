@@ -1,0 +1,283 @@
+"""The gateway's own store queries give the SDK's answers, field by field.
+
+A seeded store (``bench/seed.py``: four real runs, one paused on a wait, one
+failed, then several hundred copies of their rows with varied statuses, start
+times, inputs and replays). The same 50 random executions and the filters
+they suggest go through the gateway's SQL path and through the SDK call it
+replaces (or the gateway's own SDK path, ``store_sql`` answering None).
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+
+SEEDED = 400
+STATUSES = (None, "completed", "failed", "running", "waiting", "cancelled")
+GROUPINGS = (
+    [],
+    ["status"],
+    ["flow"],
+    ["stack"],
+    ["day"],
+    ["status", "flow"],
+    ["status", "day"],
+    ["flow", "stack", "day"],
+)
+
+
+def _run_ids() -> set[str]:
+    from zenml.client import Client
+    from zenml.utils.pagination_utils import depaginate
+
+    return {str(run.id) for run in depaginate(Client().list_pipeline_runs, hydrate=False)}
+
+
+@pytest.fixture(scope="module")
+def store() -> Iterator[dict[str, Any]]:
+    """The seeded executions; removed again afterwards (the session's store is shared)."""
+    import seed
+
+    from kitaru_mcp.gateway import session
+
+    session.ensure_store()
+    before = _run_ids()
+    templates = seed.real_runs()
+    assert len(templates) == 4, templates
+    seed.seed(templates, SEEDED + seed.count())
+    mine = _run_ids() - before
+    sample = random.Random(18).sample(sorted(mine - set(templates)), 50 - len(templates))
+    yield {"templates": templates, "sample": sample + templates, "mine": mine}
+    _remove(_run_ids() - before, templates)
+
+
+def _remove(run_ids: set[str], real: list[str]) -> None:
+    """Delete the module's executions: the real runs through ZenML, the row copies in bulk."""
+    import uuid
+
+    from sqlalchemy import delete
+    from sqlmodel import Session
+    from zenml.client import Client
+    from zenml.zen_stores.schemas import PipelineRunSchema
+
+    for exec_id in real:
+        Client().delete_pipeline_run(exec_id)
+    copies = [uuid.UUID(i) for i in run_ids - set(real)]
+    with Session(Client().zen_store.engine) as session:
+        for start in range(0, len(copies), 500):
+            chunk = copies[start : start + 500]
+            session.execute(delete(PipelineRunSchema).where(PipelineRunSchema.id.in_(chunk)))
+        session.commit()
+
+
+@pytest.fixture
+def gw():
+    from kitaru_mcp.gateway import Gateway
+
+    gateway = Gateway()
+    assert gateway.store_sql() is not None, "the test store is the embedded SQL store"
+    return gateway
+
+
+@pytest.fixture
+def sdk_gw():
+    """A gateway that takes the server path (no SQL engine: SDK calls and REST filters)."""
+    from kitaru_mcp.gateway import Gateway
+
+    gateway = Gateway()
+    gateway.store_sql = lambda: None  # type: ignore[method-assign]
+    return gateway
+
+
+def _kitaru():
+    from kitaru import KitaruClient
+
+    return KitaruClient()
+
+
+def _flows_and_statuses(gw, sample: list[str]) -> list[tuple[str | None, str | None]]:
+    flows = {gw.get_execution(exec_id)["flow"] for exec_id in sample}
+    return [
+        (flow, status) for flow in (None, *sorted(flows), "no_such_flow") for status in STATUSES
+    ]
+
+
+def test_get_is_the_sdks_execution(store, gw) -> None:
+    from kitaru_mcp.gateway import serialize
+
+    for exec_id in store["sample"]:
+        expected = serialize.execution(_kitaru().executions.get(exec_id))
+        assert gw.get_execution(exec_id) == expected, exec_id
+
+
+def test_list_is_the_sdks_list(store, gw) -> None:
+    from kitaru_mcp.gateway import serialize
+
+    for flow, status in _flows_and_statuses(gw, store["sample"]):
+        listed = _kitaru().executions.list(flow=flow, status=status, limit=200)
+        expected = [serialize.execution_summary(execution) for execution in listed]
+        assert gw.list_executions(flow=flow, status=status, limit=200) == expected, (flow, status)
+
+
+def test_keyset_pages_walk_the_sdks_order(store, gw) -> None:
+    from kitaru_mcp.gateway import serialize
+
+    for flow, status in [(None, None), ("two_steps", "completed"), (None, "waiting")]:
+        expected = [
+            serialize.execution_summary(execution)
+            for execution in _kitaru().executions.list(flow=flow, status=status)
+        ]
+        walked, after = [], None
+        while True:
+            page = gw.page_executions(flow=flow, status=status, limit=37, after=after)
+            walked += page["executions"]
+            if len(page["executions"]) < 37:
+                break
+            after = page["keys"][-1]
+        assert walked == expected, (flow, status)
+
+
+def test_flow_inputs_are_the_runs_parameters(store, gw, sdk_gw) -> None:
+    sample = store["sample"]
+    expected = {exec_id: sdk_gw.flow_inputs(exec_id) for exec_id in sample}
+    assert {exec_id: gw.flow_inputs(exec_id) for exec_id in sample} == expected
+    assert gw.flow_inputs_many([*sample, "0" * 8]) == expected
+
+
+def test_statistics_are_the_sdks_statistics(store, gw, sdk_gw) -> None:
+    from datetime import datetime
+
+    started = sorted(
+        datetime.fromisoformat(gw.get_execution(exec_id)["started_at"])
+        for exec_id in store["sample"]
+    )
+    windows = [(None, None), (started[10], started[40]), (started[25], None)]
+    filters = [{}, {"flow": "two_steps"}, {"status": "completed"}, {"stack": "default"}]
+    for group_by in GROUPINGS:
+        for since, until in windows:
+            for extra in filters:
+                arguments = {"group_by": group_by, "since": since, "until": until, **extra}
+                expected = gw.sdk_statistics(**arguments, max_groups=1000)  # Kitaru's helper
+                got = gw.execution_statistics(**arguments, max_groups=1000)  # SQL aggregate
+                assert got == expected, arguments
+                one_request = sdk_gw.execution_statistics(**arguments, max_groups=1000)
+                assert one_request == expected, arguments  # the server path: one request
+
+
+def test_statistics_window_edges_are_whole_seconds(store, gw, sdk_gw) -> None:
+    started = gw.get_execution(store["templates"][0])["started_at"]
+    from datetime import datetime
+
+    moment = datetime.fromisoformat(started)
+    for since, until in [(moment, moment), (moment + timedelta(seconds=1), None)]:
+        arguments = {"group_by": ["status"], "since": since, "until": until}
+        expected = gw.sdk_statistics(**arguments)
+        assert gw.execution_statistics(**arguments) == expected
+        assert sdk_gw.execution_statistics(**arguments) == expected
+
+
+def test_diff_is_the_sdks_diff(store, gw) -> None:
+    from kitaru.diff import diff
+
+    templates = store["templates"]
+    for base, other in [(templates[0], templates[1]), (templates[1], templates[2])]:
+        ours = gw.compare_executions(base, other)
+        theirs = diff(base, other)
+        items = theirs.compared[0][1]
+        assert [c["name"] for c in ours["checkpoints"]] == [i.name for i in items]
+        for mine, item in zip(ours["checkpoints"], items, strict=True):
+            assert mine["base_call_id"] == item.original_call_id
+            assert mine["other_call_id"] == item.replay_call_id
+            assert mine["status_match"] == item.status_match
+            assert mine["artifact_hashes"] == {
+                name: [left, right] for name, (left, right) in item.artifact_hashes.items()
+            }
+        assert ours["urls"] == [str(url) for url in theirs.urls]
+        assert ours["base"] == gw.get_execution(base) and ours["other"] == gw.get_execution(other)
+
+
+def test_stacks_mark_the_active_stack_as_kitaru_does(gw) -> None:
+    import kitaru
+
+    expected = {info.name: info.is_active for info in kitaru.list_stacks()}
+    assert {stack["name"]: stack["active"] for stack in gw.list_stacks()} == expected
+
+
+def test_paging_while_the_store_changes_neither_repeats_nor_skips(store, gw) -> None:
+    """Executions arrive on top and one already shown is deleted between pages."""
+    import seed
+    from kitaru_mcp.generated import models
+    from kitaru_mcp.handlers import executions
+    from zenml.client import Client
+
+    def page(token: str | None):
+        arguments = {"limit": 50, **({"cursor": token} if token else {})}
+        return executions.list_executions(gw, models.KitaruExecutionsListInput(**arguments))
+
+    before = [e["exec_id"] for e in gw.list_executions(limit=10_000)]
+    first = page(None)
+    seen = [e.exec_id for e in first.executions]
+    seed.seed(store["templates"], seed.count() + 30, random.Random(7), days=0)  # arrivals
+    gone = next(i for i in reversed(seen) if i in store["mine"] and i not in store["templates"])
+    Client().delete_pipeline_run(gone)  # an execution already shown goes away
+    token = first.next_cursor
+    while token:
+        found = page(token)
+        seen += [e.exec_id for e in found.executions]
+        token = found.next_cursor
+    assert seen == [exec_id for exec_id in before], "every execution of the start, once, in order"
+
+
+def test_cohort_and_statistics_bad_input_run_no_query(gw) -> None:
+    from kitaru_mcp.generated import models
+    from kitaru_mcp.handlers import cohort, statistics
+    from sqlalchemy import event
+
+    from kitaru_mcp.errors import InvalidArgument, NotFound
+
+    engine = gw.store_sql()[0]
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *rest) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        with pytest.raises(NotFound) as caught:
+            cohort.cohort(gw, models.KitaruExecutionsCohortInput(flow="no_such_flow"))
+        assert caught.value.field == "flow"
+        assert not [s for s in statements if "FROM pipeline_run" in s], statements
+        statements.clear()
+        with pytest.raises(InvalidArgument) as caught:
+            statistics.statistics(
+                gw,
+                models.KitaruExecutionsStatisticsInput(since="2026-02-01", until="2026-01-01"),
+            )
+        assert caught.value.field == "since" and statements == []
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+
+
+def test_cohort_is_the_same_through_either_path(store, gw, sdk_gw) -> None:
+    from kitaru_mcp.generated import models
+    from kitaru_mcp.handlers import cohort
+
+    cases = [
+        {"flow": "two_steps", "inputs": {"name": "alpha"}},
+        {"flow": "two_steps", "inputs": {"name": "beta"}, "include_replays": True, "limit": 5},
+        {"flow": "two_steps", "inputs": {"name": "nobody"}, "statuses": ["completed", "failed"]},
+        {"same_inputs_as": store["templates"][0], "max_scan": 40},
+        {"flow": "approval", "statuses": ["waiting", "running"], "include_replays": True},
+    ]
+    for arguments in cases:
+        params = models.KitaruExecutionsCohortInput(**arguments)
+        ours = cohort.cohort(gw, params).model_dump()
+        assert ours == cohort.cohort(sdk_gw, params).model_dump(), arguments
