@@ -16,6 +16,7 @@ from typing import TypeVar
 from kitaru_mcp.generated import models
 
 from kitaru_mcp import cursor, settings
+from kitaru_mcp.context import current
 from kitaru_mcp.errors import InvalidArgument, NotFound, Unsupported, to_failure
 from kitaru_mcp.gateway import Gateway
 
@@ -78,7 +79,12 @@ def list_deployments(
             + ": create one with kitaru_deployments_deploy."
         )
     page = cursor.paginate(
-        found, "deployment_id", params.limit, params.cursor, {"flow": params.flow}
+        found,
+        "deployment_id",
+        params.limit,
+        params.cursor,
+        {"flow": params.flow},
+        current().max_result_chars,
     )
     return models.KitaruDeploymentsListOutput.model_validate(
         {

@@ -14,14 +14,17 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from kitaru_mcp.budget import DEFAULT_MAX_RESULT_CHARS
+
 
 @dataclass
 class CallContext:
-    """The live call: report progress, notice cancellation, ask the user."""
+    """The live call: report progress, notice cancellation, ask the user, the result budget."""
 
     report: Callable[[float, float | None, str | None], None] = lambda *_: None
     elicit: Callable[[str, dict[str, Any]], Any] | None = None
     cancelled: threading.Event = field(default_factory=threading.Event)
+    max_result_chars: int = DEFAULT_MAX_RESULT_CHARS  # the result budget (set by the dispatcher)
 
     def progress(self, done: float, total: float | None = None, message: str | None = None):
         """Send a progress notification if the client asked for them (never raises)."""
