@@ -523,6 +523,10 @@ class GetExecutionLogsOutput(BaseModel):
     """
     Why some logs are not available, or how the result was cut.
     """
+    records_from: Literal['server_log_api', 'log_files'] | None = None
+    """
+    Where Kitaru's checkpoint records were read: the server's log API (a server connection) or the log files Kitaru wrote (the local store); null when only the runner's output was read.
+    """
     next_cursor: str | None = None
     """
     Set when older entries were left out; pass it as `cursor` to read them.

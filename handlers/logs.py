@@ -30,6 +30,9 @@ _NO_LOGS = (
 
 
 def _level(value: Any) -> str | None:
+    """A level name; numbers (20, or "20" as the server's log API sends them) become names."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
     if isinstance(value, int):
         return logging.getLevelName(value)
     return str(value) if value is not None else None
@@ -53,9 +56,11 @@ def parse_records(lines: list[str], checkpoint: str | None) -> list[dict[str, An
     return entries
 
 
-def checkpoint_entries(gw: Gateway, exec_id: str, checkpoint: str | None) -> list[dict[str, Any]]:
-    """Kitaru's per-run and per-checkpoint log records, oldest first: from the server's log
-    API on a server connection, else from the log files Kitaru wrote."""
+def checkpoint_entries(
+    gw: Gateway, exec_id: str, checkpoint: str | None
+) -> tuple[list[dict[str, Any]], str]:
+    """Kitaru's per-run and per-checkpoint log records, oldest first, and where they came
+    from: the server's log API on a server connection, else the log files Kitaru wrote."""
     from_api = gw.log_api_entries(exec_id, checkpoint)
     if from_api is not None:
         return [
@@ -67,12 +72,12 @@ def checkpoint_entries(gw: Gateway, exec_id: str, checkpoint: str | None) -> lis
                 "message": str(e.get("message", ""))[:MAX_MESSAGE],
             }
             for e in from_api
-        ]
+        ], "server_log_api"
     entries: list[dict[str, Any]] = []
     for name, lines in gw.checkpoint_log_lines(exec_id, checkpoint):
         entries += parse_records(lines, name)
     entries.sort(key=lambda entry: entry["timestamp"] or "")
-    return entries
+    return entries, "log_files"
 
 
 def runner_entries(exec_id: str) -> list[dict[str, Any]]:
@@ -182,8 +187,10 @@ def get_execution_logs(
     if source == "auto":  # the runner's output is the whole story; Kitaru's records lack prints
         source = "runner" if runner else "checkpoints"
     entries: list[dict[str, Any]] = []
+    records_from = None
     if source in ("all", "checkpoints"):
-        entries += checkpoint_entries(gw, params.exec_id, params.checkpoint)
+        records, records_from = checkpoint_entries(gw, params.exec_id, params.checkpoint)
+        entries += records
     if source in ("all", "runner"):
         entries += runner
     total = len(entries)
@@ -210,5 +217,6 @@ def get_execution_logs(
             "truncated": start > 0,
             "note": note,
             "next_cursor": cursor.encode(start, "", filters) if start > 0 else None,
+            "records_from": records_from,
         }
     )

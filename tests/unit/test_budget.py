@@ -160,6 +160,7 @@ def test_a_server_connection_reads_the_log_api_not_the_files(tmp_path, monkeypat
     }
     got = _logs(gw, exec_id="aaaa0001", source="checkpoints")
     assert [(e.message, e.checkpoint) for e in got.entries] == [("from the server", "greet")]
+    assert got.records_from == "server_log_api" and got.entries[0].level == "INFO"
     assert "checkpoint_log_lines" not in gw.names()
 
 
