@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -27,9 +28,14 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, home_env
 from mcp_client import StdioClient
-from test_server_backend import _free_port
 
 STACK = "with-local-deployer"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def _seed(home: Path, action: str, argument: str) -> dict:
