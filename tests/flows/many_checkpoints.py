@@ -1,4 +1,4 @@
-"""A flow of many checkpoint calls (110 by default): an execution over a small budget."""
+"""A flow of many checkpoint calls (100 by default): an execution over a small budget."""
 
 from kitaru import checkpoint, flow
 
@@ -9,7 +9,7 @@ def tick(number: int, tag: str) -> int:
 
 
 @flow
-def many_checkpoints(count: int = 110, tag: str = "many") -> int:
+def many_checkpoints(count: int = 100, tag: str = "many") -> int:
     """Call one checkpoint ``count`` times in a row."""
     for number in range(count):
         tick(number, tag)
