@@ -342,6 +342,26 @@ class Execution(BaseModel):
     Set while the execution waits for input.
     """
     failure: Failure | None = None
+    truncated: bool | None = None
+    """
+    Set (true) when checkpoints or artifacts were left out: a page of checkpoints was asked for, or the whole execution is over the result budget. Absent when everything is here.
+    """
+    checkpoints_total: Annotated[int | None, Field(ge=0)] = None
+    """
+    Set with truncated: how many checkpoints the execution has.
+    """
+    artifacts_total: Annotated[int | None, Field(ge=0)] = None
+    """
+    Set with truncated: how many artifacts it recorded (all of them: kitaru_artifacts_list).
+    """
+    checkpoints_next_cursor: str | None = None
+    """
+    Set with truncated when later checkpoints were left out; pass it as checkpoints_cursor to kitaru_executions_get.
+    """
+    note: str | None = None
+    """
+    Set with truncated: what was left out and how to see it.
+    """
 
 
 class Execution1(BaseModel):
@@ -463,9 +483,21 @@ class GetExecutionLogsInput(BaseModel):
     """
     Which logs to read.
     """
+    since: Annotated[str | None, Field(max_length=40, min_length=4)] = None
+    """
+    Only entries at or after this time (ISO 8601, UTC; e.g. 2026-11-25T17:24:00Z).
+    """
+    level: Literal['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'] | None = None
+    """
+    Only entries at or above this level (runner lines, which carry none, are left out).
+    """
+    cursor: Annotated[str | None, Field(max_length=2000, min_length=1)] = None
+    """
+    next_cursor of a previous call (same filters) to read the entries before those.
+    """
     tail: Annotated[int | None, Field(ge=1, le=5000)] = 200
     """
-    How many of the newest entries to return.
+    How many of the newest entries (before `cursor`) to return.
     """
 
 
@@ -489,7 +521,15 @@ class GetExecutionLogsOutput(BaseModel):
     truncated: bool
     note: str | None = None
     """
-    Why some logs are not available, if so.
+    Why some logs are not available, or how the result was cut.
+    """
+    records_from: Literal['server_log_api', 'log_files'] | None = None
+    """
+    Where Kitaru's checkpoint records were read: the server's log API (a server connection) or the log files Kitaru wrote (the local store); null when only the runner's output was read.
+    """
+    next_cursor: str | None = None
+    """
+    Set when older entries were left out; pass it as `cursor` to read them.
     """
 
 
@@ -576,7 +616,11 @@ class KitaruArtifactsGetOutput(BaseModel):
     """
     truncated: bool
     """
-    True when the preview was cut to max_bytes.
+    True when the preview was cut to max_bytes (or to the server's result budget, when smaller).
+    """
+    note: str | None = None
+    """
+    Set when the result budget (--max-result-chars), not max_bytes, cut the value.
     """
 
 
@@ -1103,6 +1147,14 @@ class KitaruExecutionsDiffOutput(BaseModel):
     """
     The rest of Kitaru's diff, bounded (UI compare links, warnings, token and cost deltas per checkpoint).
     """
+    truncated: bool | None = None
+    """
+    Set (true) when the comparison was over the server's result budget (--max-result-chars): outputs, then equal checkpoint rows, then checkpoint rows and inputs were left out, in that order; `differences` still names every difference.
+    """
+    note: str | None = None
+    """
+    Set with truncated: what was left out.
+    """
 
 
 class KitaruExecutionsGetInput(BaseModel):
@@ -1119,6 +1171,14 @@ class KitaruExecutionsGetInput(BaseModel):
     ]
     """
     An execution id (the UUID Kitaru prints for every execution).
+    """
+    checkpoints_limit: Annotated[int | None, Field(ge=1, le=10000)] = None
+    """
+    At most this many checkpoints (from checkpoints_cursor, or the first); default all that fit the result budget.
+    """
+    checkpoints_cursor: Annotated[str | None, Field(max_length=2000, min_length=1)] = None
+    """
+    checkpoints_next_cursor of a previous call, to read the next checkpoints.
     """
 
 
@@ -1371,9 +1431,9 @@ class KitaruExecutionsWaitInput(BaseModel):
     """
     finished: completed, failed or cancelled; finished_or_waiting: also stop at a pending wait.
     """
-    timeout_s: Annotated[float | None, Field(ge=1.0, le=300.0)] = 60
+    timeout_s: Annotated[float | None, Field(ge=1.0, le=300.0)] = 45
     """
-    Longest wait in seconds before returning the current state.
+    Longest wait in seconds before returning the current state (default 45: hosts cut a tool call at about 60 s; call again to keep waiting).
     """
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import values
 
-from kitaru_mcp import cursor
+from kitaru_mcp import budget, cursor
+from kitaru_mcp.context import current
 from kitaru_mcp.errors import Unsupported
 from kitaru_mcp.gateway import Gateway
 from kitaru_mcp.gateway.artifacts import ArtifactLoadFailed
@@ -17,7 +21,9 @@ def list_artifacts(
     """The execution's artifacts, filtered by checkpoint and name, one page of at most ``limit``."""
     found = gw.list_artifacts(params.exec_id, name=params.name, checkpoint=params.checkpoint)
     filters = {"exec_id": params.exec_id, "name": params.name, "checkpoint": params.checkpoint}
-    page = cursor.paginate(found, "artifact_id", params.limit, params.cursor, filters)
+    page = cursor.paginate(
+        found, "artifact_id", params.limit, params.cursor, filters, current().max_result_chars
+    )
     return models.KitaruArtifactsListOutput.model_validate(
         {
             "exec_id": params.exec_id,
@@ -41,17 +47,36 @@ def is_import_failure(exc: BaseException | None) -> bool:
     return False
 
 
+def fit_value(result: dict[str, Any], max_chars: int) -> dict[str, Any]:
+    """An artifacts_get result within ``max_chars`` of JSON: the value as a preview cut to
+    the budget (``truncated``, with a note) when ``max_bytes`` alone let it be larger."""
+    if budget.size(result) <= max_chars:
+        return result
+    text = result["preview"]
+    if text is None:
+        text = json.dumps(result["json_value"], ensure_ascii=False)
+    cut = {**result, "json_value": None, "preview": "", "truncated": True}
+    cut["note"] = (
+        f"The value was cut to this server's result budget ({max_chars} characters of JSON, "
+        "--max-result-chars), below max_bytes; size_bytes is its full size."
+    )
+    cut["preview"], _ = budget.cut_text(text, budget.room_for(cut, "preview", max_chars))
+    return cut
+
+
 def get_artifact(
     gw: Gateway, params: models.KitaruArtifactsGetInput
 ) -> models.KitaruArtifactsGetOutput:
-    """Load the value; exact JSON when it fits, else a typed preview cut to ``max_bytes``."""
+    """Load the value; exact JSON when it fits, else a typed preview cut to ``max_bytes``
+    (or to the result budget, when that is smaller)."""
     try:
         loaded = gw.load_artifact(params.artifact_id)
     except ArtifactLoadFailed as exc:
         failed = exc
     else:
+        result = {"artifact": loaded.artifact, **values.shape(loaded.value, params.max_bytes)}
         return models.KitaruArtifactsGetOutput.model_validate(
-            {"artifact": loaded.artifact, **values.shape(loaded.value, params.max_bytes)}
+            fit_value(result, current().max_result_chars)
         )
     cause = failed.__cause__ or failed
     if not is_import_failure(cause):

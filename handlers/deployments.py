@@ -11,12 +11,14 @@ remotely. So on the local store every call but list answers with a clear
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from jsonschema import Draft202012Validator
 from kitaru_mcp.generated import models
 
 from kitaru_mcp import cursor, settings
-from kitaru_mcp.errors import InvalidArgument, NotFound, Unsupported, to_failure
+from kitaru_mcp.context import current
+from kitaru_mcp.errors import Conflict, InvalidArgument, NotFound, Unsupported, to_failure
 from kitaru_mcp.gateway import Gateway
 
 T = TypeVar("T")
@@ -78,7 +80,12 @@ def list_deployments(
             + ": create one with kitaru_deployments_deploy."
         )
     page = cursor.paginate(
-        found, "deployment_id", params.limit, params.cursor, {"flow": params.flow}
+        found,
+        "deployment_id",
+        params.limit,
+        params.cursor,
+        {"flow": params.flow},
+        current().max_result_chars,
     )
     return models.KitaruDeploymentsListOutput.model_validate(
         {
@@ -124,10 +131,15 @@ def invoke(
     version, tag = _selector(params.version, params.tag)
     if gw.on_local_store():
         raise _unsupported(f"flow {params.flow!r} was not invoked")
+    inputs = dict(params.inputs or {})
+    deployment = _call(
+        gw, "nothing was invoked", lambda: gw.get_deployment(params.flow, version, tag)
+    )
+    check_inputs(deployment, inputs)
     exec_id = _call(
         gw,
         "nothing was invoked",
-        lambda: gw.invoke_deployment(params.flow, version, tag, dict(params.inputs or {})),
+        lambda: gw.invoke_deployment(params.flow, version, tag, inputs),
     )
     return models.KitaruDeploymentsInvokeOutput.model_validate(
         {
@@ -140,11 +152,49 @@ def invoke(
     )
 
 
+def check_inputs(deployment: dict[str, Any], inputs: dict[str, Any]) -> None:
+    """InvalidArgument naming the input (``inputs.<name>``) that the deployment's input schema
+    refuses, or that it does not know; nothing is invoked then."""
+    schema = deployment.get("input_schema")
+    if not schema:
+        return
+    known = schema.get("properties")
+    unknown = sorted(set(inputs) - set(known)) if isinstance(known, dict) else []
+    label = f"{deployment['flow']!r} v{deployment['version']}"
+    if unknown:
+        raise InvalidArgument(
+            f"inputs.{unknown[0]}: deployment {label} has no input {unknown[0]!r} "
+            f"(its inputs: {', '.join(sorted(known)) or 'none'}).",
+            field=f"inputs.{unknown[0]}",
+            hint="See input_schema in kitaru_deployments_get.",
+        )
+    error = next(iter(Draft202012Validator(schema).iter_errors(inputs)), None)
+    if error is None:
+        return
+    path = [str(part) for part in error.absolute_path]
+    if error.validator == "required" and "'" in error.message:
+        path.append(error.message.split("'")[1])
+    field = ".".join(["inputs", *path])
+    raise InvalidArgument(
+        f"{field}: {error.message[:300]} (the input schema of deployment {label}).",
+        field=field,
+        hint="See input_schema in kitaru_deployments_get; nothing was invoked.",
+    )
+
+
 def delete(
     gw: Gateway, params: models.KitaruDeploymentsDeleteInput
 ) -> models.KitaruDeploymentsDeleteOutput:
     """Delete one deployment version."""
-    _call(gw, "nothing was deleted", lambda: gw.delete_deployment(params.flow, params.version))
+    try:
+        _call(gw, "nothing was deleted", lambda: gw.delete_deployment(params.flow, params.version))
+    except Conflict as failure:
+        failure.field = failure.field or "version"
+        failure.hint = failure.hint or (
+            "An exclusive tag protects this version: move it to another version first "
+            "(kitaru_deployments_tag with exclusive: true); `default` cannot be removed."
+        )
+        raise
     return models.KitaruDeploymentsDeleteOutput.model_validate(
         {"flow": params.flow, "version": params.version, "deleted": True}
     )

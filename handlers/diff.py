@@ -7,6 +7,8 @@ from typing import Any
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers.inspection import PREVIEW_CHARS, bounded, same_json
 
+from kitaru_mcp import budget
+from kitaru_mcp.context import current
 from kitaru_mcp.gateway import Gateway
 
 MAX_OUTPUTS = 50
@@ -150,7 +152,7 @@ def diff(
         and not any(different.values())
         and all(r["outputs_match"] is not None for r in rows)
     )
-    return models.KitaruExecutionsDiffOutput.model_validate(
+    result = fit_diff(
         {
             "exec_id": base["exec_id"],
             "other_exec_id": other["exec_id"],
@@ -167,5 +169,37 @@ def diff(
                 "token_delta": tokens,
                 "cost_delta_usd": costs,
             },
-        }
+        },
+        current().max_result_chars,
     )
+    return models.KitaruExecutionsDiffOutput.model_validate(result)
+
+
+def _differs(row: dict[str, Any]) -> bool:
+    return not row["status_match"] or row.get("outputs_match") is False
+
+
+def fit_diff(result: dict[str, Any], max_chars: int) -> dict[str, Any]:
+    """The comparison within ``max_chars`` of JSON: outputs, then equal checkpoint rows,
+    then the rest of the rows and inputs are left out (``truncated``, with a note)."""
+    if budget.size(result) <= max_chars:
+        return result
+    result = {**result, "truncated": True, "note": "x" * 300}
+    counts = {key: len(result[key]) for key in ("outputs", "checkpoints", "inputs")}
+    limit = max_chars - budget.SLACK
+    if budget.size(result) > limit:
+        room = budget.room_for(result, "outputs", max_chars)
+        result["outputs"], _ = budget.fit_items(result["outputs"], room)
+    if budget.size(result) > limit:
+        result["checkpoints"] = [row for row in result["checkpoints"] if _differs(row)]
+    for key in ("checkpoints", "inputs"):
+        if budget.size(result) > limit:
+            room = budget.room_for(result, key, max_chars)
+            result[key], _ = budget.fit_items(result[key], room)
+    kept = ", ".join(f"{len(result[k])} of {n} {k}" for k, n in counts.items())
+    result["note"] = (
+        f"Cut at the result budget ({max_chars} characters): {kept} are here; "
+        "`differences` names every difference. Compare fewer things with "
+        "kitaru_executions_get or kitaru_artifacts_get."
+    )
+    return result

@@ -6,7 +6,8 @@ from typing import Any
 
 from kitaru_mcp.generated import models
 
-from kitaru_mcp import cursor
+from kitaru_mcp import budget, cursor
+from kitaru_mcp.context import current
 from kitaru_mcp.errors import NotFound
 from kitaru_mcp.gateway import Gateway
 
@@ -42,7 +43,9 @@ def list_executions(
             return _page(items, has_more, next_cursor)
     fetch = params.limit + 1 + (position + _SLACK if last_id else 0)
     summaries = gw.list_executions(flow=params.flow, status=params.status, limit=fetch)
-    page = cursor.paginate(summaries, "exec_id", params.limit, params.cursor, filters)
+    page = cursor.paginate(
+        summaries, "exec_id", params.limit, params.cursor, filters, current().max_result_chars
+    )
     return _page(page["items"], page["has_more"], page["next_cursor"])
 
 
@@ -59,9 +62,62 @@ def _page(
     )
 
 
+def fit_execution(
+    execution: dict[str, Any],
+    max_chars: int,
+    limit: int | None = None,
+    token: str | None = None,
+) -> dict[str, Any]:
+    """The execution within ``max_chars`` of JSON: one page of checkpoints (from ``token``,
+    at most ``limit``) and as many artifacts as fit, flagged ``truncated`` with totals, a
+    cursor for the next checkpoints and a note. Unchanged when it fits and no page was asked."""
+    checkpoints, artifacts = execution["checkpoints"], execution["artifacts"]
+    if limit is None and token is None and budget.size(execution) <= max_chars:
+        return execution
+    filters = {"exec_id": execution["exec_id"]}
+    position, _ = cursor.decode(token, filters)
+    start = min(position, len(checkpoints))
+    window = checkpoints[start : start + limit] if limit else checkpoints[start:]
+    base = {**execution, "checkpoints": [], "artifacts": []}
+    base.update(truncated=True, checkpoints_total=len(checkpoints), artifacts_total=len(artifacts))
+    base.update(checkpoints_next_cursor=cursor.encode(0, "", filters), note="x" * 400)
+    room = max_chars - budget.size(base) - budget.SLACK
+    artifact_room = min(budget.size(artifacts), room // 4)
+    kept_artifacts, _ = budget.fit_items(artifacts, artifact_room)
+    kept, _ = budget.fit_items(window, room - budget.size(kept_artifacts))
+    end = start + len(kept)
+    more = end < len(checkpoints)
+    left_out = []
+    if start or more:
+        left_out.append(f"checkpoints {start + 1}-{end} of {len(checkpoints)} are here")
+    if len(kept_artifacts) < len(artifacts):
+        left_out.append(
+            f"{len(kept_artifacts)} of {len(artifacts)} artifacts (all: kitaru_artifacts_list)"
+        )
+    note = "; ".join(left_out) or "nothing was left out"
+    if more:
+        note += "; pass checkpoints_next_cursor as checkpoints_cursor for the next checkpoints"
+    return {
+        **execution,
+        "checkpoints": kept,
+        "artifacts": kept_artifacts,
+        "truncated": bool(left_out),
+        "checkpoints_total": len(checkpoints),
+        "artifacts_total": len(artifacts),
+        "checkpoints_next_cursor": (
+            cursor.encode(end, kept[-1]["call_id"], filters) if more and kept else None
+        ),
+        "note": note[:400],
+    }
+
+
 def get_execution(gw: Gateway, params: models.KitaruExecutionsGetInput) -> models.Execution:
-    """The full execution."""
-    return models.Execution.model_validate(gw.get_execution(params.exec_id))
+    """The full execution, or one page of its checkpoints when asked or over the budget."""
+    execution = gw.get_execution(params.exec_id)
+    fitted = fit_execution(
+        execution, current().max_result_chars, params.checkpoints_limit, params.checkpoints_cursor
+    )
+    return models.Execution.model_validate(fitted)
 
 
 def latest_execution(gw: Gateway, params: models.KitaruExecutionsLatestInput) -> models.Execution:
@@ -73,4 +129,5 @@ def latest_execution(gw: Gateway, params: models.KitaruExecutionsLatestInput) ->
             f"No executions found{' for ' + ' and '.join(filters) if filters else ''}.",
             hint="Run a flow with kitaru_executions_run, or relax the filters.",
         )
-    return models.Execution.model_validate(gw.get_execution(found[0]["exec_id"]))
+    execution = gw.get_execution(found[0]["exec_id"])
+    return models.Execution.model_validate(fit_execution(execution, current().max_result_chars))

@@ -76,6 +76,7 @@ def run_flow(gw: Gateway, params: models.KitaruExecutionsRunInput) -> models.Sta
                 hint="Relative paths resolve against the server's working directory.",
             )
     gw.prepare()  # the store exists before a runner starts; Kitaru imported meanwhile
+    gw.check_reachable()  # a server that is down: say so now, not after the runner's retries
     return _start_once(
         gw,
         "run",

@@ -7,6 +7,7 @@ from typing import Any
 from kitaru_mcp.generated import models
 
 from kitaru_mcp import cursor
+from kitaru_mcp.context import current
 from kitaru_mcp.errors import NotFound, Unsupported
 from kitaru_mcp.gateway import Gateway
 
@@ -22,7 +23,9 @@ def list_projects(
     """Every project, active first, one page at a time."""
     projects = _sorted(gw)
     active = next((p["name"] for p in projects if p["active"]), None)
-    page = cursor.paginate(projects, "id", params.limit, params.cursor, {})
+    page = cursor.paginate(
+        projects, "id", params.limit, params.cursor, {}, current().max_result_chars
+    )
     return models.KitaruProjectsListOutput.model_validate(
         {
             "projects": page["items"],

@@ -13,6 +13,7 @@ from typing import Any
 from kitaru_mcp.generated import models
 
 from kitaru_mcp import cursor
+from kitaru_mcp.context import current
 from kitaru_mcp.errors import (
     BackendUnavailable,
     Conflict,
@@ -33,7 +34,12 @@ def list_secrets(
     needle = (params.name_contains or "").lower()
     found = [s for s in gw.list_secrets() if needle in s["name"].lower()]
     page = cursor.paginate(
-        found, "id", params.limit, params.cursor, {"name_contains": params.name_contains}
+        found,
+        "id",
+        params.limit,
+        params.cursor,
+        {"name_contains": params.name_contains},
+        current().max_result_chars,
     )
     return models.KitaruSecretsListOutput.model_validate(
         {

@@ -7,6 +7,7 @@ from typing import Any
 from kitaru_mcp.generated import models
 
 from kitaru_mcp import cursor
+from kitaru_mcp.context import current
 from kitaru_mcp.errors import Conflict, InvalidArgument, NotFound
 from kitaru_mcp.gateway import Gateway
 from kitaru_mcp.statuses import UNFINISHED
@@ -18,7 +19,9 @@ def list_stacks(gw: Gateway, params: models.KitaruStacksListInput) -> models.Kit
     """Every stack of the connection, with its components, and which one is active."""
     stacks = sorted(gw.list_stacks(), key=lambda s: (not s["active"], s["name"]))
     active = next(iter(sorted(s["name"] for s in stacks if s["active"])), None)
-    page = cursor.paginate(stacks, "id", params.limit, params.cursor, {})
+    page = cursor.paginate(
+        stacks, "id", params.limit, params.cursor, {}, current().max_result_chars
+    )
     return models.KitaruStacksListOutput.model_validate(
         {
             "stacks": page["items"],

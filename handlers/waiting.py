@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from kitaru_mcp.generated import models
-from kitaru_mcp.handlers import lifecycle
+from kitaru_mcp.handlers import executions, lifecycle
 
 from kitaru_mcp.context import current
 from kitaru_mcp.gateway import Gateway
@@ -51,8 +51,9 @@ def wait_for(
         looks += 1
         if reached or waited >= params.timeout_s or call.sleep(pause):
             break
+    fitted = executions.fit_execution(execution, call.max_result_chars - 200)
     return models.KitaruExecutionsWaitOutput.model_validate(
-        {"execution": execution, "timed_out": not reached, "waited_s": round(waited, 2)}
+        {"execution": fitted, "timed_out": not reached, "waited_s": round(waited, 2)}
     )
 
 

@@ -82,6 +82,14 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
         help="seconds one tool call may take before it is a timeout error (default 120)",
     )
     parser.add_argument(
+        "--max-result-chars",
+        default=os.environ.get("KITARU_MCP_MAX_RESULT_CHARS") or None,
+        metavar="N",
+        help="largest tool result, in characters of JSON (default 100000, at least 10000); "
+        "logs, lists and previews are cut to it and say how to go on. "
+        "Env: KITARU_MCP_MAX_RESULT_CHARS.",
+    )
+    parser.add_argument(
         "--allow-target-root",
         dest="target_roots",
         action="append",
@@ -246,7 +254,12 @@ def _options(args: argparse.Namespace) -> Any:
     from kitaru_mcp.dispatch import ServeOptions
 
     toolsets = _toolsets(args.toolsets) if isinstance(args.toolsets, str) else args.toolsets
-    return ServeOptions(mode=args.mode, toolsets=toolsets, call_timeout_s=args.call_timeout)
+    return ServeOptions(
+        mode=args.mode,
+        toolsets=toolsets,
+        call_timeout_s=args.call_timeout,
+        max_result_chars=args.max_result_chars,
+    )
 
 
 def _apply_target_roots(roots: list[str] | None) -> None:
@@ -311,8 +324,23 @@ def _exit_now(code: int) -> None:
     os._exit(code)
 
 
+def _check_budget(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """``--max-result-chars`` (or its env) as a number; below the minimum: exit 2, clearly."""
+    from kitaru_mcp import budget
+
+    raw = args.max_result_chars
+    try:
+        args.max_result_chars = (
+            budget.DEFAULT_MAX_RESULT_CHARS if raw is None else budget.parse(raw)
+        )
+    except budget.BudgetConfigError as exc:
+        parser.exit(USAGE_ERROR, f"kitaru-mcp: {exc}\n")
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _check_budget(parser, args)
 
     from kitaru_mcp.errors import RedactingFormatter
 

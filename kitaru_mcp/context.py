@@ -29,6 +29,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from kitaru_mcp.budget import DEFAULT_MAX_RESULT_CHARS
 from kitaru_mcp.errors import Conflict, InvalidArgument
 
 LEGACY = "2025-11-25"  # the handshake era: pushed elicitation, progress on the session
@@ -61,7 +62,7 @@ class InputRequired(Exception):
 
 @dataclass
 class CallContext:
-    """The live call: report progress, notice cancellation, ask the user."""
+    """The live call: report progress, notice cancellation, ask the user, the result budget."""
 
     report: Callable[[float, float | None, str | None], None] = lambda *_: None
     elicit: Callable[[str, dict[str, Any]], Any] | None = None
@@ -70,6 +71,7 @@ class CallContext:
     can_elicit: bool = False  # the client declared the elicitation capability
     input_responses: dict[str, dict[str, Any]] | None = None  # 2026-07-28 retry: key -> result
     request_state: str | None = None  # 2026-07-28 retry: the verified plaintext state
+    max_result_chars: int = DEFAULT_MAX_RESULT_CHARS  # the result budget (set by the dispatcher)
 
     def progress(self, done: float, total: float | None = None, message: str | None = None):
         """Send a progress notification if the client asked for them (never raises)."""

@@ -90,10 +90,19 @@ def paginate(
     limit: int,
     token: str | None,
     filters: dict[str, Any],
+    max_chars: int | None = None,
 ) -> dict[str, Any]:
-    """One page of ``items`` (all of them, in a stable order) and how to get the next."""
+    """One page of ``items`` (all of them, in a stable order) and how to get the next.
+
+    With ``max_chars`` (the result budget), the page also stops before the items whose
+    JSON would take the result past it (``has_more`` and ``next_cursor`` then lead on).
+    """
+    from kitaru_mcp import budget
+
     position, last_id = decode(token, filters)
     kept, start = page(items, key, position, last_id, limit)
+    if max_chars is not None:
+        kept, _ = budget.fit_items(kept, max_chars - budget.SLACK * 2)
     has_more = len(items) > start + len(kept)
     next_cursor = encode(start + len(kept), kept[-1][key], filters) if has_more and kept else None
     return {"items": kept, "has_more": has_more, "next_cursor": next_cursor}

@@ -17,6 +17,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
+from kitaru_mcp import budget
 from kitaru_mcp.context import CallContext, InputRequired, activate
 from kitaru_mcp.errors import (
     BackendUnavailable,
@@ -34,11 +35,12 @@ MAX_DEPTH = 32  # arguments nested deeper than this are refused before any check
 
 @dataclass(frozen=True)
 class ServeOptions:
-    """Which tools are served, and how long one call may take."""
+    """Which tools are served, how long one call may take, how large a result may be."""
 
     mode: str = "standard"
     toolsets: frozenset[str] | None = None
     call_timeout_s: float = DEFAULT_CALL_TIMEOUT_S
+    max_result_chars: int = budget.DEFAULT_MAX_RESULT_CHARS  # JSON characters per result
 
     def serves(self, stub: ToolStub) -> bool:
         hints = stub.spec["annotations"]
@@ -104,6 +106,21 @@ def check_depth(arguments: Any) -> None:
         )
 
 
+def check_budget(name: str, data: dict[str, Any], max_chars: int) -> dict[str, Any]:
+    """Last resort after the handler (which cuts its own output): a result over the budget
+    is refused with a clean error that says how to narrow it, never sent."""
+    chars = budget.size(data)
+    if chars <= max_chars:
+        return data
+    raise InvalidArgument(
+        f"{name}'s result is {chars} characters of JSON, over this server's budget of "
+        f"{max_chars} (--max-result-chars); it was not sent.",
+        field="(arguments)",
+        hint="Narrow the call (a smaller limit, tail or max_bytes, a filter, or a cursor), "
+        "or start kitaru-mcp with a larger --max-result-chars.",
+    )
+
+
 class Dispatcher:
     """Serves the tool table under one set of options, on one gateway."""
 
@@ -148,7 +165,8 @@ class Dispatcher:
         checked = stub.check_arguments(arguments)
         gateway = self.gateway()
         with gateway.using():
-            return stub.run(gateway, checked)
+            data = stub.run(gateway, checked)
+        return check_budget(stub.name, data, call.max_result_chars)
 
     async def run(
         self, name: str, arguments: Any, call: CallContext | None = None
@@ -158,6 +176,7 @@ class Dispatcher:
         if self.closing:
             raise _shutting_down()
         call = call or CallContext()
+        call.max_result_chars = self.options.max_result_chars
         limit = self.limit_for(stub)
         try:
             with anyio.CancelScope() as stopped:

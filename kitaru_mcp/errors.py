@@ -88,7 +88,7 @@ def failure_from_dict(error: dict[str, Any]) -> ToolFailure:
 # KeyError from our own code is a bug, not a missing object.
 _BY_CLASS_NAME: list[tuple[tuple[str, ...], type[ToolFailure], str | None]] = [
     (("EntityExistsError",), Conflict, None),
-    (("IllegalOperationError", "StackComponentInterfaceError"), Conflict, None),
+    (("IllegalOperationError", "StackComponentInterfaceError", "KitaruStateError"), Conflict, None),
     (("KitaruUsageError", "ValidationError", "ValueError", "TypeError"), InvalidArgument, None),
     (("KeyError", "LookupError", "DoesNotExistException", "EntityNotFoundError"), NotFound, None),
     (

@@ -118,11 +118,17 @@ def test_large_value_is_cut_to_the_cap_and_flagged(mcp_server: StdioClient, demo
     )
     assert small["truncated"] is True and len(small["preview"].encode()) <= 1000
 
-    whole = mcp_server.ok(
+    # a max_bytes above the result budget (100,000 characters of JSON by default): the
+    # budget cuts the value instead, and says so
+    whole = mcp_server.call(
         "kitaru_artifacts_get", {"artifact_id": demo["long_text"], "max_bytes": 1_048_576}
     )
-    assert whole["truncated"] is False
-    assert whole["json_value"] == LONG_TEXT
+    got = whole.structured_content
+    assert not whole.is_error and len(whole.content[0].text) <= 100_000
+    assert got["truncated"] is True and got["json_value"] is None
+    assert "result budget" in got["note"] and got["size_bytes"] == SIZE + 2
+    assert got["preview"] == json.dumps(LONG_TEXT)[: len(got["preview"])]
+    assert len(got["preview"]) > 90_000
 
 
 def test_cap_is_bounded_by_the_schema(mcp_server: StdioClient, demo) -> None:

@@ -51,6 +51,13 @@ class GatewayBase:
         """Start importing Kitaru and opening the store in the background (no wait)."""
         session.start_warm_up()
 
+    def check_reachable(self) -> None:
+        """BackendUnavailable at once when the configured server does not accept a connection
+        (before work that would otherwise wait out ZenML's ~30 s of retries, e.g. a runner)."""
+        from kitaru_mcp.gateway import backend
+
+        backend.ensure_reachable()
+
     def sync(self, probe: bool = True) -> None:
         """Follow configuration changes; with ``probe``, fail fast on a server that is down."""
         session.sync_connection(probe=probe)

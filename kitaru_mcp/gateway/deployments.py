@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from kitaru_mcp.errors import InvalidArgument
+from kitaru_mcp.errors import InvalidArgument, Unsupported
 from kitaru_mcp.gateway import serialize
 from kitaru_mcp.gateway.base import GatewayBase
 
@@ -29,6 +31,36 @@ def _deployment(deployment: Any) -> dict[str, Any]:
     }
 
 
+REMOTE_ONLY = (
+    "Kitaru 0.21 deploys and invokes flows only on a stack its server can execute "
+    "remotely, with no local component: the local orchestrator, the local artifact store "
+    "and ZenML's `local` deployer all count as local, so no stack of a machine without a "
+    "remote orchestrator and artifact store can hold a runnable deployment."
+)
+REMOTE_HINT = (
+    "Register a stack with a remote orchestrator and artifact store (e.g. Kubernetes, Vertex "
+    "AI, SageMaker or AzureML with S3/GCS/Azure storage) on the Kitaru server and deploy on "
+    "it; to run the flow on this machine use kitaru_executions_run instead."
+)
+
+
+@contextmanager
+def remote_stack_needed(field: str | None) -> Iterator[None]:
+    """Kitaru's refusal of a stack with local components, as Unsupported with the way on."""
+    from kitaru.errors import (
+        KitaruStackNotRemoteExecutableStateError,
+        KitaruStackNotRemoteExecutableUsageError,
+    )
+
+    try:
+        yield
+    except (
+        KitaruStackNotRemoteExecutableUsageError,
+        KitaruStackNotRemoteExecutableStateError,
+    ) as exc:
+        raise Unsupported(f"{exc} {REMOTE_ONLY}", field=field, hint=REMOTE_HINT) from exc
+
+
 class DeploymentsGateway(GatewayBase):
     def on_local_store(self) -> bool:
         """Whether this connection opens a database directly instead of talking to a server."""
@@ -41,8 +73,24 @@ class DeploymentsGateway(GatewayBase):
         return [_deployment(d) for d in self.client().deployments.list(flow=flow)]
 
     def get_deployment(self, flow: str, version: int | None, tag: str | None) -> dict[str, Any]:
-        """One deployment version, by exact version or by tag."""
-        return _deployment(self.client().deployments.get(flow=flow, version=version, tag=tag))
+        """One deployment version, by exact version or by tag.
+
+        When Kitaru records no input schema for it, the flow's own input schema is read
+        from the snapshot's pipeline spec (ZenML API: ``Client.get_snapshot``,
+        ``pipeline_spec.input_schema``, the JSON schema of the flow's parameters).
+        """
+        found = _deployment(self.client().deployments.get(flow=flow, version=version, tag=tag))
+        if found["input_schema"] is None:
+            found["input_schema"] = self._spec_input_schema(found["deployment_id"])
+        return found
+
+    def _spec_input_schema(self, snapshot_id: str) -> dict[str, Any] | None:
+        try:
+            snapshot = self.zen().get_snapshot(snapshot_id, hydrate=True)
+            schema = getattr(snapshot.pipeline_spec, "input_schema", None)
+        except Exception:  # best effort: a deployment without a schema is still usable
+            return None
+        return dict(schema) if isinstance(schema, dict) else None
 
     def deploy(
         self, target: str, *, stack: str | None, tags: dict[str, bool], inputs: dict[str, Any]
@@ -64,15 +112,17 @@ class DeploymentsGateway(GatewayBase):
         kwargs = build_deployment_deploy_kwargs(
             stack=stack, cache=None, retries=None, tags=tags, inputs=inputs, input_label="inputs"
         )
-        return _deployment(flow.deploy(**kwargs))
+        with remote_stack_needed("stack"):
+            return _deployment(flow.deploy(**kwargs))
 
     def invoke_deployment(
         self, flow: str, version: int | None, tag: str | None, inputs: dict[str, Any]
     ) -> str:
         """Start a deployed version on the server; return the new execution's exec_id."""
-        handle = self.client().deployments.invoke(
-            flow=flow, version=version, tag=tag, inputs=inputs
-        )
+        with remote_stack_needed(None):
+            handle = self.client().deployments.invoke(
+                flow=flow, version=version, tag=tag, inputs=inputs
+            )
         return str(handle.exec_id)
 
     def delete_deployment(self, flow: str, version: int) -> None:

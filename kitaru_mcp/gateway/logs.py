@@ -46,3 +46,24 @@ class LogsGateway(GatewayBase):
             if checkpoint is None or name == checkpoint:
                 found.append((name, _collection_lines(getattr(step, "log_collection", None))))
         return found
+
+    def log_api_entries(
+        self, exec_id: str, checkpoint: str | None = None
+    ) -> list[dict[str, Any]] | None:
+        """Kitaru's log API (checkpoint records from the server), oldest first; None on the
+        local store, where that API refuses ("requires a server-backed connection")."""
+        from zenml.enums import StoreType
+
+        if self.zen().zen_store.type == StoreType.SQL:
+            return None
+        with missing_execution(exec_id):
+            found = self.client().executions.logs(exec_id, checkpoint=checkpoint, source="step")
+        return [
+            {
+                "timestamp": entry.timestamp,
+                "level": entry.level,
+                "checkpoint": entry.checkpoint_name,
+                "message": entry.message,
+            }
+            for entry in found
+        ]

@@ -70,6 +70,9 @@ class FakeGateway:
         """The call's hold on the connection (nothing to hold here)."""
         return contextlib.nullcontext()
 
+    def check_reachable(self) -> None:
+        """The backend always answers here."""
+
     def _newest_first(self) -> list[dict[str, Any]]:
         return sorted(self.executions.values(), key=lambda e: e["started_at"], reverse=True)
 

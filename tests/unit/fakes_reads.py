@@ -45,6 +45,7 @@ class ReadsFake(FakeGateway):
         self.values: dict[str, Any] = {}  # artifact_id -> value (an exception: load fails)
         self.call_artifacts: dict[str, dict[str, dict[str, str]]] = {}  # exec_id -> call_id -> ...
         self.log_lines: dict[str, list[tuple[str | None, list[str]]]] = {}
+        self.api_logs: dict[str, list[dict[str, Any]]] | None = None  # a server's log API
         self.inputs: dict[str, dict[str, Any]] = {}
         self.comparisons: dict[tuple[str, str], dict[str, Any]] = {}
         self.store_page_size = 50  # Kitaru 0.21 asks the store for max(50, limit) per page
@@ -141,6 +142,20 @@ class ReadsFake(FakeGateway):
             (name, list(lines))
             for name, lines in self.log_lines.get(exec_id, [])
             if checkpoint is None or name == checkpoint
+        ]
+
+    def log_api_entries(
+        self, exec_id: str, checkpoint: str | None = None
+    ) -> list[dict[str, Any]] | None:
+        """None (the local store) unless ``api_logs`` is set (a server connection)."""
+        self.calls.append(("log_api_entries", (exec_id, checkpoint)))
+        if self.api_logs is None:
+            return None
+        self._known(exec_id)
+        return [
+            dict(e)
+            for e in self.api_logs.get(exec_id, [])
+            if checkpoint is None or e["checkpoint"] == checkpoint
         ]
 
     # ---------------------------------------------------------------- inspection

@@ -121,3 +121,19 @@ def test_tag_untag_delete_on_a_server(server) -> None:
         server, models.KitaruDeploymentsDeleteInput(flow="two_steps", version=2)
     )
     assert deleted.deleted is True and [d["version"] for d in server.deployments] == [1]
+
+
+def test_invoke_checks_inputs_against_the_deployments_schema_first(server) -> None:
+    server.deployments[0]["input_schema"] = {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "delay": {"type": "number"}},
+        "required": ["name"],
+    }
+    cases = [({"name": 5}, "inputs.name"), ({"nmae": "x"}, "inputs.nmae"), ({}, "inputs.name")]
+    for inputs, field in cases:
+        params = models.KitaruDeploymentsInvokeInput(flow="two_steps", inputs=inputs)
+        failure = raised(InvalidArgument, deployments.invoke, server, params)
+        assert failure.field == field and "'two_steps' v1" in failure.message
+    assert "invoke_deployment" not in [name for name, _ in server.calls]
+    ok = models.KitaruDeploymentsInvokeInput(flow="two_steps", inputs={"name": "x", "delay": 1})
+    assert deployments.invoke(server, ok).exec_id == "abcd0001"
