@@ -63,8 +63,11 @@ def test_a_killed_runner_fails_its_execution_and_retry_completes(served: StdioCl
     failed = until_status(served, exec_id, {"failed", "completed"}, timeout=10)
     assert failed["status"] == "failed"
     assert time.monotonic() - killed_at <= 10
-    # Kitaru 0.21 shows the reason as the failure's message (its status_reason stays empty)
-    assert failed["failure"]["message"] == f"runner process {runner} died: SIGKILL"
+    # The reason is recorded in the store: as the failure's message (what Kitaru 0.21 shows)
+    # or, where the failure names a checkpoint that died with it, as the status reason.
+    reason = f"runner process {runner} died: SIGKILL"
+    shown = {(failed.get("failure") or {}).get("message"), failed.get("status_reason")}
+    assert reason in shown, (failed.get("failure"), failed.get("status_reason"))
     listed = served.ok("kitaru_executions_list", {"flow": "napping", "limit": 200})
     assert {e["exec_id"]: e["status"] for e in listed["executions"]}[exec_id] == "failed"
     waited = served.ok("kitaru_executions_wait", {"exec_id": exec_id, "timeout_s": 5})
@@ -173,9 +176,13 @@ def test_an_idempotent_start_survives_its_server_crash() -> None:
     first.close()
     second, _ = _server(env)
     try:
-        error = second.error("kitaru_executions_run", arguments)
-        assert error["code"] == "conflict" and error["retryable"] is True
-        assert "still in progress" in error["message"]
+        first_try = second.call("kitaru_executions_run", arguments)
+        if first_try.is_error:  # the crashed call's runner is still starting the flow
+            error = json.loads(first_try.content[0].text)
+            assert error["code"] == "conflict" and error["retryable"] is True
+            assert "still in progress" in error["message"]
+        # (on a loaded machine the new server may come up after the start finished:
+        # then the first call already returns the same execution)
 
         def reused() -> dict | None:
             result = second.call("kitaru_executions_run", arguments)
