@@ -241,13 +241,22 @@ def time_command(command: list[str]) -> float:
 
 
 def imports_before_first_call(work: Path, into: dict[str, Any]) -> None:
-    """Serve initialize + tools/list under an atexit probe of sys.modules (as the tests do)."""
+    """Serve initialize + tools/list with a probe of sys.modules at exit (as the tests do).
+
+    The background warm-up is off here: it imports Kitaru right after
+    ``tools/list`` by design; the probe asks what the way there imported.
+    """
     modules_file = work / "modules.txt"
     probe = work / "probe.py"
     probe.write_text(
-        "import atexit, runpy, sys\n"
+        "import os, runpy, sys\n"
         f"out = {str(modules_file)!r}\n"
-        "atexit.register(lambda: open(out, 'w').write('\\n'.join(sys.modules)))\n"
+        "os.environ['KITARU_MCP_WARMUP'] = '0'\n"
+        "real_exit = os._exit\n"
+        "def record_then_exit(code):\n"
+        "    open(out, 'w').write('\\n'.join(list(sys.modules)))\n"
+        "    real_exit(code)\n"
+        "os._exit = record_then_exit\n"
         "sys.argv = ['kitaru-mcp']\n"
         "runpy.run_module('kitaru_mcp', run_name='__main__')\n"
     )
@@ -323,6 +332,8 @@ def run_flow(work: Path, example: str, flow: str, **args: Any) -> tuple[str, sub
         "import json, sys\n"
         f"sys.path.insert(0, {str(ROOT / 'examples')!r})\n"
         f"from {Path(example).stem} import {flow} as flow\n"
+        "from kitaru_mcp.gateway.store_lock import ensure_store\n"
+        "ensure_store()  # the store is created once, under the lock every process takes\n"
         "handle = flow.run(**json.loads(sys.argv[1]))\n"
         "print('EXEC_ID=' + handle.exec_id, flush=True)\n"
     )
