@@ -44,7 +44,7 @@ def _errors(results: list[Any]) -> list[str]:
     return [r.content[0].text[:300] for r in results if r.is_error]
 
 
-ROUNDS = 3  # fresh stores in a row; the store broke in 2 of 3 before the lock
+ROUNDS = 5  # fresh stores in a row; the store broke in 2 of 3 before the lock
 
 
 @pytest.mark.parametrize("round_", range(ROUNDS))
