@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
 from conftest import ROOT, home_env
 from mcp_client import StdioClient
 from test_stdout import PROTOCOL, RawServer
@@ -29,50 +28,6 @@ def _fresh_home(tmp_path: Path, name: str) -> dict[str, str]:
     home = tmp_path / name
     home.mkdir()
     return home_env(home)
-
-
-def _gather(client: StdioClient, calls: list[tuple[str, dict[str, Any]]]) -> list[Any]:
-    async def everything() -> list[Any]:
-        return await asyncio.gather(
-            *(client.session.call_tool(name, arguments) for name, arguments in calls)
-        )
-
-    return client._run(everything(), timeout=600)
-
-
-def _errors(results: list[Any]) -> list[str]:
-    return [r.content[0].text[:300] for r in results if r.is_error]
-
-
-ROUNDS = 5  # fresh stores in a row; the store broke in 2 of 3 before the lock
-
-
-@pytest.mark.parametrize("round_", range(ROUNDS))
-def test_first_calls_in_parallel_create_the_store_once(tmp_path: Path, round_: int) -> None:
-    env = _fresh_home(tmp_path, f"home{round_}")
-    calls = (
-        [("kitaru_executions_list", {"limit": 5})] * 25
-        + [("kitaru_status", {})] * 25
-        + [("kitaru_executions_run", {"target": FLOW, "args": {"name": f"p{i}"}}) for i in range(5)]
-    )
-    with StdioClient(SERVER, env=env, cwd=ROOT) as client:
-        results = _gather(client, calls)
-        assert _errors(results) == []
-        started = {r.structured_content["execution"]["exec_id"] for r in results[50:]}
-        assert len(started) == 5
-    # A new server on the same HOME finds a whole store with every execution in it.
-    with StdioClient(SERVER, env=env, cwd=ROOT) as client:
-        listed = client.ok("kitaru_executions_list", {"limit": 50})
-        assert started <= {e["exec_id"] for e in listed["executions"]}
-        if round_ == 0:  # and 50 reads while 5 runs start give no error either
-            reads = [("kitaru_executions_list", {"limit": 5}), ("kitaru_status", {})] * 20 + [
-                ("kitaru_executions_get", {"exec_id": sorted(started)[0]})
-            ] * 10
-            runs = [
-                ("kitaru_executions_run", {"target": FLOW, "args": {"name": f"q{i}"}})
-                for i in range(5)
-            ]
-            assert _errors(_gather(client, runs + reads)) == []
 
 
 def test_a_huge_value_is_refused_at_once_and_pings_still_answer(tmp_path: Path) -> None:
