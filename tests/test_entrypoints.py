@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from conftest import home_env
 from mcp_client import StdioClient
 
 from kitaru_mcp import __version__
@@ -59,7 +60,8 @@ def _probe(tmp_path: Path, warm_up: bool) -> Path:
 
 def test_initialize_and_list_tools_import_neither_kitaru_nor_zenml(tmp_path: Path) -> None:
     script = _probe(tmp_path, warm_up=False)
-    with StdioClient([sys.executable, str(script)]) as client:
+    # its own HOME: runner records left by other tests would make the reaper open the store
+    with StdioClient([sys.executable, str(script)], env=home_env(tmp_path / "home")) as client:
         assert client.init_result.server_info.name == "kitaru-mcp"
         assert len(client.list_tools()) >= 5
     loaded = set((tmp_path / "modules.txt").read_text().split())
@@ -71,7 +73,8 @@ def test_initialize_and_list_tools_import_neither_kitaru_nor_zenml(tmp_path: Pat
 def test_kitaru_warms_up_in_the_background_after_tools_list(tmp_path: Path) -> None:
     """No call needed: Kitaru is imported and connected while the user thinks."""
     script = _probe(tmp_path, warm_up=True)
-    with StdioClient([sys.executable, str(script)]) as client:
+    # its own HOME: runner records left by other tests would make the reaper open the store
+    with StdioClient([sys.executable, str(script)], env=home_env(tmp_path / "home")) as client:
         assert len(client.list_tools()) >= 5
         listed_at = time.monotonic()
         deadline = listed_at + 60
