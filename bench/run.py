@@ -993,7 +993,7 @@ async def measure(quick: bool, home: Path, work: Path) -> dict[str, Any]:
         "targets": {f"{name}_warm_ms": 1000 for name in RUN_TARGETS},
     }
     log("session: first read, runs, short flow to result")
-    results["session"] = await bench_session(work, home, per_kind=3)
+    results["session"] = await bench_session(work, home, per_kind=1 if quick else 3)
     return results
 
 
