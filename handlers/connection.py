@@ -8,6 +8,7 @@ from kitaru_mcp.generated import models
 
 from kitaru_mcp.errors import Conflict, Unsupported, redact, to_failure
 from kitaru_mcp.gateway import Gateway
+from kitaru_mcp.gateway.connection import LocalServer
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
 _STATUS_VERSIONS = ("kitaru", "zenml", "mcp", "kitaru_mcp")
@@ -44,7 +45,8 @@ def status(gw: Gateway, params: models.KitaruStatusInput) -> models.KitaruStatus
                 "versions": versions,
             }
         )
-    local = gw.local_server()
+    # no record, no server: skip reading the deployment record a second time
+    local = gw.local_server() if snapshot.local_server_registered else LocalServer()
     target = snapshot.server_url or snapshot.connection_target
     return models.KitaruStatusOutput.model_validate(
         {

@@ -36,6 +36,10 @@ class RuntimeSnapshot:
     repository_config_path: str | None = None
     uses_repo_local_config: bool = False
     system_info: dict[str, Any] = field(default_factory=dict)
+    local_server_registered: bool = True  # False: Kitaru found no local server record
+
+
+_NO_LOCAL_SERVER = "not started"  # Kitaru's ``describe_local_server`` when there is no record
 
 
 @dataclass
@@ -66,6 +70,7 @@ class ConnectionGateway(GatewayBase):
         values: dict[str, Any] = {name: getattr(snapshot, name, None) for name in fields}
         values["uses_repo_local_config"] = bool(values["uses_repo_local_config"])
         values["system_info"] = dict(values["system_info"] or {})
+        values["local_server_registered"] = values["local_server_status"] != _NO_LOCAL_SERVER
         return RuntimeSnapshot(**values)
 
     def configured_server_url(self) -> str | None:

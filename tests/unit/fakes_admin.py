@@ -96,6 +96,7 @@ class FakeAdminGateway(FakeGateway):
         return list(self.url_variables)
 
     def local_server(self) -> LocalServer:
+        self.calls.append(("local_server", ()))
         return copy.copy(self.server)
 
     def local_server_missing_dependency(self) -> str | None:

@@ -55,6 +55,15 @@ def test_status_shows_a_running_local_server(admin) -> None:
     admin.server = LocalServer(running=True, url="http://127.0.0.1:9000")
     status = _status(admin)
     assert (status.local_server_running, status.local_server_url) == (True, "http://127.0.0.1:9000")
+    assert ("local_server", ()) in admin.calls
+
+
+def test_status_reads_no_local_server_record_when_kitaru_found_none(admin) -> None:
+    admin.snapshot.local_server_registered = False
+    admin.server = LocalServer(running=True, url="http://127.0.0.1:9000")  # never consulted
+    status = _status(admin)
+    assert (status.local_server_running, status.local_server_url) == (False, None)
+    assert ("local_server", ()) not in admin.calls
 
 
 def _start(gw, **arguments) -> models.KitaruStartLocalServerOutput:
