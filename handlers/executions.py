@@ -19,10 +19,10 @@ def list_executions(
 ) -> models.KitaruExecutionsListOutput:
     """Newest first, filtered by status and flow, one page of at most ``limit``.
 
-    On a store that answers keyset queries, a page is one query that starts
-    right after the cursor's execution (the same cost at any depth; nothing
-    that existed when paging started is repeated or skipped). Elsewhere, the
-    page is cut from a listing from the top, after the cursor's execution.
+    A page is one keyset query that starts right after the cursor's execution
+    (the same cost at any depth; nothing that existed when paging started is
+    repeated or skipped). A cursor without a key (issued before keyset pages
+    reached server connections) is followed from a listing from the top.
     """
     filters = {"flow": params.flow, "status": params.status}
     position, last_id = cursor.decode(params.cursor, filters)
@@ -31,16 +31,15 @@ def list_executions(
         keyed = gw.page_executions(
             flow=params.flow, status=params.status, limit=params.limit + 1, after=key
         )
-        if keyed is not None:
-            items = keyed["executions"][: params.limit]
-            has_more = len(keyed["executions"]) > params.limit
-            next_cursor = None
-            if has_more and items:
-                last = len(items) - 1
-                next_cursor = cursor.encode(
-                    position + len(items), items[last]["exec_id"], filters, keyed["keys"][last]
-                )
-            return _page(items, has_more, next_cursor)
+        items = keyed["executions"][: params.limit]
+        has_more = len(keyed["executions"]) > params.limit
+        next_cursor = None
+        if has_more and items:
+            last = len(items) - 1
+            next_cursor = cursor.encode(
+                position + len(items), items[last]["exec_id"], filters, keyed["keys"][last]
+            )
+        return _page(items, has_more, next_cursor)
     fetch = params.limit + 1 + (position + _SLACK if last_id else 0)
     summaries = gw.list_executions(flow=params.flow, status=params.status, limit=fetch)
     page = cursor.paginate(

@@ -118,31 +118,43 @@ def test_get_is_the_sdks_execution(store, gw) -> None:
         assert gw.get_execution(exec_id) == expected, exec_id
 
 
-def test_list_is_the_sdks_list(store, gw) -> None:
+def test_list_is_the_sdks_list(store, gw, sdk_gw) -> None:
     from kitaru_mcp.gateway import serialize
 
     for flow, status in _flows_and_statuses(gw, store["sample"]):
         listed = _kitaru().executions.list(flow=flow, status=status, limit=200)
         expected = [serialize.execution_summary(execution) for execution in listed]
         assert gw.list_executions(flow=flow, status=status, limit=200) == expected, (flow, status)
+        by_rest = sdk_gw.list_executions(flow=flow, status=status, limit=200)
+        assert by_rest == expected, ("rest", flow, status)
 
 
-def test_keyset_pages_walk_the_sdks_order(store, gw) -> None:
+@pytest.mark.parametrize("path", ["sql", "rest"])
+def test_keyset_pages_walk_the_sdks_order(store, gw, sdk_gw, path) -> None:
+    """Both paths: the embedded query, and the REST filters a server connection uses."""
     from kitaru_mcp.gateway import serialize
 
+    gateway = gw if path == "sql" else sdk_gw
     for flow, status in [(None, None), ("two_steps", "completed"), (None, "waiting")]:
         expected = [
             serialize.execution_summary(execution)
             for execution in _kitaru().executions.list(flow=flow, status=status)
         ]
-        walked, after = [], None
+        walked, keys, after = [], [], None
         while True:
-            page = gw.page_executions(flow=flow, status=status, limit=37, after=after)
+            page = gateway.page_executions(flow=flow, status=status, limit=37, after=after)
             walked += page["executions"]
+            keys += page["keys"]
             if len(page["executions"]) < 37:
                 break
             after = page["keys"][-1]
         assert walked == expected, (flow, status)
+        # from any key (the REST filter rounds to its second), what follows it exactly
+        for index in random.Random(7).sample(range(len(keys)), min(5, len(keys))):
+            after_key = gateway.page_executions(
+                flow=flow, status=status, limit=5, after=keys[index]
+            )
+            assert after_key["executions"] == walked[index + 1 : index + 6], (flow, status)
 
 
 def test_flow_inputs_are_the_runs_parameters(store, gw, sdk_gw) -> None:

@@ -187,3 +187,15 @@ def test_active_stack_id_sources() -> None:
     assert "ENV_ZENML_ACTIVE_STACK_ID" in source and "self._config" in source
     assert "active_stack_id" in source and isinstance(ENV_ZENML_ACTIVE_STACK_ID, str)
     assert callable(GlobalConfiguration.get_active_stack_id)
+
+
+def test_execution_mapping_and_list_filters() -> None:
+    from kitaru import client
+    from kitaru._client._mappers import _coerce_status_filter, _map_execution
+
+    assert {"run", "client", "include_details", "resolve_wait_status"} <= _parameters(
+        _map_execution
+    )
+    assert _coerce_status_filter("waiting").value == "waiting"
+    assert client._pipeline_name_filter_value("f").startswith("oneof:")
+    assert callable(client._list_status_filter_value)

@@ -180,6 +180,22 @@ def test_a_long_flow_is_cancelled(mcp: StdioClient) -> None:
     assert again["code"] == "conflict"
 
 
+def test_cursor_pages_on_the_server_walk_one_listing(mcp: StdioClient) -> None:
+    """Keyset pages through the REST API's filters: page by page, the whole listing."""
+    whole = mcp.ok("kitaru_executions_list", {"limit": 200})["executions"]
+    assert len(whole) >= 5
+    walked, token = [], None
+    for _ in range(len(whole)):
+        page = mcp.ok(
+            "kitaru_executions_list", {"limit": 2, **({"cursor": token} if token else {})}
+        )
+        walked += page["executions"]
+        token = page["next_cursor"]
+        if token is None:
+            break
+    assert [e["exec_id"] for e in walked] == [e["exec_id"] for e in whole]
+
+
 def test_statistics_count_the_executions_of_this_suite(mcp: StdioClient) -> None:
     stats = mcp.ok("kitaru_executions_statistics", {"group_by": ["flow", "status"]})
     counts = {(g.get("flow"), g.get("status")): g["count"] for g in stats["groups"]}

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+from datetime import datetime
 from typing import Any
 
 from kitaru_mcp.errors import InvalidArgument
 from kitaru_mcp.gateway import serialize, sql
 from kitaru_mcp.gateway.base import GatewayBase, missing_execution
+
+_LIVE = {"running", "waiting"}  # statuses Kitaru tells apart by looking for a pending wait
 
 
 class ExecutionsGateway(GatewayBase):
@@ -16,11 +19,7 @@ class ExecutionsGateway(GatewayBase):
         self, *, flow: str | None = None, status: str | None = None, limit: int = 20
     ) -> list[dict[str, Any]]:
         """Execution summaries, newest first (by creation, then id, as the SDK lists)."""
-        found = self.page_executions(flow=flow, status=status, limit=limit)
-        if found is not None:
-            return found["executions"]
-        listed = self.client().executions.list(flow=flow, status=status, limit=limit)
-        return [serialize.execution_summary(execution) for execution in listed]
+        return self.page_executions(flow=flow, status=status, limit=limit)["executions"]
 
     def page_executions(
         self,
@@ -29,17 +28,13 @@ class ExecutionsGateway(GatewayBase):
         status: str | None = None,
         limit: int = 20,
         after: str | None = None,
-    ) -> dict[str, Any] | None:
+    ) -> dict[str, Any]:
         """``{"executions": [...], "keys": [...]}`` strictly after the key ``after``.
 
-        One indexed query on the embedded store (keyset pagination: a page
-        costs the same at any depth); each key resumes right after its
-        execution. None on a server connection (no keys: page by position).
+        Keyset pagination, so a page costs the same at any depth: one indexed
+        query on the embedded store, the REST API's ``created`` filter on a
+        server connection. Each key resumes right after its execution.
         """
-        store = self.store_sql()
-        if store is None:
-            return None
-        engine, project_id = store
         try:
             resume = sql.decode_key(after) if after else None
         except ValueError:
@@ -48,10 +43,82 @@ class ExecutionsGateway(GatewayBase):
                 field="cursor",
                 hint="Pass next_cursor from the previous page unchanged, or omit it.",
             ) from None
-        rows = sql.list_summaries(
-            engine, project_id, flow=flow, status=status, limit=limit, after=resume
-        )
+        store = self.store_sql()
+        if store is None:
+            rows = self._page_by_rest(flow=flow, status=status, limit=limit, after=resume)
+        else:
+            engine, project_id = store
+            rows = sql.list_summaries(
+                engine, project_id, flow=flow, status=status, limit=limit, after=resume
+            )
         return {"executions": [s for s, _ in rows], "keys": [k for _, k in rows]}
+
+    def _page_by_rest(
+        self,
+        *,
+        flow: str | None,
+        status: str | None,
+        limit: int,
+        after: tuple[datetime, str] | None,
+    ) -> list[tuple[dict[str, Any], str]]:
+        """The SDK's listing, started at the key: ZenML orders runs by (created, id)
+        descending, as the embedded query does; its ``created`` filter takes whole
+        seconds, so the runs of the key's second that come before the key are skipped.
+
+        Private Kitaru API: ``kitaru._client._mappers._map_execution`` and
+        ``kitaru.client``'s ``_pipeline_name_filter_value`` and
+        ``_list_status_filter_value``: the mapping and the filters
+        ``executions.list`` applies to each page of runs.
+        """
+        from kitaru import client as kitaru_client
+        from kitaru._client._mappers import _coerce_status_filter, _map_execution
+
+        if flow is not None and sql.public_flow_name(flow) is None:
+            return []  # a name no flow can have (Kitaru lists nothing for it)
+        kitaru = self.client()
+        wanted = _coerce_status_filter(status)
+        filters: dict[str, Any] = {}
+        if flow is not None:
+            filters["pipeline_name"] = kitaru_client._pipeline_name_filter_value(flow)
+        if wanted is not None:
+            filters["status"] = kitaru_client._list_status_filter_value(wanted)
+        if after is not None:
+            filters["created"] = f"lte:{sql.whole_second_after(after[0])}"
+        size = max(50, limit)
+        rows: list[tuple[dict[str, Any], str]] = []
+        for page in range(1, 10_000):
+            runs = (
+                self.zen()
+                .list_pipeline_runs(
+                    sort_by="desc:created",
+                    page=page,
+                    size=size,
+                    project=kitaru._project,
+                    hydrate=True,
+                    **filters,
+                )
+                .items
+            )
+            for run in runs:
+                key = sql.run_key(run.created, run.id)
+                if after is not None and not key < after:
+                    continue
+                execution = _map_execution(
+                    run=run,
+                    client=kitaru,
+                    include_details=False,
+                    resolve_wait_status=wanted is not None and wanted.value in _LIVE,
+                )
+                if flow is not None and execution.flow_name != flow:
+                    continue
+                if wanted is not None and execution.status != wanted:
+                    continue
+                rows.append((serialize.execution_summary(execution), sql.encode_key(*key)))
+                if len(rows) == limit:
+                    return rows
+            if len(runs) < size:
+                break
+        return rows
 
     def flow_exists(self, flow: str) -> bool:
         """Whether a flow of this name was ever run or deployed in the project."""

@@ -22,7 +22,7 @@ import json
 import threading
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 _RAW_STATUS: dict[str, str] = {}  # ZenML run status -> execution status
@@ -195,6 +195,22 @@ def encode_key(created: datetime, run_id: Any) -> str:
 def decode_key(key: str) -> tuple[datetime, str]:
     created, _, run_id = key.partition("|")
     return datetime.fromisoformat(created), str(uuid.UUID(run_id))
+
+
+def run_key(created: datetime, run_id: Any) -> tuple[datetime, str]:
+    """A run's place in the listing order, comparable with a decoded key (naive UTC)."""
+    if created.tzinfo is not None:
+        created = created.astimezone(UTC).replace(tzinfo=None)
+    return created, str(uuid.UUID(str(run_id)))
+
+
+def whole_second_after(moment: datetime) -> str:
+    """The REST filters' datetime format (whole seconds), rounded up: ``lte`` it keeps
+    every run created at or before ``moment``."""
+    rounded = moment.replace(microsecond=0)
+    if rounded < moment:
+        rounded += timedelta(seconds=1)
+    return rounded.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def pipeline_exists(engine: Any, project_id: uuid.UUID, flow: str) -> bool:
