@@ -11,9 +11,7 @@ or what is known ("runner process N died"). ``get``, ``wait`` and ``list``
 then report it failed, and ``retry`` works.
 
 It begins once the client listed the tools (``begin()``, from the server's
-``tools/list`` and ``tools/call`` handlers): ``WARM_AFTER_S`` later it imports
-Kitaru and opens the store, which also makes the server's first tool call
-warm, then makes its first pass.
+``tools/list`` and ``tools/call`` handlers), then makes its first pass.
 
 A record is marked ``settled`` once its runner is gone and the store agrees it
 ended, so it is not looked at again (until a new runner reports on it).
@@ -125,7 +123,6 @@ def _live_statuses() -> frozenset[str]:
     return LIVE_STATUSES
 
 
-WARM_AFTER_S = 1.5
 BEGIN_AT_THE_LATEST_S = 10.0
 _begun = threading.Event()
 
@@ -140,17 +137,10 @@ def begin() -> None:
     _begun.set()
 
 
-def _loop(warm_after_s: float | None) -> None:
+def _loop() -> None:
     _begun.wait(BEGIN_AT_THE_LATEST_S)
     if _stop.is_set():
         return
-    if warm_after_s is not None and not _stop.wait(warm_after_s):
-        try:  # the reconciling needs the SDK anyway: get it ready for the first tool call
-            from kitaru_mcp.gateway import runtime
-
-            runtime.warm_sdk()
-        except Exception as exc:
-            logger.info("reaper: warming up the SDK failed: %s", exc)
     while not _stop.is_set():
         try:
             live = reconcile()
@@ -165,21 +155,15 @@ def _loop(warm_after_s: float | None) -> None:
             _stop.wait(INTERVAL_S / 4)  # let the new runner report first
 
 
-def start(warm_after_s: float | None = WARM_AFTER_S) -> None:
-    """Start the reaper thread (once per process): a pass now, then while anything lives.
-
-    Unless ``warm_after_s`` is None, it first waits that long (past the client's
-    ``initialize`` and ``tools/list``, which never wait on Kitaru), then imports
-    Kitaru and opens the store, so the first tool call finds them ready.
-    """
+def start() -> None:
+    """Start the reaper thread (once per process): a pass once the client listed the
+    tools, then while anything lives. (The server's own warm-up gets Kitaru ready.)"""
     global _thread
     with _lock:
         if _thread is not None and _thread.is_alive():
             return
         _stop.clear()
-        _thread = threading.Thread(
-            target=_loop, args=(warm_after_s,), name="kitaru-reaper", daemon=True
-        )
+        _thread = threading.Thread(target=_loop, name="kitaru-reaper", daemon=True)
         _thread.start()
 
 

@@ -244,7 +244,7 @@ def background(options: ServeOptions) -> Iterator[None]:
     from kitaru_mcp import launcher
 
     launcher.start_template()
-    reaper.start(warm_after_s=None)  # the server's own warm-up gets Kitaru ready
+    reaper.start()
     try:
         yield
     finally:

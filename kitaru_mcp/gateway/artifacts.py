@@ -55,14 +55,3 @@ class ArtifactsGateway(GatewayBase):
         except Exception as exc:  # e.g. the value's class is not importable here
             raise ArtifactLoadFailed(artifact) from exc
         return LoadedArtifact(artifact=artifact, value=value)
-
-    def checkpoint_artifact_ids(self, exec_id: str) -> dict[str, dict[str, str]]:
-        """call_id -> {artifact name (or kind) -> artifact_id}, for each checkpoint."""
-        with missing_execution(exec_id):
-            execution = self.client().executions.get(exec_id)
-        return {
-            str(call.call_id): {
-                (a.name or a.kind or "artifact"): str(a.artifact_id) for a in call.artifacts
-            }
-            for call in execution.checkpoints
-        }

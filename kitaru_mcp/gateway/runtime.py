@@ -49,16 +49,6 @@ def import_sdk() -> None:
         import zenml.client  # noqa: F401
 
 
-def warm_sdk() -> None:
-    """Import Kitaru and open the store once (under the store lock), then one read,
-    so a server's first tool call finds everything ready."""
-    import_sdk()
-    ensure_store()
-    from kitaru import KitaruClient
-
-    KitaruClient().executions.list(limit=1)
-
-
 def run_status(exec_id: str) -> str:
     """ZenML's own status of the run (``paused`` and ``running`` apart, unlike Kitaru's).
 

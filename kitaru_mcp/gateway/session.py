@@ -161,12 +161,10 @@ def ensure_store() -> None:
 
 
 _warm_thread: threading.Thread | None = None
-_warm_error: BaseException | None = None
 
 
 def warm_up() -> None:
     """Import Kitaru and open the connection (the body of the background warm-up)."""
-    global _warm_error
     try:
         sync_connection()
         ensure_store()
@@ -174,7 +172,6 @@ def warm_up() -> None:
 
         KitaruClient()
     except BaseException as exc:  # reported by the next call that needs Kitaru, never a crash
-        _warm_error = exc
         logger.info("warm-up did not finish: %s", type(exc).__name__)
 
 
