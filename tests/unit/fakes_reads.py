@@ -126,11 +126,6 @@ class ReadsFake(FakeGateway):
                 raise ArtifactLoadFailed(dict(found[0])) from exc
         return LoadedArtifact(artifact=dict(found[0]), value=value)
 
-    def checkpoint_artifact_ids(self, exec_id: str) -> dict[str, dict[str, str]]:
-        self.calls.append(("checkpoint_artifact_ids", (exec_id,)))
-        self._known(exec_id)
-        return self.call_artifacts.get(exec_id, {})
-
     # ---------------------------------------------------------------------- logs
 
     def checkpoint_log_lines(
