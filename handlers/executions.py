@@ -31,8 +31,9 @@ def list_executions(
         keyed = gw.page_executions(
             flow=params.flow, status=params.status, limit=params.limit + 1, after=key
         )
-        items = keyed["executions"][: params.limit]
-        has_more = len(keyed["executions"]) > params.limit
+        found = keyed["executions"][: params.limit]
+        items, _ = budget.fit_items(found, current().max_result_chars - budget.SLACK * 2)
+        has_more = len(keyed["executions"]) > len(items)  # past the limit, or cut at the budget
         next_cursor = None
         if has_more and items:
             last = len(items) - 1

@@ -10,7 +10,7 @@ import sys
 
 import anyio
 import pytest
-from fakes import execution
+from fakes import FakeGateway, execution
 from fakes_reads import ReadsFake
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import artifacts, diff, executions, logs
@@ -265,6 +265,27 @@ def test_a_diff_over_the_budget_keeps_the_differing_rows_first() -> None:
     assert budget.size(fitted) <= SMALL and fitted["truncated"] is True
     assert {r["name"] for r in fitted["checkpoints"]} == {f"c{i}" for i in range(0, 300, 10)}
     assert "of 20 outputs" in fitted["note"] and "30 of 300 checkpoints" in fitted["note"]
+
+
+def test_a_list_page_over_the_budget_is_cut_and_its_cursor_walks_the_rest() -> None:
+    flows = [f"flow_with_a_long_name_{'x' * 60}_{i}" for i in range(200)]
+    gw = FakeGateway([execution(f"{i:04d}beef", flow=flows[i], minutes=i) for i in range(200)])
+    narrow = Dispatcher(ServeOptions(max_result_chars=SMALL), gateway=lambda: gw)
+    seen: list[str] = []
+    token = None
+    pages = 0
+    while True:
+        arguments = {"limit": 200, **({"cursor": token} if token else {})}
+        page = anyio.run(narrow.run, "kitaru_executions_list", arguments)
+        pages += 1
+        assert budget.size(page) <= SMALL
+        seen += [e["exec_id"] for e in page["executions"]]
+        token = page["next_cursor"]
+        assert page["has_more"] is (token is not None)
+        if token is None:
+            break
+    assert pages > 2  # 200 summaries do not fit one page of 10,000 characters
+    assert seen == [f"{i:04d}beef" for i in reversed(range(200))]
 
 
 # ------------------------------------------------------------ dispatch and CLI
