@@ -1075,6 +1075,10 @@ class KitaruExecutionsCohortOutput(BaseModel):
     """
     The scan stopped at max_scan before finding `limit` members: older matches may exist.
     """
+    truncated: bool | None = None
+    """
+    Present (true) when the newest members alone filled the result budget: the older ones were left out; narrow with `limit`, `since` or `until`.
+    """
     filtered: dict[str, FilteredAdditionalProperty] | None = None
     """
     How many scanned executions each filter removed.
@@ -1407,7 +1411,7 @@ class KitaruExecutionsStatisticsOutput(BaseModel):
     group_by: list[str]
     truncated: bool
     """
-    True when more groups existed than max_groups.
+    True when more groups existed than max_groups, or than fit the result budget.
     """
     window: Window | None = None
 

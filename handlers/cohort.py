@@ -10,6 +10,8 @@ from typing import Any
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers.inspection import bounded, same_json, window
 
+from kitaru_mcp import budget
+from kitaru_mcp.context import current
 from kitaru_mcp.errors import InvalidArgument, NotFound
 from kitaru_mcp.gateway import Gateway
 
@@ -164,15 +166,19 @@ def cohort(
     members = match(gw, found, wanted, params.at, limit)
     for key in ("status", "replays", "window", "inputs", *(("checkpoint",) if params.at else ())):
         found.filtered.setdefault(key, 0)
-    return models.KitaruExecutionsCohortOutput.model_validate(
-        {
-            "flow": flow,
-            "at": params.at,
-            "inputs": {name: bounded(value) for name, value in wanted.items()},
-            "executions": members,
-            "count": len(members),
-            "scanned": found.scanned,
-            "partial": found.partial and len(members) < limit,
-            "filtered": dict(found.filtered),
-        }
-    )
+    result: dict[str, Any] = {
+        "flow": flow,
+        "at": params.at,
+        "inputs": {name: bounded(value) for name, value in wanted.items()},
+        "executions": [],
+        "count": 0,
+        "scanned": found.scanned,
+        "partial": found.partial and len(members) < limit,
+        "filtered": dict(found.filtered),
+    }
+    room = budget.room_for(result, "executions", current().max_result_chars)
+    result["executions"], cut = budget.fit_items(members, room)  # newest first
+    result["count"] = len(result["executions"])
+    if cut:
+        result["truncated"] = True
+    return models.KitaruExecutionsCohortOutput.model_validate(result)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers.inspection import window
 
+from kitaru_mcp import budget
+from kitaru_mcp.context import current
 from kitaru_mcp.gateway import Gateway
 
 
@@ -26,15 +28,18 @@ def statistics(
     groups = found["groups"]
     if not group_by:  # one group for the total, or none when nothing matched
         groups = [g for g in groups if g["count"]] or [{"count": 0}]
-    return models.KitaruExecutionsStatisticsOutput.model_validate(
-        {
-            "groups": groups,
-            "total": sum(g["count"] for g in groups),
-            "group_by": group_by,
-            "truncated": found["truncated"],
-            "window": {
-                "since": since.isoformat() if since else None,
-                "until": until.isoformat() if until else None,
-            },
-        }
-    )
+    result = {
+        "groups": [],
+        "total": 0,
+        "group_by": group_by,
+        "truncated": found["truncated"],
+        "window": {
+            "since": since.isoformat() if since else None,
+            "until": until.isoformat() if until else None,
+        },
+    }
+    room = budget.room_for(result, "groups", current().max_result_chars)
+    result["groups"], cut = budget.fit_items(groups, room)  # in Kitaru's order, first kept
+    result["truncated"] = result["truncated"] or cut
+    result["total"] = sum(g["count"] for g in result["groups"])
+    return models.KitaruExecutionsStatisticsOutput.model_validate(result)

@@ -288,6 +288,39 @@ def test_a_list_page_over_the_budget_is_cut_and_its_cursor_walks_the_rest() -> N
     assert seen == [f"{i:04d}beef" for i in reversed(range(200))]
 
 
+def test_statistics_over_the_budget_keep_the_first_groups_and_say_so() -> None:
+    many = [
+        execution(f"{i:04d}cafe", flow=f"flow_{i:03d}_{'y' * 80}", minutes=i) for i in range(300)
+    ]
+    gw = ReadsFake(many)
+    narrow = Dispatcher(ServeOptions(max_result_chars=SMALL), gateway=lambda: gw)
+    arguments = {"group_by": ["flow", "day"], "max_groups": 1000}
+    cut = anyio.run(narrow.run, "kitaru_executions_statistics", arguments)
+    assert budget.size(cut) <= SMALL and cut["truncated"] is True
+    assert 10 < len(cut["groups"]) < 300
+    assert cut["total"] == sum(g["count"] for g in cut["groups"])
+    wide = Dispatcher(ServeOptions(), gateway=lambda: gw)
+    whole = anyio.run(wide.run, "kitaru_executions_statistics", arguments)
+    assert len(whole["groups"]) == 300 and whole["truncated"] is False
+    assert cut["groups"] == whole["groups"][: len(cut["groups"])]
+
+
+def test_a_cohort_over_the_budget_keeps_its_newest_members_and_says_so() -> None:
+    gw = ReadsFake([execution(f"{i:04d}f00d", flow="two_steps", minutes=i) for i in range(150)])
+    gw.inputs = {e: {"name": "same", "notes": "n" * 250} for e in gw.executions}
+    narrow = Dispatcher(ServeOptions(max_result_chars=SMALL), gateway=lambda: gw)
+    arguments = {"flow": "two_steps", "inputs": {"name": "same"}, "limit": 150}
+    cut = anyio.run(narrow.run, "kitaru_executions_cohort", arguments)
+    assert budget.size(cut) <= SMALL and cut["truncated"] is True
+    assert 5 < cut["count"] == len(cut["executions"]) < 150
+    newest = [f"{i:04d}f00d" for i in reversed(range(150))]
+    assert [e["exec_id"] for e in cut["executions"]] == newest[: cut["count"]]
+    whole = anyio.run(
+        Dispatcher(ServeOptions(), gateway=lambda: gw).run, "kitaru_executions_cohort", arguments
+    )
+    assert whole["count"] == 150 and "truncated" not in whole
+
+
 # ------------------------------------------------------------ dispatch and CLI
 
 
