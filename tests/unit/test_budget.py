@@ -321,6 +321,19 @@ def test_a_cohort_over_the_budget_keeps_its_newest_members_and_says_so() -> None
     assert whole["count"] == 150 and "truncated" not in whole
 
 
+def test_a_cancel_of_a_large_execution_answers_within_the_budget(small_budget) -> None:
+    from kitaru_mcp.handlers import lifecycle
+
+    big = _big_execution(300)
+    big["status"] = "running"
+    gw = ReadsFake([big])
+    done = lifecycle.cancel(gw, models.KitaruExecutionsCancelInput(exec_id="aaaa0001"))
+    data = done.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    assert ("request_cancel", ("aaaa0001",)) in gw.calls  # the cancel happened...
+    assert data["status"] == "cancelled" and budget.size(data) <= SMALL  # ...and is answered
+    assert data["truncated"] is True and data["checkpoints_total"] == 300
+
+
 # ------------------------------------------------------------ dispatch and CLI
 
 
