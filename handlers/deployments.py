@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from jsonschema import Draft202012Validator
 from kitaru_mcp.generated import models
+from kitaru_mcp.handlers.executions import fitted_execution
 
 from kitaru_mcp import cursor, settings
 from kitaru_mcp.context import current
@@ -147,7 +148,7 @@ def invoke(
             "version": version,
             "tag": tag,
             "exec_id": exec_id,
-            "execution": gw.get_execution(exec_id),
+            "execution": fitted_execution(gw, exec_id),
         }
     )
 

@@ -62,6 +62,14 @@ def _page(
     )
 
 
+def fitted_execution(gw: Gateway, exec_id: str, beside: dict[str, Any] | None = None) -> dict:
+    """The execution as an action's answer carries it: within the result budget, after what
+    the answer holds ``beside`` it (checkpoints paged when it must be), so an action that
+    happened is never answered by a budget error."""
+    room = current().max_result_chars - budget.size(beside or {}) - budget.SLACK
+    return fit_execution(gw.get_execution(exec_id), room)
+
+
 def fit_execution(
     execution: dict[str, Any],
     max_chars: int,

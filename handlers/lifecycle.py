@@ -14,21 +14,12 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from kitaru_mcp.generated import models
-from kitaru_mcp.handlers.executions import fit_execution
+from kitaru_mcp.handlers.executions import fitted_execution
 
 from kitaru_mcp import idempotency, launcher, settings, state
-from kitaru_mcp.context import current
 from kitaru_mcp.errors import Conflict, InvalidArgument
 from kitaru_mcp.gateway import Gateway
 from kitaru_mcp.statuses import FINISHED
-
-_ENVELOPE = 1_000  # the result's other fields (operation, continuation, log_file...)
-
-
-def _fitted(gw: Gateway, exec_id: str) -> dict[str, Any]:
-    """The execution as a result carries it: within the result budget (checkpoints paged
-    when it must be), so a start or cancel that happened is never answered by an error."""
-    return fit_execution(gw.get_execution(exec_id), current().max_result_chars - _ENVELOPE)
 
 
 def _started(
@@ -38,7 +29,7 @@ def _started(
         {
             "available": True,
             "operation": operation,
-            "execution": _fitted(gw, launched.exec_id),
+            "execution": fitted_execution(gw, launched.exec_id),
             "log_file": launched.log_file,
             "reused": reused,
         }
@@ -124,8 +115,9 @@ def continue_after_wait(gw: Gateway, exec_id: str) -> models.WaitResolution:
     if gw.run_status(exec_id) == "paused":
         launched = launcher.launch("resume", exec_id=exec_id, target=_known_target(exec_id))
         continuation, log_file = "resumed", launched.log_file
+    execution = fitted_execution(gw, exec_id)
     return models.WaitResolution.model_validate(
-        {"execution": _fitted(gw, exec_id), "continuation": continuation, "log_file": log_file}
+        {"execution": execution, "continuation": continuation, "log_file": log_file}
     )
 
 
@@ -263,4 +255,4 @@ def cancel(gw: Gateway, params: models.KitaruExecutionsCancelInput) -> models.Ex
         launcher.stop_runner(record.get("pid"))
         if gw.run_status(exec_id) not in {"stopped", "completed", "failed", "cancelled"}:
             gw.record_status(exec_id, "stopped")  # the runner was killed before it could
-    return models.Execution.model_validate(_fitted(gw, exec_id))
+    return models.Execution.model_validate(fitted_execution(gw, exec_id))

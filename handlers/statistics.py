@@ -39,7 +39,8 @@ def statistics(
         },
     }
     room = budget.room_for(result, "groups", current().max_result_chars)
-    result["groups"], cut = budget.fit_items(groups, room)  # in Kitaru's order, first kept
+    # Kitaru's own cut: by day, the newest days are kept (they come last); else the largest
+    result["groups"], cut = budget.fit_items(groups, room, from_end="day" in group_by)
     result["truncated"] = result["truncated"] or cut
     result["total"] = sum(g["count"] for g in result["groups"])
     return models.KitaruExecutionsStatisticsOutput.model_validate(result)

@@ -117,7 +117,6 @@ def ask_user(
             gw.send_input(params.exec_id, pending["name"], value)
             resolution = lifecycle.continue_after_wait(gw, params.exec_id)
             result["continuation"] = resolution.continuation
-    execution = gw.get_execution(params.exec_id)
-    return models.KitaruExecutionsAskUserOutput.model_validate(
-        {**result, "outcome": outcome, "execution": execution}
-    )
+    result["outcome"] = outcome
+    execution = executions.fitted_execution(gw, params.exec_id, beside=result)
+    return models.KitaruExecutionsAskUserOutput.model_validate({**result, "execution": execution})

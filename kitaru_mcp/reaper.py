@@ -124,6 +124,7 @@ def _live_statuses() -> frozenset[str]:
 
 
 BEGIN_AT_THE_LATEST_S = 10.0
+AFTER_BEGIN_S = 0.1
 _begun = threading.Event()
 
 
@@ -139,7 +140,7 @@ def begin() -> None:
 
 def _loop() -> None:
     _begun.wait(BEGIN_AT_THE_LATEST_S)
-    if _stop.is_set():
+    if _stop.wait(AFTER_BEGIN_S):  # the tools/list answer goes out first
         return
     while not _stop.is_set():
         try:

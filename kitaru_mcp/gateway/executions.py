@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 from datetime import datetime
 from typing import Any
@@ -86,7 +87,7 @@ class ExecutionsGateway(GatewayBase):
             filters["created"] = f"lte:{sql.whole_second_after(after[0])}"
         size = max(50, limit)
         rows: list[tuple[dict[str, Any], str]] = []
-        for page in range(1, 10_000):
+        for page in itertools.count(1):
             runs = (
                 self.zen()
                 .list_pipeline_runs(

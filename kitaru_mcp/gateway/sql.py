@@ -193,8 +193,9 @@ def encode_key(created: datetime, run_id: Any) -> str:
 
 
 def decode_key(key: str) -> tuple[datetime, str]:
+    """The (naive UTC creation time, run id) a key names; ValueError for anything else."""
     created, _, run_id = key.partition("|")
-    return datetime.fromisoformat(created), str(uuid.UUID(run_id))
+    return run_key(datetime.fromisoformat(created), run_id)
 
 
 def run_key(created: datetime, run_id: Any) -> tuple[datetime, str]:

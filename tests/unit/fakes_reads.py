@@ -179,6 +179,9 @@ class ReadsFake(FakeGateway):
             counts[tuple(values[name] for name in group_by)] += 1
         ranked = counts.most_common()
         groups = [{**dict(zip(group_by, key, strict=True)), "count": n} for key, n in ranked]
+        if "day" in group_by:  # as Kitaru: by day, oldest first, the newest days kept
+            groups.sort(key=lambda g: (g["day"], repr(sorted(g.items()))))
+            return {"groups": groups[-max_groups:], "truncated": len(groups) > max_groups}
         return {"groups": groups[:max_groups], "truncated": len(groups) > max_groups}
 
     def flow_inputs(self, exec_id: str) -> dict[str, Any]:

@@ -288,21 +288,29 @@ def test_a_list_page_over_the_budget_is_cut_and_its_cursor_walks_the_rest() -> N
     assert seen == [f"{i:04d}beef" for i in reversed(range(200))]
 
 
-def test_statistics_over_the_budget_keep_the_first_groups_and_say_so() -> None:
+@pytest.mark.parametrize("group_by", [["flow"], ["flow", "day"]])
+def test_statistics_over_the_budget_keep_what_kitaru_keeps_and_say_so(group_by) -> None:
+    """The largest groups first; by day, the newest days (as Kitaru's max_groups cut)."""
     many = [
-        execution(f"{i:04d}cafe", flow=f"flow_{i:03d}_{'y' * 80}", minutes=i) for i in range(300)
+        execution(f"{i:04d}cafe", flow=f"flow_{i:03d}_{'y' * 80}", minutes=i * 1440)
+        for i in range(300)
     ]
     gw = ReadsFake(many)
     narrow = Dispatcher(ServeOptions(max_result_chars=SMALL), gateway=lambda: gw)
-    arguments = {"group_by": ["flow", "day"], "max_groups": 1000}
+    arguments = {"group_by": group_by, "max_groups": 1000}
     cut = anyio.run(narrow.run, "kitaru_executions_statistics", arguments)
     assert budget.size(cut) <= SMALL and cut["truncated"] is True
-    assert 10 < len(cut["groups"]) < 300
+    kept = len(cut["groups"])
+    assert 10 < kept < 300
     assert cut["total"] == sum(g["count"] for g in cut["groups"])
     wide = Dispatcher(ServeOptions(), gateway=lambda: gw)
     whole = anyio.run(wide.run, "kitaru_executions_statistics", arguments)
     assert len(whole["groups"]) == 300 and whole["truncated"] is False
-    assert cut["groups"] == whole["groups"][: len(cut["groups"])]
+    if "day" in group_by:
+        assert cut["groups"] == whole["groups"][-kept:]
+        assert cut["groups"][-1]["flow"].startswith("flow_299")  # the newest day is there
+    else:
+        assert cut["groups"] == whole["groups"][:kept]
 
 
 def test_a_cohort_over_the_budget_keeps_its_newest_members_and_says_so() -> None:
