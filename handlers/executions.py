@@ -70,6 +70,28 @@ def fitted_execution(gw: Gateway, exec_id: str, beside: dict[str, Any] | None = 
     return fit_execution(gw.get_execution(exec_id), room)
 
 
+def _short(text: str | None, room: int) -> str | None:
+    if text is None or budget.size(text) <= room:
+        return text
+    cut, _ = budget.cut_text(text, room - 60)
+    return f"{cut}… (cut at the result budget: {len(text)} characters in all)"
+
+
+def _with_short_texts(execution: dict[str, Any], room: int) -> dict[str, Any]:
+    """The execution with its free texts (failure message, status reason, the wait's
+    question) each cut to ``room`` characters of JSON: no text alone fills the budget."""
+    short = dict(execution)
+    if execution.get("status_reason"):
+        short["status_reason"] = _short(execution["status_reason"], room)
+    if execution.get("failure"):
+        message = _short(execution["failure"]["message"], room)
+        short["failure"] = {**execution["failure"], "message": message}
+    if (execution.get("pending_wait") or {}).get("question"):
+        question = _short(execution["pending_wait"]["question"], room)
+        short["pending_wait"] = {**execution["pending_wait"], "question": question}
+    return short
+
+
 def fit_execution(
     execution: dict[str, Any],
     max_chars: int,
@@ -79,6 +101,7 @@ def fit_execution(
     """The execution within ``max_chars`` of JSON: one page of checkpoints (from ``token``,
     at most ``limit``) and as many artifacts as fit, flagged ``truncated`` with totals, a
     cursor for the next checkpoints and a note. Unchanged when it fits and no page was asked."""
+    execution = _with_short_texts(execution, max_chars // 4)
     checkpoints, artifacts = execution["checkpoints"], execution["artifacts"]
     if limit is None and token is None and budget.size(execution) <= max_chars:
         return execution

@@ -342,6 +342,20 @@ def test_a_cancel_of_a_large_execution_answers_within_the_budget(small_budget) -
     assert data["truncated"] is True and data["checkpoints_total"] == 300
 
 
+def test_a_huge_failure_message_is_cut_and_the_execution_still_answers(small_budget) -> None:
+    failed = execution("aaaa0001", status="failed", checkpoints=["one", "two"])
+    failed["failure"] = {"message": "boom " * 20_000, "exception_type": "RuntimeError"}
+    failed["status_reason"] = "reason " * 10_000
+    gw = ReadsFake([failed])
+    got = executions.get_execution(gw, models.KitaruExecutionsGetInput(exec_id="aaaa0001"))
+    data = got.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    assert budget.size(data) <= SMALL
+    assert data["failure"]["message"].startswith("boom boom")
+    assert data["failure"]["message"].endswith("budget: 100000 characters in all)")
+    assert data["status_reason"].endswith("70000 characters in all)")
+    assert [c["name"] for c in data["checkpoints"]] == ["one", "two"]
+
+
 # ------------------------------------------------------------ dispatch and CLI
 
 
