@@ -192,10 +192,18 @@ class Dispatcher:
             raise _shutting_down()
         except TimeoutError:
             call.cancelled.set()
-            raise Timeout(
-                f"{stub.name} did not finish within {limit:g} s.",
-                hint="The backend may be slow or unreachable; check kitaru_status.",
-            ) from None
+            if stub.read_only:
+                raise Timeout(
+                    f"{stub.name} did not finish within {limit:g} s.",
+                    hint="The backend may be slow or unreachable; check kitaru_status.",
+                ) from None
+            unfinished = Timeout(
+                f"{stub.name} did not answer within {limit:g} s; what it started may still finish.",
+                hint="Check the result before calling again (kitaru_executions_list, "
+                "kitaru_deployments_list, kitaru_status).",
+            )
+            unfinished.retryable = False  # calling again could do it twice
+            raise unfinished from None
         except anyio.get_cancelled_exc_class():
             call.cancelled.set()  # the client cancelled: let the handler's loops stop
             raise

@@ -130,6 +130,18 @@ def test_the_time_limit_is_a_timeout_error(gw) -> None:
     assert time.perf_counter() - started < 1.5
 
 
+def test_a_timed_out_action_says_it_may_still_finish_and_is_not_retryable(gw) -> None:
+    def slow(gateway, arguments):
+        time.sleep(2)
+
+    spec = {**load_contract()["kitaru_executions_cancel"], "timeoutSeconds": 0.2}
+    stub = ToolStub(spec, slow)
+    dispatcher = Dispatcher(ServeOptions(mode="destructive"), {stub.name: stub}, gateway=lambda: gw)
+    error = _error(dispatcher, stub.name, {"exec_id": "aaaa0001"})
+    assert error["code"] == "timeout" and error["retryable"] is False
+    assert "may still finish" in error["message"] and "before calling again" in error["hint"]
+
+
 def test_tool_failures_pass_through_unchanged(gw) -> None:
     failure = NotFound("gone", field="exec_id", hint="look elsewhere")
     dispatcher = Dispatcher(ServeOptions(), _stub_raising(failure), gateway=lambda: gw)
