@@ -1556,7 +1556,7 @@ class KitaruSecretsCreateInput(BaseModel):
     The secret's name.
     """
     values: Annotated[
-        dict[Annotated[str, StringConstraints(pattern=r'^[A-Za-z_][A-Za-z0-9_]*$', max_length=200)], constr(min_length=1, max_length=65536) | float | bool],
+        dict[Annotated[str, StringConstraints(pattern=r'^[A-Za-z_][A-Za-z0-9_]*$', max_length=64)], constr(min_length=1, max_length=65536) | float | bool],
         Field(max_length=100, min_length=1),
     ]
     """

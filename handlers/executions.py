@@ -77,15 +77,21 @@ def _short(text: str | None, room: int) -> str | None:
     return f"{cut}… (cut at the result budget: {len(text)} characters in all)"
 
 
+def _short_failure(item: dict[str, Any], room: int) -> dict[str, Any]:
+    failure = item.get("failure")
+    if not failure or budget.size(failure.get("message")) <= room:
+        return item
+    return {**item, "failure": {**failure, "message": _short(failure["message"], room)}}
+
+
 def _with_short_texts(execution: dict[str, Any], room: int) -> dict[str, Any]:
-    """The execution with its free texts (failure message, status reason, the wait's
-    question) each cut to ``room`` characters of JSON: no text alone fills the budget."""
-    short = dict(execution)
+    """The execution with its free texts (failure messages, status reason, the wait's
+    question) cut: each to ``room`` characters of JSON, a checkpoint's to a tenth of it,
+    so that no text alone fills the budget or keeps a checkpoint off every page."""
+    short = _short_failure(dict(execution), room)
+    short["checkpoints"] = [_short_failure(c, room // 10) for c in execution["checkpoints"]]
     if execution.get("status_reason"):
         short["status_reason"] = _short(execution["status_reason"], room)
-    if execution.get("failure"):
-        message = _short(execution["failure"]["message"], room)
-        short["failure"] = {**execution["failure"], "message": message}
     if (execution.get("pending_wait") or {}).get("question"):
         question = _short(execution["pending_wait"]["question"], room)
         short["pending_wait"] = {**execution["pending_wait"], "question": question}

@@ -356,6 +356,17 @@ def test_a_huge_failure_message_is_cut_and_the_execution_still_answers(small_bud
     assert [c["name"] for c in data["checkpoints"]] == ["one", "two"]
 
 
+def test_a_checkpoint_with_a_huge_failure_message_still_gets_onto_a_page(small_budget) -> None:
+    failed = execution("aaaa0001", status="failed", checkpoints=["one", "two", "three"])
+    failed["checkpoints"][1]["failure"] = {"message": "x" * 50_000, "exception_type": "E"}
+    gw = ReadsFake([failed])
+    got = executions.get_execution(gw, models.KitaruExecutionsGetInput(exec_id="aaaa0001"))
+    data = got.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    assert budget.size(data) <= SMALL
+    assert [c["name"] for c in data["checkpoints"]] == ["one", "two", "three"]
+    assert data["checkpoints"][1]["failure"]["message"].endswith("50000 characters in all)")
+
+
 # ------------------------------------------------------------ dispatch and CLI
 
 
