@@ -976,7 +976,7 @@ class KitaruExecutionsAskUserOutput(BaseModel):
     """
     The wait's JSON schema.
     """
-    continuation: Literal['polling_process', 'resumed'] | None = None
+    continuation: Literal['polling_process', 'resumed', 'resume_failed'] | None = None
     """
     Set when an answer was sent (see kitaru_executions_input).
     """
@@ -1983,13 +1983,17 @@ class WaitResolution(BaseModel):
         extra='forbid',
     )
     execution: Execution
-    continuation: Literal['polling_process', 'resumed']
+    continuation: Literal['polling_process', 'resumed', 'resume_failed']
     """
-    polling_process: the process that ran into the wait is still polling and continues within seconds; resumed: the execution had paused, so the server resumed it in a new runner.
+    polling_process: the process that ran into the wait is still polling and continues within seconds; resumed: the execution had paused, so the server resumed it in a new runner; resume_failed: the wait is resolved but the paused execution could not be resumed (see note; call kitaru_executions_resume).
     """
     log_file: str | None = None
     """
     Log of the runner that resumed it, when one was started.
+    """
+    note: str | None = None
+    """
+    Why resuming failed, when continuation is resume_failed.
     """
 
 

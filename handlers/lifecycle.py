@@ -17,7 +17,7 @@ from kitaru_mcp.generated import models
 from kitaru_mcp.handlers.executions import fitted_execution
 
 from kitaru_mcp import idempotency, launcher, settings, state
-from kitaru_mcp.errors import Conflict, InvalidArgument
+from kitaru_mcp.errors import Conflict, InvalidArgument, to_failure
 from kitaru_mcp.gateway import Gateway
 from kitaru_mcp.statuses import FINISHED
 
@@ -110,15 +110,20 @@ def pending_wait(gw: Gateway, exec_id: str, wait: str | None) -> dict[str, Any]:
 def continue_after_wait(gw: Gateway, exec_id: str) -> models.WaitResolution:
     """After a wait was resolved: resume the execution if nobody polls it any more."""
     time.sleep(0.2)
-    log_file = None
-    continuation = "polling_process"
-    if gw.run_status(exec_id) == "paused":
-        launched = launcher.launch("resume", exec_id=exec_id, target=_known_target(exec_id))
-        continuation, log_file = "resumed", launched.log_file
-    execution = fitted_execution(gw, exec_id)
-    return models.WaitResolution.model_validate(
-        {"execution": execution, "continuation": continuation, "log_file": log_file}
-    )
+    result: dict[str, Any] = {"continuation": "polling_process", "log_file": None}
+    try:
+        if gw.run_status(exec_id) == "paused":
+            launched = launcher.launch("resume", exec_id=exec_id, target=_known_target(exec_id))
+            result.update(continuation="resumed", log_file=launched.log_file)
+    except Exception as exc:  # the wait is resolved: say how to go on, never fail the call
+        failure = to_failure(exc)
+        result.update(
+            continuation="resume_failed",
+            note=f"The wait is resolved, but resuming the execution failed "
+            f"({failure.code}: {failure.message}); call kitaru_executions_resume.",
+        )
+    result["execution"] = fitted_execution(gw, exec_id, beside=result)
+    return models.WaitResolution.model_validate(result)
 
 
 def provide_input(gw: Gateway, params: models.KitaruExecutionsInputInput) -> models.WaitResolution:

@@ -411,3 +411,24 @@ def test_a_cancelled_wait_stops_polling_in_both_eras(wgw, era) -> None:
     assert progress == ["running: 0 of 1 checkpoints done"]
     assert stopped_at >= 2
     assert later == stopped_at, "the wait kept polling after the client cancelled"
+
+
+def test_input_is_answered_when_resuming_the_paused_execution_fails(wgw, monkeypatch) -> None:
+    """The input is in: the answer says resuming failed and how to go on, not an error."""
+    from kitaru_mcp.generated import models
+    from kitaru_mcp.handlers import lifecycle
+
+    from kitaru_mcp.errors import BackendUnavailable
+
+    def no_runner(*args, **kwargs):
+        raise BackendUnavailable("cannot start a runner: the store is locked.")
+
+    monkeypatch.setattr(lifecycle.launcher, "launch", no_runner)
+    monkeypatch.setattr(lifecycle.time, "sleep", lambda s: None)
+    wgw.statuses["aaaa0001"] = "paused"
+    params = models.KitaruExecutionsInputInput(exec_id="aaaa0001", wait="approve", value=True)
+    done = lifecycle.provide_input(wgw, params).model_dump(mode="json", exclude_unset=True)
+    assert wgw.sent() == [("aaaa0001", "approve", True)]
+    assert done["continuation"] == "resume_failed"
+    assert "store is locked" in done["note"] and "kitaru_executions_resume" in done["note"]
+    assert done["execution"]["exec_id"] == "aaaa0001"
