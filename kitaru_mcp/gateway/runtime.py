@@ -187,14 +187,21 @@ def after_fork() -> None:
 
 
 def reset_connection() -> None:
-    """Forget the configuration a forked process inherited; the next use reloads it.
+    """Forget the configuration a forked process inherited; the next use reloads it
+    (once the file is whole: another process may be rewriting it right now).
 
     Private API: ZenML's ``GlobalConfiguration._reset_instance`` and
-    ``Client._reset_instance`` singletons (as ``handlers.sdk.sync_connection``).
+    ``Client._reset_instance`` singletons (as ``session.sync_connection``).
     """
+    import os
+
     from zenml.client import Client
     from zenml.config.global_config import GlobalConfiguration
+    from zenml.utils.io_utils import get_global_config_directory
 
+    from kitaru_mcp.gateway import session
+
+    session.wait_until_whole(os.path.join(get_global_config_directory(), "config.yaml"))
     GlobalConfiguration._reset_instance()
     Client._reset_instance()
 

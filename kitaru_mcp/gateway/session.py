@@ -108,6 +108,16 @@ def follow_configuration(path: str, reload: Callable[[], None]) -> None:
         _config_seen[path] = stamp
 
 
+def wait_until_whole(path: str, timeout_s: float = 2.0) -> bool:
+    """Wait (at most ``timeout_s``) until the configuration file is whole (``_settled``);
+    a missing file has nothing to wait for."""
+    deadline = time.monotonic() + timeout_s
+    while (content := _read(path)) is not None and not _settled(path, content):
+        if time.monotonic() > deadline:
+            return False
+    return True
+
+
 def _reload() -> None:
     """Reset ZenML's singletons (private API: ``_reset_instance``, the only way to make
     ZenML reload its configuration in-process), then load the configuration again now,

@@ -63,3 +63,14 @@ def test_a_file_still_being_written_waits_for_the_writer(follow) -> None:
     thread.join()
     look()
     assert reloads == [CHANGED]  # one reload, of the whole file
+
+
+def test_waiting_for_a_whole_file_returns_at_once_when_it_is_whole_or_missing(tmp_path) -> None:
+    path = tmp_path / "config.yaml"
+    started = time.monotonic()
+    assert session.wait_until_whole(str(path)) is True  # missing: nothing to wait for
+    path.write_bytes(WHOLE)
+    assert session.wait_until_whole(str(path)) is True
+    assert time.monotonic() - started < 0.5
+    path.write_bytes(WHOLE[:52])
+    assert session.wait_until_whole(str(path), timeout_s=0.2) is False
