@@ -120,6 +120,13 @@ def home_env(home: Path) -> dict[str, str]:
     return {"HOME": str(home), "KITARU_CONFIG_PATH": config, "ZENML_CONFIG_PATH": config}
 
 
+def fresh_home(tmp_path: Path, name: str) -> dict[str, str]:
+    """``home_env`` for a new, empty HOME ``tmp_path / name``."""
+    home = tmp_path / name
+    home.mkdir()
+    return home_env(home)
+
+
 def wait_until(predicate, timeout: float = 120, interval: float = 0.5):
     """Poll ``predicate`` until it returns something truthy; fail after ``timeout``."""
     deadline = time.monotonic() + timeout

@@ -32,6 +32,17 @@ def processes() -> Iterator[Proc]:
         yield Proc(info["pid"], info["status"], info["ppid"], session, " ".join(info["cmdline"]))
 
 
+def server_pids() -> set[int]:
+    """Our kitaru-mcp server processes (children of this test process, not runners)."""
+    return {
+        p.pid
+        for p in processes()
+        if p.ppid == os.getpid()
+        and "kitaru_mcp" in p.cmdline
+        and "kitaru_mcp.runner" not in p.cmdline
+    }
+
+
 def cmdline(pid: int) -> str:
     with contextlib.suppress(psutil.Error):
         return " ".join(psutil.Process(pid).cmdline())

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conftest import ROOT, home_env
+from conftest import ROOT, fresh_home
 from mcp_client import StdioClient
 from test_stdout import PROTOCOL, RawServer
 
@@ -24,14 +24,8 @@ SERVER = [sys.executable, "-m", "kitaru_mcp", "--mode", "destructive"]
 FLOW = "examples/two_steps.py:two_steps"
 
 
-def _fresh_home(tmp_path: Path, name: str) -> dict[str, str]:
-    home = tmp_path / name
-    home.mkdir()
-    return home_env(home)
-
-
 def test_a_huge_value_is_refused_at_once_and_pings_still_answer(tmp_path: Path) -> None:
-    env = _fresh_home(tmp_path, "home")
+    env = fresh_home(tmp_path, "home")
     with StdioClient(SERVER, env=env, cwd=ROOT) as client:
         huge = "0" * 5_000_000
 
@@ -148,7 +142,7 @@ def _free_port() -> int:
 
 
 def test_sigterm_stops_the_http_server_cleanly(tmp_path: Path) -> None:
-    env = _fresh_home(tmp_path, "home")
+    env = fresh_home(tmp_path, "home")
     port = _free_port()
     process = _started_server(env, "--transport", "http", "--port", str(port))
     try:

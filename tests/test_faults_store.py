@@ -13,17 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, home_env
+from conftest import ROOT, fresh_home
 from mcp_client import StdioClient
 
 SERVER = [sys.executable, "-m", "kitaru_mcp", "--mode", "destructive"]
 FLOW = "examples/two_steps.py:two_steps"
-
-
-def _fresh_home(tmp_path: Path, name: str) -> dict[str, str]:
-    home = tmp_path / name
-    home.mkdir()
-    return home_env(home)
 
 
 def _gather(client: StdioClient, calls: list[tuple[str, dict[str, Any]]]) -> list[Any]:
@@ -44,7 +38,7 @@ ROUNDS = 5  # fresh stores in a row; the store broke in 2 of 3 before the lock
 
 @pytest.mark.parametrize("round_", range(ROUNDS))
 def test_first_calls_in_parallel_create_the_store_once(tmp_path: Path, round_: int) -> None:
-    env = _fresh_home(tmp_path, f"home{round_}")
+    env = fresh_home(tmp_path, f"home{round_}")
     calls = (
         [("kitaru_executions_list", {"limit": 5})] * 25
         + [("kitaru_status", {})] * 25

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, wait_until
 from mcp_client import StdioClient
-from procs import processes
+from procs import server_pids
 
 FINISHED = {"completed", "failed", "cancelled"}
 
@@ -207,22 +207,11 @@ def test_a_long_flow_is_cancelled(era_server: StdioClient) -> None:
     assert again["code"] == "conflict" and "cancelled" in again["message"]
 
 
-def _server_pids() -> set[int]:
-    """Our kitaru-mcp server processes (children of this test process, not runners)."""
-    return {
-        p.pid
-        for p in processes()
-        if p.ppid == os.getpid()
-        and "kitaru_mcp" in p.cmdline
-        and "kitaru_mcp.runner" not in p.cmdline
-    }
-
-
 def test_execution_outlives_a_killed_server(mcp_server: StdioClient) -> None:
-    before = _server_pids()
+    before = server_pids()
     client = StdioClient(cwd=ROOT).start()
     try:
-        (server,) = _server_pids() - before
+        (server,) = server_pids() - before
         started = run(client, "examples/two_steps.py:two_steps", name="Survivor", delay=3)
         os.kill(server, signal.SIGKILL)
     finally:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, home_env, wait_until
 from mcp_client import StdioClient
-from procs import processes
+from procs import server_pids
 from test_lifecycle import FINISHED, until_status
 
 from kitaru_mcp import idempotency, state
@@ -23,16 +23,9 @@ from kitaru_mcp import processes as kprocesses
 
 
 def _server(env: dict[str, str] | None = None) -> tuple[StdioClient, int]:
-    before = {p.pid for p in processes()}
+    before = server_pids()
     client = StdioClient([sys.executable, "-m", "kitaru_mcp"], env=env, cwd=ROOT).start()
-    (pid,) = {
-        p.pid
-        for p in processes()
-        if p.ppid == os.getpid()
-        and "kitaru_mcp" in p.cmdline
-        and "kitaru_mcp.runner" not in p.cmdline
-        and p.pid not in before
-    }
+    (pid,) = server_pids() - before
     return client, pid
 
 

@@ -19,30 +19,18 @@ import psutil
 import pytest
 from conftest import ROOT, wait_until
 from mcp_client import StdioClient
-from procs import processes, template_of
+from procs import server_pids, template_of
 from test_lifecycle import FINISHED, until_status
 
 from kitaru_mcp import processes as kprocesses
 from kitaru_mcp import state
 
 
-def _server_pid(client_pids_before: set[int]) -> int:
-    """The kitaru-mcp server this test started (a child of this process)."""
-    (pid,) = {
-        p.pid
-        for p in processes()
-        if p.ppid == os.getpid()
-        and "kitaru_mcp" in p.cmdline
-        and "kitaru_mcp.runner" not in p.cmdline
-        and p.pid not in client_pids_before
-    }
-    return pid
-
-
 def _start() -> tuple[StdioClient, int]:
-    before = {p.pid for p in processes()}
+    before = server_pids()
     client = StdioClient([sys.executable, "-m", "kitaru_mcp"], cwd=ROOT).start()
-    return client, _server_pid(before)
+    (pid,) = server_pids() - before
+    return client, pid
 
 
 def _ready_template(server: int, warm: bool = False) -> int:
@@ -171,9 +159,9 @@ def test_no_template_when_turned_off_or_read_only() -> None:
         ([sys.executable, "-m", "kitaru_mcp"], {"KITARU_MCP_WARM_RUNNER": "0"}),
         ([sys.executable, "-m", "kitaru_mcp", "--read-only"], {}),
     ]:
-        before = {p.pid for p in processes()}
+        before = server_pids()
         with StdioClient(command, env=env, cwd=ROOT) as client:
-            server = _server_pid(before)
+            (server,) = server_pids() - before
             assert client.list_tools()
             time.sleep(1)  # a template starts with its server: it would be there by now
             assert template_of(server) is None
