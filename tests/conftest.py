@@ -7,9 +7,12 @@ configuration and store are never touched.
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -118,6 +121,35 @@ def home_env(home: Path) -> dict[str, str]:
     """
     config = str(home / ".config" / "kitaru")
     return {"HOME": str(home), "KITARU_CONFIG_PATH": config, "ZENML_CONFIG_PATH": config}
+
+
+@contextlib.contextmanager
+def local_server_session(
+    factory: pytest.TempPathFactory, name: str
+) -> Iterator[tuple[StdioClient, Path, dict]]:
+    """A server (destructive mode) in a new HOME that started Kitaru's local server and is
+    connected to it: (client, home, the start answer). The local server is stopped after
+    (even one a test killed: what is left of it); a stop that fails fails the test."""
+    assert importlib.util.find_spec("fastapi") is not None, (
+        f'the {name} suite needs the [local] extra: pip install -e ".[test,local]"'
+    )
+    home = factory.mktemp(f"{name}-home")
+    log = factory.mktemp(f"{name}-log") / "stderr.log"
+    command = [sys.executable, "-m", "kitaru_mcp", "--mode", "destructive"]
+    client = StdioClient(command, env=home_env(home), cwd=ROOT).start(errlog_path=log)
+    started = None
+    try:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        started = client.ok("kitaru_start_local_server", {"port": port, "timeout_s": 150})
+        yield client, home, started
+    finally:
+        if started is not None:
+            stopped = client.call("kitaru_stop_local_server", {})
+            if stopped.is_error:
+                pytest.fail(f"could not stop the local server: {stopped.content[0].text}")
+        client.close()
 
 
 def fresh_home(tmp_path: Path, name: str) -> dict[str, str]:

@@ -16,17 +16,15 @@ and what it does not (proved here, and said in the README):
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, home_env
+from conftest import ROOT, home_env, local_server_session
 from mcp_client import StdioClient
 
 # The module fixture (a server start, or flows run to their end) counts toward the first
@@ -34,12 +32,6 @@ from mcp_client import StdioClient
 pytestmark = pytest.mark.timeout(600)
 
 STACK = "with-local-deployer"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _seed(home: Path, action: str, argument: str) -> dict:
@@ -58,23 +50,9 @@ def _seed(home: Path, action: str, argument: str) -> dict:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[StdioClient, Path]]:
-    assert importlib.util.find_spec("fastapi") is not None, (
-        'the deployments suite needs the [local] extra: pip install -e ".[test,local]"'
-    )
-    home = tmp_path_factory.mktemp("deploy-home")
-    log = tmp_path_factory.mktemp("deploy-log") / "stderr.log"
-    command = [sys.executable, "-m", "kitaru_mcp", "--mode", "destructive"]
-    client = StdioClient(command, env=home_env(home), cwd=ROOT).start(errlog_path=log)
-    started = False
-    try:
-        client.ok("kitaru_start_local_server", {"port": _free_port(), "timeout_s": 150})
-        started = True
+    with local_server_session(tmp_path_factory, "deployments") as (client, home, _):
         _seed(home, "stack", STACK)
         yield client, home
-    finally:
-        if started:
-            client.call("kitaru_stop_local_server", {})
-        client.close()
 
 
 def test_deploy_on_a_stack_with_the_local_deployer_is_refused_with_a_hint(live) -> None:

@@ -14,19 +14,17 @@ It fails rather than skips without it, so CI cannot silently leave it out.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
 import socket
-import sys
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, home_env, wait_until
+from conftest import local_server_session, wait_until
 from contract_cases import CONTRACT
 from mcp_client import StdioClient
 
@@ -36,12 +34,6 @@ pytestmark = pytest.mark.timeout(600)
 
 FINISHED = {"completed", "failed", "cancelled"}
 TAG = uuid.uuid4().hex[:8]  # fresh inputs: a cached checkpoint writes no new logs
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Served:
@@ -55,25 +47,9 @@ class Served:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    assert importlib.util.find_spec("fastapi") is not None, (
-        'the server-backed suite needs the [local] extra: pip install -e ".[test,local]"'
-    )
-    home = tmp_path_factory.mktemp("server-home")
-    log = tmp_path_factory.mktemp("server-log") / "stderr.log"
-    command = [sys.executable, "-m", "kitaru_mcp", "--mode", "destructive"]
-    client = StdioClient(command, env=home_env(home), cwd=ROOT).start(errlog_path=log)
-    url = None
-    try:
-        started = client.ok("kitaru_start_local_server", {"port": _free_port(), "timeout_s": 150})
+    with local_server_session(tmp_path_factory, "server-backed") as (client, home, started):
         assert started["action"] == "started", started
-        url = started["url"]
-        yield Served(client, home, url)
-    finally:
-        if url is not None:
-            stopped = client.call("kitaru_stop_local_server", {})
-            if stopped.is_error:  # the outage test killed it: stop what is left
-                pytest.fail(f"could not stop the local server: {stopped.content[0].text}")
-        client.close()
+        yield Served(client, home, started["url"])
 
 
 @pytest.fixture(scope="module")
