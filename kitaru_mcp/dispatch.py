@@ -159,10 +159,15 @@ class Dispatcher:
     def limit_for(self, stub: ToolStub) -> float:
         return float(stub.spec.get("timeoutSeconds") or self.options.call_timeout_s)
 
-    def _blocking(self, stub: ToolStub, arguments: Any, call: CallContext) -> dict[str, Any]:
-        activate(call)
+    @staticmethod
+    def _checked(stub: ToolStub, arguments: Any) -> dict[str, Any]:
         check_depth(arguments)
-        checked = stub.check_arguments(arguments)
+        return stub.check_arguments(arguments)
+
+    def _blocking(
+        self, stub: ToolStub, checked: dict[str, Any], call: CallContext
+    ) -> dict[str, Any]:
+        activate(call)
         gateway = self.gateway()
         with gateway.using():
             data = stub.run(gateway, checked)
@@ -179,12 +184,15 @@ class Dispatcher:
         call.max_result_chars = self.options.max_result_chars
         limit = self.limit_for(stub)
         try:
+            # bad input is refused whatever the time limit (off the event loop: a 5 MB
+            # argument takes a while to check); the limit is for the work, not the check
+            checked = await anyio.to_thread.run_sync(self._checked, stub, arguments)
             with anyio.CancelScope() as stopped:
                 self._inflight.add(stopped)
                 try:
                     with anyio.fail_after(limit):
                         return await anyio.to_thread.run_sync(
-                            self._blocking, stub, arguments, call, abandon_on_cancel=True
+                            self._blocking, stub, checked, call, abandon_on_cancel=True
                         )
                 finally:
                     self._inflight.discard(stopped)

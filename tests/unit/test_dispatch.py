@@ -130,6 +130,22 @@ def test_the_time_limit_is_a_timeout_error(gw) -> None:
     assert time.perf_counter() - started < 1.5
 
 
+def test_bad_input_is_refused_whatever_the_time_limit(gw) -> None:
+    """Checking the arguments is not the work the limit bounds (on a busy machine it can
+    take longer than a tiny limit): bad input is invalid_argument, never timeout."""
+
+    class SlowToCheck(ToolStub):
+        def check_arguments(self, arguments):
+            time.sleep(0.3)
+            return super().check_arguments(arguments)
+
+    spec = {**load_contract()["kitaru_executions_get"], "timeoutSeconds": 0.05}
+    stub = SlowToCheck(spec, lambda g, a: None)
+    dispatcher = Dispatcher(ServeOptions(), {stub.name: stub}, gateway=lambda: gw)
+    error = _error(dispatcher, stub.name, {"exec_id": 7})
+    assert (error["code"], error["field"]) == ("invalid_argument", "exec_id")
+
+
 def test_a_timed_out_action_says_it_may_still_finish_and_is_not_retryable(gw) -> None:
     def slow(gateway, arguments):
         time.sleep(2)
