@@ -184,6 +184,55 @@ def test_statistics_are_the_sdks_statistics(store, gw, sdk_gw) -> None:
                 assert one_request == expected, arguments  # the server path: one request
 
 
+def test_kept_statistics_follow_every_change_to_the_store(store, gw) -> None:
+    """Asked again of an unchanged store, the kept answer; after any commit, a new one."""
+    import uuid
+
+    from sqlalchemy import event, update
+    from sqlmodel import Session
+    from zenml.zen_stores.schemas import PipelineRunSchema
+
+    engine, _ = gw.store_sql()
+    arguments = {"group_by": ["status", "flow"], "max_groups": 1000}
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *rest) -> None:
+        statements.append(statement)
+
+    first = gw.execution_statistics(**arguments)
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert gw.execution_statistics(**arguments) == first
+        assert not [s for s in statements if "FROM pipeline_run" in s], "kept, not counted again"
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+
+    failed = next(
+        i for i in store["sample"] if gw.get_execution(i)["status"] == "failed"
+    )  # turned completed behind the server's back, as a retry in place would
+    with Session(engine) as session:
+        row = uuid.UUID(failed)
+        session.execute(
+            update(PipelineRunSchema).where(PipelineRunSchema.id == row).values(status="completed")
+        )
+        session.commit()
+    try:
+        changed = gw.execution_statistics(**arguments)
+        assert changed != first
+        assert changed == gw.sdk_statistics(**arguments)
+        counts = {(g["status"], g["flow"]): g["count"] for g in changed["groups"]}
+        before = {(g["status"], g["flow"]): g["count"] for g in first["groups"]}
+        assert sum(counts.values()) == sum(before.values())
+        assert counts[("completed", "two_steps")] == before[("completed", "two_steps")] + 1
+    finally:
+        with Session(engine) as session:
+            session.execute(
+                update(PipelineRunSchema).where(PipelineRunSchema.id == row).values(status="failed")
+            )
+            session.commit()
+    assert gw.execution_statistics(**arguments) == first
+
+
 def test_statistics_window_edges_are_whole_seconds(store, gw, sdk_gw) -> None:
     started = gw.get_execution(store["templates"][0])["started_at"]
     from datetime import datetime
@@ -221,6 +270,25 @@ def test_stacks_mark_the_active_stack_as_kitaru_does(gw) -> None:
 
     expected = {info.name: info.is_active for info in kitaru.list_stacks()}
     assert {stack["name"]: stack["active"] for stack in gw.list_stacks()} == expected
+
+
+def test_stacks_are_the_same_through_either_path(gw, sdk_gw) -> None:
+    """The SQL listing gives the hydrated models' stacks and components, field by field."""
+    import kitaru
+
+    kitaru.create_stack("differential_stack", activate=False)
+    try:
+        by_name = lambda stacks: {stack["name"]: stack for stack in stacks}  # noqa: E731
+        ours, theirs = by_name(gw.list_stacks()), by_name(sdk_gw.list_stacks())
+        assert ours == theirs
+        assert {"default", "differential_stack"} <= set(ours)
+        assert [c["type"] for c in ours["differential_stack"]["components"]] == [
+            "artifact_store",
+            "orchestrator",
+            "sandbox",
+        ]
+    finally:
+        kitaru.delete_stack("differential_stack", recursive=True, force=True)
 
 
 def test_paging_while_the_store_changes_neither_repeats_nor_skips(store, gw) -> None:

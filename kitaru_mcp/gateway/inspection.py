@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from kitaru_mcp.errors import NotFound
-from kitaru_mcp.gateway import serialize, sql
+from kitaru_mcp.gateway import serialize, sql, unchanged
 from kitaru_mcp.gateway.base import GatewayBase, missing_execution, not_found_as
 
 _ZENML_TIME = "%Y-%m-%d %H:%M:%S"  # the only format ZenML's datetime filters accept
@@ -140,16 +140,16 @@ class InspectionGateway(GatewayBase):
                 self.zen().get_stack(stack, hydrate=False)
         store = self.store_sql()
         if store is not None:
-            return sql.statistics(
-                *store,
-                group_by=group_by,
-                flow=flow,
-                status=status,
-                stack=stack,
-                since=since,
-                until=until,
-                max_groups=max_groups,
-            )
+            engine, project_id = store
+            question = (str(project_id), tuple(group_by), flow, status, stack, since, until)
+            return unchanged.answer(
+                unchanged.database_file(engine),
+                ("statistics", *question, max_groups),
+                lambda: sql.statistics(
+                    engine, project_id, group_by=group_by, flow=flow, status=status,
+                    stack=stack, since=since, until=until, max_groups=max_groups,
+                ),
+            )  # fmt: skip
         return self._one_aggregate(
             client, group_by, flow=flow, status=status, stack=stack,
             since=since, until=until, max_groups=max_groups,

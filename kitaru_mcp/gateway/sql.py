@@ -436,6 +436,38 @@ def _public_group(group: dict[str, Any]) -> dict[str, Any]:
     return public
 
 
+# ------------------------------------------------------------------ stacks
+
+
+def stacks(engine: Any) -> list[dict[str, Any]]:
+    """Every stack with its components as ``(name, id, components)``, in two small queries.
+
+    The components of a stack as ZenML's hydrated stack model lists them:
+    by component type, and within a type in the composition's order.
+    """
+    from sqlalchemy import select
+    from sqlmodel import Session
+
+    Stack = _table("StackSchema")
+    Composition = _table("StackCompositionSchema")
+    Component = _table("StackComponentSchema")
+    with Session(engine) as session:
+        found = {
+            str(stack_id): {"name": name, "id": str(stack_id), "components": []}
+            for stack_id, name in session.execute(select(Stack.id, Stack.name))
+        }
+        members = select(
+            Composition.stack_id, Component.type, Component.name, Component.flavor
+        ).join(Component, Component.id == Composition.component_id)
+        for stack_id, kind, name, flavor in session.execute(members):
+            stack = found.get(str(stack_id))
+            if stack is not None:
+                stack["components"].append({"type": str(kind), "name": name, "flavor": flavor})
+    for stack in found.values():
+        stack["components"].sort(key=lambda component: component["type"])
+    return list(found.values())
+
+
 # ------------------------------------------------------------------ one execution in full
 
 _ADAPTER_TYPES = {"llm_call", "tool_call"}  # their inputs and fallback kinds: the SDK maps them

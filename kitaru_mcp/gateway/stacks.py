@@ -61,11 +61,17 @@ class StacksGateway(GatewayBase):
     def list_stacks(self) -> list[dict[str, Any]]:
         """Every stack of the connection with its components (Stack shape), unsorted.
 
-        One listing: the active stack is the one whose id is the client's
-        active stack id (how ``kitaru.list_stacks`` marks it).
+        One listing (on the embedded store, ZenML's tables read directly): the
+        active stack is the one whose id is the client's active stack id (how
+        ``kitaru.list_stacks`` marks it).
         """
         zen = self.zen()  # follows the configuration first
         active_id = _active_stack_id(zen)
+        store = self.store_sql()
+        if store is not None:  # the embedded store: two small queries, no models
+            from kitaru_mcp.gateway import sql
+
+            return [{**stack, "active": stack["id"] == active_id} for stack in sql.stacks(store[0])]
         found = zen.list_stacks(hydrate=True, size=1000).items
         return [_stack(stack, active=str(stack.id) == active_id) for stack in found]
 
