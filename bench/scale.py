@@ -274,6 +274,11 @@ async def run(sizes: list[int], calls: int, templates: list[str]) -> dict[int, A
     pairs = Pairs(templates)
     results: dict[int, Any] = {}
     for size in sorted(sizes):
+        if seed.count() > size:  # a kept store only grows: its smaller sizes are gone
+            raise SystemExit(
+                f"the store holds {seed.count():,} executions, more than {size:,}: "
+                "measure the smaller sizes with a new --home"
+            )
         took = seed.seed(templates, size)
         print(f"{size:,} executions (seeded in {took:.1f} s)", file=sys.stderr, flush=True)
         results[size] = await measure_size(pairs, calls)
