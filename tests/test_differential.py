@@ -110,12 +110,46 @@ def _flows_and_statuses(gw, sample: list[str]) -> list[tuple[str | None, str | N
     ]
 
 
-def test_get_is_the_sdks_execution(store, gw) -> None:
+def test_get_is_the_sdks_execution(store, gw, sdk_gw) -> None:
     from kitaru_mcp.gateway import serialize
 
     for exec_id in store["sample"]:
         expected = serialize.execution(_kitaru().executions.get(exec_id))
         assert gw.get_execution(exec_id) == expected, exec_id
+        assert sdk_gw.get_execution(exec_id) == expected, exec_id  # the server path
+
+
+def test_get_on_a_server_sends_fewer_requests_than_the_sdk(store, sdk_gw, monkeypatch) -> None:
+    """The store calls a server would answer: the run, one steps listing, one artifacts request."""
+    from zenml.client import Client
+
+    from kitaru_mcp.gateway import serialize
+
+    store_type = type(Client().zen_store)
+    calls: list[str] = []
+    for name in ("get_run", "list_run_steps", "get_artifact_version", "list_artifact_versions"):
+        real = getattr(store_type, name)
+
+        def counted(*args: Any, _real: Any = real, _name: str = name, **kwargs: Any) -> Any:
+            calls.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(store_type, name, counted)
+    completed = store["templates"][0]  # two checkpoints, two output artifacts
+    expected = serialize.execution(_kitaru().executions.get(completed))
+    sdk_calls, calls[:] = list(calls), []
+    assert sdk_gw.get_execution(completed) == expected
+    assert len(expected["artifacts"]) == 2
+    assert sorted(sdk_calls) == sorted(
+        [
+            "get_run",
+            "list_run_steps",
+            "list_run_steps",
+            "get_artifact_version",
+            "get_artifact_version",
+        ]
+    )
+    assert sorted(calls) == ["get_run", "list_artifact_versions", "list_run_steps"]
 
 
 def test_list_is_the_sdks_list(store, gw, sdk_gw) -> None:

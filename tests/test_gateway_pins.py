@@ -109,6 +109,8 @@ _COLUMNS = {  # table class -> the columns the gateway's queries use
     "ArtifactSchema": {"id", "name"},
     "RunMetadataSchema": {"id", "key", "value", "created"},
     "RunMetadataResourceSchema": {"resource_id", "resource_type", "run_metadata_id"},
+    "StackCompositionSchema": {"stack_id", "component_id"},
+    "StackComponentSchema": {"id", "type", "name", "flavor"},
 }  # fmt: skip
 
 
@@ -199,3 +201,20 @@ def test_execution_mapping_and_list_filters() -> None:
     assert _coerce_status_filter("waiting").value == "waiting"
     assert client._pipeline_name_filter_value("f").startswith("oneof:")
     assert callable(client._list_status_filter_value)
+
+
+def test_server_read_building_blocks() -> None:
+    """``server_reads.execution``: Kitaru's mapping pieces and the ``oneof`` artifact listing."""
+    from kitaru import KitaruClient
+    from kitaru._checkpoint_steps import visible_checkpoint_step_for_lineage
+    from kitaru._client import _mappers
+    from zenml.client import Client
+
+    assert {"run", "client"} <= _parameters(_mappers._first_pending_wait)
+    assert {"run", "client"} <= _parameters(_mappers._list_checkpoint_attempts_for_run)
+    assert "replay_skipped_steps" in _parameters(_mappers._map_checkpoint_attempt)
+    assert _mappers._to_public_status("completed").value == "completed"
+    assert callable(_mappers._normalize_checkpoint_name)
+    assert callable(visible_checkpoint_step_for_lineage)
+    assert "hydrate" in _parameters(KitaruClient._get_pipeline_run)
+    assert {"id", "hydrate", "size"} <= _parameters(Client.list_artifact_versions)

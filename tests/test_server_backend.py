@@ -18,13 +18,15 @@ import json
 import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import local_server_session, wait_until
+from conftest import ROOT, home_env, local_server_session, wait_until
 from contract_cases import CONTRACT
 from mcp_client import StdioClient
 
@@ -179,6 +181,44 @@ def test_statistics_count_the_executions_of_this_suite(mcp: StdioClient) -> None
     assert counts.get(("approval", "completed"), 0) >= 1
     assert counts.get(("slow", "cancelled"), 0) >= 1
     assert counts.get(("flaky", "completed"), 0) >= 1
+
+
+_SAME_AS_THE_SDK = """
+import json, sys
+from kitaru import KitaruClient
+from zenml.client import Client
+from kitaru_mcp.gateway import Gateway, serialize
+gateway = Gateway()
+assert gateway.store_sql() is None, "a server connection"
+expected = {e: serialize.execution(KitaruClient().executions.get(e)) for e in sys.argv[1:]}
+store = type(Client().zen_store)
+def one_by_one(*args, **kwargs):
+    raise AssertionError("an artifact fetched on its own: the oneof listing was not used")
+store.get_artifact_version = one_by_one
+for exec_id, execution in expected.items():
+    assert gateway.get_execution(exec_id) == execution, (exec_id, execution)
+print(json.dumps([a["kind"] for execution in expected.values() for a in execution["artifacts"]]))
+"""
+
+
+def test_get_on_the_server_is_the_sdks_execution(served: Served, mcp: StdioClient) -> None:
+    """The server path (run, one steps listing, one artifacts request) against the SDK's get,
+    over REST in a process of its own connected as the MCP server is."""
+    saved = run(mcp, "examples/artifacts_demo.py:artifacts_demo", topic=TAG, size=2000)
+    assert wait(mcp, saved)["status"] == "completed"  # named, typed artifacts (save(type=...))
+    exec_ids = [e["exec_id"] for e in mcp.ok("kitaru_executions_list", {"limit": 12})["executions"]]
+    assert saved in exec_ids
+    checked = subprocess.run(
+        [sys.executable, "-c", _SAME_AS_THE_SDK, *exec_ids],
+        env={**os.environ, **home_env(served.home)},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert checked.returncode == 0, checked.stderr[-3000:]
+    kinds = json.loads(checked.stdout.strip().splitlines()[-1])
+    assert len(kinds) >= 2 and any(kinds), kinds  # artifacts and their kinds compared too
 
 
 # Tools that need no backend call: they answer while the server is down.

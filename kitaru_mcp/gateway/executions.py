@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from kitaru_mcp.errors import InvalidArgument
-from kitaru_mcp.gateway import serialize, sql
+from kitaru_mcp.gateway import serialize, server_reads, sql
 from kitaru_mcp.gateway.base import GatewayBase, missing_execution
 
 _LIVE = {"running", "waiting"}  # statuses Kitaru tells apart by looking for a pending wait
@@ -134,8 +134,10 @@ class ExecutionsGateway(GatewayBase):
         """One execution in full (the Execution shape); NotFound naming the id.
 
         On the embedded store, a few small queries with one steps listing
-        (``sql.execution``); the SDK's ``executions.get`` otherwise, and for
-        what that query leaves to it (an unknown id, adapter checkpoints).
+        (``sql.execution``); on a server, the run, one steps listing and one
+        artifacts request (``server_reads.execution``); the SDK's
+        ``executions.get`` for what those leave to it (an unknown id on the
+        embedded store, adapter checkpoints).
         """
         store = self.store_sql()
         if store is not None:
@@ -143,7 +145,12 @@ class ExecutionsGateway(GatewayBase):
             if found is not None:
                 return found
         with missing_execution(exec_id):
-            return serialize.execution(self.client().executions.get(exec_id))
+            client = self.client()
+            if store is None:
+                found = server_reads.execution(client, exec_id)
+                if found is not None:
+                    return found
+            return serialize.execution(client.executions.get(exec_id))
 
     def run_status(self, exec_id: str) -> str:
         """ZenML's own run status: tells ``paused`` apart from a live poll, ``stopped``..."""

@@ -7,7 +7,7 @@ from enum import Enum
 from typing import Any
 
 
-def _text(value: Any) -> str | None:
+def text(value: Any) -> str | None:
     if value is None:
         return None
     return str(value.value) if isinstance(value, Enum) else str(value)
@@ -23,7 +23,7 @@ def failure(info: Any) -> dict[str, Any] | None:
     return {
         "message": str(info.message),
         "exception_type": info.exception_type,
-        "origin": _text(info.origin),
+        "origin": text(info.origin),
     }
 
 
@@ -53,7 +53,7 @@ def checkpoint(call: Any) -> dict[str, Any]:
     return {
         "call_id": str(call.call_id),
         "name": call.name,
-        "status": _text(call.status),
+        "status": text(call.status),
         "started_at": timestamp(call.started_at),
         "ended_at": timestamp(call.ended_at),
         "attempts": len(call.attempts),
@@ -65,7 +65,7 @@ def execution_summary(execution: Any) -> dict[str, Any]:
     return {
         "exec_id": execution.exec_id,
         "flow": execution.flow_name,
-        "status": _text(execution.status),
+        "status": text(execution.status),
         "stack": execution.stack_name,
         "started_at": timestamp(execution.started_at),
         "ended_at": timestamp(execution.ended_at),

@@ -5,7 +5,8 @@ and ask ZenML's own SQL schema (SQLModel tables on the store's engine) for
 exactly the columns they return, in one statement where possible. Each query
 gives the same answer as the SDK call it replaces; ``tests/test_differential.py``
 checks that field by field on a seeded store. On a server connection there is
-no engine: ``engine()`` answers None and the gateway takes the SDK path.
+no engine: ``engine()`` answers None and the gateway takes the SDK path
+(or, for one execution in full, ``server_reads``).
 
 Private ZenML API (pinned in ``tests/test_gateway_pins.py``):
 ``SqlZenStore.engine`` and the table schemas ``PipelineRunSchema``,
