@@ -122,12 +122,15 @@ class Pairs:
 
         start = time.perf_counter()
         with Client().zen_store.engine.begin() as connection:
-            connection.execute(
+            changed = connection.execute(
                 text("UPDATE pipeline_run SET updated = :now WHERE id = :id"),
                 {
                     "now": datetime.now(UTC).replace(tzinfo=None),
                     "id": self.completed.replace("-", ""),
                 },
+            )
+            assert changed.rowcount == 1, (
+                "the write must change a row, or nothing is counted afresh"
             )
         return time.perf_counter() - start
 
@@ -207,9 +210,13 @@ async def _timed(pairs: Pairs, call: Callable[[], Any]) -> float:
     return (time.perf_counter() - start - sum(pairs.written)) * 1e3
 
 
-async def measure_size(pairs: Pairs, calls: int) -> dict[str, dict[str, float]]:
+async def measure_size(
+    pairs: Pairs, calls: int, only: tuple[str, ...] | None = None
+) -> dict[str, dict[str, float]]:
     figures: dict[str, dict[str, float]] = {}
     for name, (ours, theirs) in pairs.cases().items():
+        if only is not None and name not in only:
+            continue
         await ours()  # warm: imports, first queries, caches
         if theirs is not None:
             theirs()
@@ -285,6 +292,41 @@ async def run(sizes: list[int], calls: int, templates: list[str]) -> dict[int, A
     return results
 
 
+SERVER_CASES = (
+    "list",
+    "list_page5",
+    "latest",
+    "get",
+    "statistics_status_flow",
+    "diff",
+    "stacks_list",
+)
+
+
+async def measure_server(templates: list[str], calls: int) -> dict[str, dict[str, float]]:
+    """The read tools and their SDK calls again, connected to Kitaru's local server (REST).
+
+    The server serves the same store; the process is connected to it as
+    ``kitaru_start_local_server`` connects a user, and the server is stopped after.
+    """
+    import socket
+
+    from kitaru_mcp.gateway import Gateway
+
+    gateway = Gateway()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    print(f"starting Kitaru's local server on port {port}", file=sys.stderr, flush=True)
+    try:
+        gateway.start_local_server(port, timeout_s=150)
+        assert gateway.store_sql() is None, "connected over REST"
+        pairs = Pairs(templates)
+        return await measure_size(pairs, calls, only=SERVER_CASES)
+    finally:
+        gateway.stop_local_server()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python bench/scale.py", description=__doc__.split("\n")[0]
@@ -293,6 +335,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=15, help="timed calls per tool and size")
     parser.add_argument("--home", type=Path, help="keep (and reuse) the seeded store here")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes")
+    parser.add_argument(
+        "--server",
+        action="store_true",
+        help="then start Kitaru's local server on the largest store and time the reads over REST",
+    )
     args = parser.parse_args(argv)
     sizes = sorted(int(size) for size in args.sizes.split(","))
 
@@ -314,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
             templates = seed.real_runs()
             saved.write_text(json.dumps(templates))
         results = anyio.run(run, sizes, args.calls, templates)
+        served = anyio.run(measure_server, templates, args.calls) if args.server else None
     finally:
         if args.home is None:
             shutil.rmtree(home, ignore_errors=True)
@@ -333,8 +381,13 @@ def main(argv: list[str] | None = None) -> int:
             "statistic": "median",
         },
     }
+    if served is not None:
+        report["server"] = {"size": sizes[-1], "results": served}
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(table(results, sizes))
+    if served is not None:
+        print(f"\nOver REST, Kitaru's local server on the {sizes[-1]:,} execution store:\n")
+        print(table({sizes[-1]: served}, [sizes[-1]]))
     return 0
 
 

@@ -9,6 +9,7 @@ replaces (or the gateway's own SDK path, ``store_sql`` answering None).
 
 from __future__ import annotations
 
+import contextlib
 import random
 import sys
 from collections.abc import Iterator
@@ -314,19 +315,38 @@ def test_stacks_are_the_same_through_either_path(gw, sdk_gw, monkeypatch) -> Non
 
     # ZenML finds its source root from __main__'s file; an xdist worker's has none.
     monkeypatch.setattr(sys.modules["__main__"], "__file__", __file__, raising=False)
+    from zenml.client import Client
+    from zenml.enums import StackComponentType
+
+    zen = Client()
     kitaru.create_stack("differential_stack", activate=False)
+    extra = [f"differential_sandbox_{n}" for n in range(3)]  # a type a stack may hold several of
     try:
+        sandbox = zen.get_stack("differential_stack").components[StackComponentType.SANDBOX][0]
+        made = [
+            zen.create_stack_component(name, sandbox.flavor_name, StackComponentType.SANDBOX, {})
+            for name in extra
+        ]
+        zen.update_stack(
+            "differential_stack",
+            component_updates={StackComponentType.SANDBOX: [sandbox.id, *(c.id for c in made)]},
+        )
         by_name = lambda stacks: {stack["name"]: stack for stack in stacks}  # noqa: E731
         ours, theirs = by_name(gw.list_stacks()), by_name(sdk_gw.list_stacks())
         assert ours == theirs
         assert {"default", "differential_stack"} <= set(ours)
-        assert [c["type"] for c in ours["differential_stack"]["components"]] == [
+        components = ours["differential_stack"]["components"]
+        assert [c["type"] for c in components] == [
             "artifact_store",
             "orchestrator",
-            "sandbox",
+            *["sandbox"] * 4,
         ]
+        assert {c["name"] for c in components[2:]} == {sandbox.name, *extra}
     finally:
         kitaru.delete_stack("differential_stack", recursive=True, force=True)
+        for name in extra:
+            with contextlib.suppress(KeyError):
+                zen.delete_stack_component(name, StackComponentType.SANDBOX)
 
 
 def test_paging_while_the_store_changes_neither_repeats_nor_skips(store, gw) -> None:

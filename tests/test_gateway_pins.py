@@ -109,7 +109,7 @@ _COLUMNS = {  # table class -> the columns the gateway's queries use
     "ArtifactSchema": {"id", "name"},
     "RunMetadataSchema": {"id", "key", "value", "created"},
     "RunMetadataResourceSchema": {"resource_id", "resource_type", "run_metadata_id"},
-    "StackCompositionSchema": {"stack_id", "component_id"},
+    "StackCompositionSchema": {"stack_id", "component_id", "default_for_type"},
     "StackComponentSchema": {"id", "type", "name", "flavor"},
 }  # fmt: skip
 

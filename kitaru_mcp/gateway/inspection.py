@@ -141,10 +141,10 @@ class InspectionGateway(GatewayBase):
         store = self.store_sql()
         if store is not None:
             engine, project_id = store
-            question = (str(project_id), tuple(group_by), flow, status, stack, since, until)
+            question = ("statistics", str(project_id), tuple(group_by), flow, status, stack)
             return unchanged.answer(
                 unchanged.database_file(engine),
-                ("statistics", *question, max_groups),
+                (*question, since, until, max_groups),
                 lambda: sql.statistics(
                     engine, project_id, group_by=group_by, flow=flow, status=status,
                     stack=stack, since=since, until=until, max_groups=max_groups,

@@ -22,15 +22,17 @@ import json
 from typing import Any
 
 from kitaru_mcp.gateway import serialize
+from kitaru_mcp.gateway.sql import ADAPTER_TYPES
 
-_ADAPTER_TYPES = {"llm_call", "tool_call"}  # their inputs and fallback kinds: the SDK maps them
+_PER_REQUEST = 100  # artifact ids per listing: keeps the URL short for any proxy
 
 
 def execution(client: Any, exec_id: str) -> dict[str, Any] | None:
     """The Execution shape, as ``serialize.execution(client.executions.get(exec_id))``.
 
-    None (the caller takes the SDK path) when a checkpoint is an adapter call
-    or the attempts cannot be listed. A missing execution raises as the SDK does.
+    None (the caller takes the SDK path, which fetches the run and its steps
+    again) when a checkpoint is an adapter call or the attempts cannot be
+    listed. A missing execution raises as the SDK does.
     """
     from kitaru._client._mappers import (
         _first_pending_wait,
@@ -48,7 +50,7 @@ def execution(client: Any, exec_id: str) -> dict[str, Any] | None:
         return None
     shown = [_shown(attempts) for attempts in lineages.values()]
     steps = [step for step in shown if step is not None]
-    if any(_step_type(step) in _ADAPTER_TYPES for step, _ in steps):
+    if any(_step_type(step) in ADAPTER_TYPES for step, _ in steps):
         return None
     if light.status == ExecutionStatus.RUNNING and light.pending_wait is None:
         # what the SDK's detailed mapping adds: waits only a listing shows
@@ -115,21 +117,28 @@ def _checkpoint(step: Any, attempts: list[Any]) -> dict[str, Any]:
 
 
 def _artifact_kinds(client: Any, artifacts: list[Any]) -> dict[str, Any]:
-    """artifact id -> its ``kitaru_artifact_type`` metadata, for all of them in one request.
+    """artifact id -> its ``kitaru_artifact_type`` metadata, 100 artifacts per request.
 
-    The metadata comes with hydrated artifact versions only; a server that
-    refuses the ``oneof`` filter gets one request per artifact, as the SDK sends.
+    The metadata comes with hydrated artifact versions only. An artifact a
+    listing leaves out, or every one of a server that refuses the ``oneof``
+    filter, is read on its own, as the SDK reads each.
     """
-    ids = sorted({str(artifact.id) for artifact in artifacts})
-    if not ids:
-        return {}
-    try:
-        found = client._client().list_artifact_versions(
-            id=f"oneof:{json.dumps(ids)}", hydrate=True, size=len(ids)
-        )
-        versions = list(found.items)
-    except Exception:
-        versions = list({str(a.id): a for a in artifacts}.values())
+    unique = {str(artifact.id): artifact for artifact in artifacts}
+    ids = sorted(unique)
+    found: dict[str, Any] = {}
+    for start in range(0, len(ids), _PER_REQUEST):
+        chunk = ids[start : start + _PER_REQUEST]
+        try:
+            page = client._client().list_artifact_versions(
+                id=f"oneof:{json.dumps(chunk)}",
+                project=client._project,
+                hydrate=True,
+                size=len(chunk),
+            )
+        except Exception:  # an older server: one request per artifact below
+            continue
+        found.update({str(version.id): version for version in page.items})
+    versions = [found.get(artifact_id, unique[artifact_id]) for artifact_id in ids]
     return {
         str(version.id): dict(version.run_metadata or {}).get("kitaru_artifact_type")
         for version in versions

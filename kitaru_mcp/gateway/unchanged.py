@@ -19,6 +19,7 @@ import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -32,8 +33,10 @@ class _Watch:
     def __init__(self, path: str) -> None:
         self.path = path
         self.identity = _identity(path)
+        # as_uri escapes "#", "?" and "%", which SQLite would otherwise read as URI syntax;
+        # timeout 0: a store locked by a writer is counted afresh, not waited for
         self.connection = sqlite3.connect(
-            f"file:{path}?mode=ro", uri=True, check_same_thread=False, timeout=1.0
+            f"{Path(path).as_uri()}?mode=ro", uri=True, check_same_thread=False, timeout=0
         )
         self.answers: OrderedDict[Hashable, tuple[int, Any]] = OrderedDict()
 
@@ -70,19 +73,16 @@ def answer(path: str | None, key: Hashable, compute: Callable[[], T]) -> T:
     """
     if path is None:
         return compute()
-    try:
-        with _lock:
-            watch = _watch(path)
-            version = watch.version()
-            kept = watch.answers.get(key)
-            if kept is not None and kept[0] == version:
-                watch.answers.move_to_end(key)
-                return copy.deepcopy(kept[1])
-    except (OSError, sqlite3.Error):
+    with _lock:
+        found = _look_up(path, key)
+    if found is None:  # no counter to read: nothing can be kept
         return compute()
+    watch, version, kept = found
+    if kept is not None:
+        return copy.deepcopy(kept[0])
     result = compute()
     with _lock:
-        if _watches.get(path) is watch:
+        if _watches.get(path) is watch:  # not replaced or forgotten meanwhile
             watch.answers[key] = (version, copy.deepcopy(result))
             watch.answers.move_to_end(key)
             while len(watch.answers) > _KEPT:
@@ -90,20 +90,42 @@ def answer(path: str | None, key: Hashable, compute: Callable[[], T]) -> T:
     return result
 
 
+def _look_up(path: str, key: Hashable) -> tuple[_Watch, int, tuple[Any] | None] | None:
+    """(watch, current version, (kept answer,) or None) under ``_lock``; None when the
+    file cannot be watched (gone, locked by a writer, unreadable)."""
+    try:
+        watch = _watch(path)
+        version = watch.version()
+    except (OSError, sqlite3.Error):
+        _drop(path)
+        return None
+    kept = watch.answers.get(key)
+    if kept is None or kept[0] != version:
+        return watch, version, None
+    watch.answers.move_to_end(key)
+    return watch, version, (kept[1],)
+
+
 def _watch(path: str) -> _Watch:
     """The watch of ``path`` (under ``_lock``), opened anew if the file was replaced."""
     watch = _watches.get(path)
     if watch is not None and watch.identity != _identity(path):
-        watch.close()
+        _drop(path)
         watch = None
     if watch is None:
         watch = _watches[path] = _Watch(path)
     return watch
 
 
+def _drop(path: str) -> None:
+    """Close and forget the watch of ``path`` (under ``_lock``), so no deleted file stays open."""
+    watch = _watches.pop(path, None)
+    if watch is not None:
+        watch.close()
+
+
 def forget() -> None:
     """Close every watch and drop every kept answer (a new connection, tests)."""
     with _lock:
-        for watch in _watches.values():
-            watch.close()
-        _watches.clear()
+        for path in list(_watches):
+            _drop(path)

@@ -7,6 +7,7 @@ and ZenML's engine write them.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,49 @@ def test_a_replaced_file_starts_afresh(tmp_path: Path) -> None:
     _database(path, rows=7).close()  # a new store at the same path, never written to since
     assert unchanged.answer(str(path), "q", compute)["groups"][0]["count"] == 7
     assert calls == [3, 7]
+
+
+def test_a_path_with_uri_characters_is_the_file_itself(tmp_path: Path) -> None:
+    folder = tmp_path / "a#b?c%20d"
+    folder.mkdir()
+    path = folder / "store.db"
+    writer = _database(path)
+    calls, compute = _counter(path)
+    unchanged.answer(str(path), "q", compute)
+    writer.execute("INSERT INTO run VALUES ('running')")
+    writer.commit()
+    assert unchanged.answer(str(path), "q", compute)["groups"][0]["count"] == 4
+    assert unchanged.answer(str(path), "q", compute)["groups"][0]["count"] == 4
+    assert calls == [3, 4]  # counted afresh once, then kept
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a#b?c%20d"]  # no stray file opened
+
+
+def test_a_store_locked_by_a_writer_is_counted_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    _database(path).close()
+    calls, compute = _counter(path)
+    unchanged.answer(str(path), "q", compute)
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN EXCLUSIVE")  # a commit in progress: readers are shut out
+    try:
+        started = time.perf_counter()
+        assert unchanged.answer(str(path), "q", lambda: "counted afresh") == "counted afresh"
+        assert time.perf_counter() - started < 0.5  # not waiting for the lock
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert unchanged.answer(str(path), "q", compute) == {"groups": [{"count": 3}]}
+    assert calls == [3, 3]  # the lock made it forget: counted again once the writer left
+
+
+def test_a_deleted_store_is_not_held_open(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    _database(path).close()
+    unchanged.answer(str(path), "q", lambda: 1)
+    assert str(path) in unchanged._watches
+    path.unlink()
+    assert unchanged.answer(str(path), "q", lambda: "gone") == "gone"
+    assert str(path) not in unchanged._watches
 
 
 def test_without_a_file_every_call_computes(tmp_path: Path) -> None:
