@@ -134,6 +134,13 @@ def differences(
     }
 
 
+def _flow_inputs(gw: Gateway, *exec_ids: str) -> list[dict[str, Any]]:
+    """Each execution's flow inputs, read together (one query, or one request on a server);
+    one deleted since it was compared is looked up alone, which names it as not found."""
+    found = gw.flow_inputs_many(list(exec_ids))
+    return [found[i] if i in found else gw.flow_inputs(i) for i in exec_ids]
+
+
 def _side_by_side(base: Any, other: Any) -> dict[str, Any]:
     return {"base": base, "other": other, "same": base == other}
 
@@ -145,7 +152,7 @@ def diff(
     compared = gw.compare_executions(params.exec_id, params.other_exec_id)
     base, other = compared["base"], compared["other"]
     rows, outputs, tokens, costs = _compare_checkpoints(compared["checkpoints"], base, other)
-    inputs = input_differences(gw.flow_inputs(base["exec_id"]), gw.flow_inputs(other["exec_id"]))
+    inputs = input_differences(*_flow_inputs(gw, base["exec_id"], other["exec_id"]))
     different = differences(inputs, rows, outputs)
     identical = (
         base["status"] == other["status"]

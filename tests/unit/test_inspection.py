@@ -154,6 +154,27 @@ def test_diff_shows_inputs_and_outputs_that_differ(reads):
     assert len(got.details.urls) == 5 and len(got.details.warnings[0]) == 500
 
 
+def test_diff_reads_both_executions_inputs_at_once(reads):
+    reads.inputs["bbbb0002"]["extra"] = 1
+    got = _diff(reads, "aaaa0001", "bbbb0002")
+    reads_of_inputs = [c for c in reads.calls if c[0].startswith("flow_inputs")]
+    assert reads_of_inputs == [("flow_inputs_many", (("aaaa0001", "bbbb0002"),))]
+    assert got.differences.inputs == ["extra", "name"]
+
+
+def test_diff_of_an_execution_deleted_after_the_comparison_is_not_found(reads):
+    real = reads.flow_inputs_many
+
+    def deleted_meanwhile(exec_ids):  # gone between the comparison and the inputs
+        reads.executions.pop("bbbb0002")
+        return real(exec_ids)
+
+    reads.flow_inputs_many = deleted_meanwhile
+    with pytest.raises(NotFound) as caught:
+        _diff(reads, "aaaa0001", "bbbb0002")
+    assert "bbbb0002" in caught.value.message
+
+
 def test_diff_preview_is_null_when_a_value_does_not_load(reads):
     reads.comparisons[("aaaa0001", "bbbb0002")] = {
         "checkpoints": [
