@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import StdioClient
+from conftest import StdioClient, run_example
 
 READ_TOOLS = {
     "kitaru_status",
@@ -99,6 +99,22 @@ def test_stacks_list_shows_the_default_stack(era_server: StdioClient) -> None:
     default = next(s for s in stacks["stacks"] if s["name"] == "default")
     assert default["active"] is True
     assert {c["type"] for c in default["components"]} >= {"orchestrator", "artifact_store"}
+
+
+def test_statistics_asked_again_follow_a_run_of_another_process(
+    era_server: StdioClient, seeded: dict
+) -> None:
+    """The answer kept for an unchanged store is dropped as soon as another process writes."""
+
+    def completed_two_steps() -> int:
+        stats = era_server.ok("kitaru_executions_statistics", {"group_by": ["flow", "status"]})
+        counts = {(g.get("flow"), g.get("status")): g["count"] for g in stats["groups"]}
+        return counts.get(("two_steps", "completed"), 0)
+
+    before = completed_two_steps()
+    assert before >= 1 and completed_two_steps() >= before
+    run_example("two_steps.py", "two_steps", name="statistics")
+    assert completed_two_steps() >= before + 1
 
 
 def test_bad_arguments_name_the_field_and_server_keeps_answering(era_server: StdioClient) -> None:
