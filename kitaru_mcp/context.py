@@ -72,6 +72,12 @@ class CallContext:
     input_responses: dict[str, dict[str, Any]] | None = None  # 2026-07-28 retry: key -> result
     request_state: str | None = None  # 2026-07-28 retry: the verified plaintext state
     max_result_chars: int = DEFAULT_MAX_RESULT_CHARS  # the result budget (set by the dispatcher)
+    # who is calling, for scopes and the audit log: "local" on stdio, "token" for the
+    # static bearer token, the OAuth subject otherwise (set by the transport)
+    caller: str = "local"
+    client_id: str | None = None  # the OAuth client id, when a token carried one
+    transport: str = "stdio"  # "stdio", "http" or "cli"
+    scopes: frozenset[str] | None = None  # the token's scopes; None: not limited by a token
 
     def progress(self, done: float, total: float | None = None, message: str | None = None):
         """Send a progress notification if the client asked for them (never raises)."""
