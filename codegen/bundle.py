@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from .loader import SchemaSet
-
-_PREFIX = "#/$defs/"
-
-
-def inline(node: Any, defs: dict[str, Any]) -> Any:
-    """Return ``node`` with every ``#/$defs/X`` reference replaced by X itself."""
-    if isinstance(node, list):
-        return [inline(item, defs) for item in node]
-    if not isinstance(node, dict):
-        return node
-    if isinstance(node.get("$ref"), str) and node["$ref"].startswith(_PREFIX):
-        target = inline(copy.deepcopy(defs[node["$ref"][len(_PREFIX) :]]), defs)
-        siblings = {k: inline(v, defs) for k, v in node.items() if k != "$ref"}
-        target.pop("examples", None)
-        return {**target, **siblings}
-    return {key: inline(value, defs) for key, value in node.items()}
+from .refs import PREFIX as _PREFIX
+from .refs import inline
 
 
 def contract(schemas: SchemaSet) -> dict[str, Any]:
@@ -46,6 +31,7 @@ def contract(schemas: SchemaSet) -> dict[str, Any]:
         )
     return {
         "contract_version": schemas.contract_version,
+        "resultLayout": {"lead": list(schemas.lead_keys)},
         "toolError": inline({"$ref": "#/$defs/ToolError"}, schemas.defs),
         "tools": tools,
     }

@@ -226,6 +226,7 @@ def docs_context(schemas: SchemaSet, bundle: dict[str, Any]) -> dict[str, Any]:
     pages = [tool_page(entry, by_name[entry["name"]], schemas.defs) for entry in bundle["tools"]]
     return {
         "contract_version": bundle["contract_version"],
+        "lead_keys": bundle["resultLayout"]["lead"],
         "groups": index(pages, schemas.toolsets),
         "tools": pages,
         "shapes": shapes(schemas),

@@ -11,6 +11,8 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
+from .refs import inline
+
 
 @dataclass(frozen=True)
 class ToolDef:
@@ -46,6 +48,7 @@ class SchemaSet:
     contract_version: str = "0.0.0"
     toolsets: dict[str, str] = field(default_factory=dict)  # name -> heading, in order
     aliases: dict[str, list[str]] = field(default_factory=dict)
+    lead_keys: list[str] = field(default_factory=list)  # result_layout.lead, in order
 
 
 class SchemaErrors(Exception):
@@ -125,7 +128,8 @@ def _load_contract_file(path: Path, result: SchemaSet, problems: list[str]) -> N
         result.contract_version = str(data["contract_version"])
         result.toolsets = {str(t["name"]): str(t["heading"]) for t in data["toolsets"]}
         result.aliases = {str(k): [str(n) for n in v] for k, v in data.get("aliases", {}).items()}
-    except (TypeError, KeyError) as exc:
+        result.lead_keys = [str(key) for key in data.get("result_layout", {}).get("lead", [])]
+    except (TypeError, KeyError, AttributeError) as exc:
         problems.append(f"{path.name}: needs contract_version and toolsets (name, heading): {exc}")
         return
     for alias, members in result.aliases.items():
@@ -149,6 +153,12 @@ def _check_tools(schemas: SchemaSet) -> list[str]:
                 problems.append(f"{tool.source}: {part}: not a valid JSON Schema: {exc}")
         if problems:
             continue
+        output = inline(tool.raw["output"], schemas.defs)
+        for where, name in sorted(_required_empty_in_entries(output)):
+            problems.append(
+                f"{tool.source}: output{where}: a repeated entry requires {name!r}, which may be "
+                "null, [] or {}; entries leave such fields out (make it optional)"
+            )
         for index, example in enumerate(tool.raw["examples"]):
             for part, key in (("input", "arguments"), ("output", "result")):
                 validator = Draft202012Validator({"$defs": schemas.defs, **tool.raw[part]})
@@ -156,6 +166,44 @@ def _check_tools(schemas: SchemaSet) -> list[str]:
                     where = _json_path(["examples", index, key, *error.absolute_path])
                     problems.append(f"{tool.source}: {where}: {error.message}")
     return problems
+
+
+def _may_be_empty(schema: Any) -> bool:
+    """Whether a value of ``schema`` may be null, an array or an object."""
+    if not isinstance(schema, dict):
+        return True
+    kinds = schema.get("type")
+    kinds = [kinds] if isinstance(kinds, str) else kinds
+    if kinds is None:
+        options = schema.get("oneOf") or schema.get("anyOf")
+        return True if not options else any(_may_be_empty(o) for o in options)
+    return bool({"null", "array", "object"} & set(kinds))
+
+
+def _required_empty_in_entries(
+    node: Any, where: str = "", in_entry: bool = False
+) -> set[tuple[str, str]]:
+    """(path, field) of every required field of a repeated entry (an array's items, at any
+    depth) that may be null, [] or {}: the result layout leaves those out of entries."""
+    found: set[tuple[str, str]] = set()
+    if isinstance(node, list):
+        for option in node:
+            found |= _required_empty_in_entries(option, where, in_entry)
+        return found
+    if not isinstance(node, dict):
+        return found
+    properties = node.get("properties", {})
+    if in_entry:
+        for name in node.get("required", []):
+            if name in properties and _may_be_empty(properties[name]):
+                found.add((where, name))
+    for name, child in properties.items():
+        found |= _required_empty_in_entries(child, f"{where}.{name}", in_entry)
+    if isinstance(node.get("items"), dict):
+        found |= _required_empty_in_entries(node["items"], f"{where}[]", True)
+    for combinator in ("oneOf", "anyOf", "allOf"):
+        found |= _required_empty_in_entries(node.get(combinator, []), where, in_entry)
+    return found
 
 
 def _refs(node: Any) -> set[str]:

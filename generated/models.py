@@ -49,13 +49,13 @@ class Artifact(BaseModel):
     """
     How it was saved: step_output (a checkpoint's return value), manual (kitaru.save), ...
     """
-    checkpoint: str | None
+    checkpoint: str | None = None
     """
-    The checkpoint that produced it.
+    The checkpoint that produced it (left out when none did).
     """
-    metadata: dict[str, Any]
+    metadata: dict[str, Any] | None = None
     """
-    Metadata recorded with the artifact (e.g. storage_size in bytes, length), as JSON.
+    Metadata recorded with the artifact (e.g. storage_size in bytes, length), as JSON; left out when there is none.
     """
 
 
@@ -190,7 +190,10 @@ class Deployment(BaseModel):
     flow: str
     version: Annotated[int, Field(ge=1)]
     deployment_id: str
-    tags: list[DeploymentTag]
+    tags: list[DeploymentTag] | None = None
+    """
+    The tags routed to this version; left out in a list when it holds none.
+    """
     stack: str | None = None
     created_at: str | None = None
     """

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from kitaru_mcp.generated import models
 
 CONTRACT = load_contract()
-CONTRACT_VERSION = "2.0.0"
+CONTRACT_VERSION = "3.0.0"
 # Toolsets (name -> heading) in order, and the aliases that select several at once.
 TOOLSETS: dict[str, str] = {
     "execution": "Executions",

@@ -2,8 +2,9 @@
 
 A result is measured as the characters of its JSON text (what the text block
 carries: ``json.dumps(result, ensure_ascii=False)``). The server's budget
-(``--max-result-chars`` / ``KITARU_MCP_MAX_RESULT_CHARS``, default 100,000)
-reaches handlers through the call context (``kitaru_mcp.context.current()``);
+(``--max-result-chars`` / ``KITARU_MCP_MAX_RESULT_CHARS``, default 40,000:
+Claude Code shows a result of up to 50,000 characters inline and saves a larger
+one to a file) reaches handlers through the call context (``kitaru_mcp.context.current()``);
 handlers cut their own output with the helpers below (log tails, list pages,
 previews, checkpoint pages), flag it ``truncated`` and say how to go on. The
 dispatcher checks every result once more as a last resort.
@@ -18,7 +19,9 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-DEFAULT_MAX_RESULT_CHARS = 100_000
+from kitaru_mcp import layout
+
+DEFAULT_MAX_RESULT_CHARS = 40_000
 MIN_MAX_RESULT_CHARS = 10_000
 ENV = "KITARU_MCP_MAX_RESULT_CHARS"
 SLACK = 1_000  # kept free for the fields a handler adds after cutting (counts, notes, cursors)
@@ -72,9 +75,10 @@ def fit_items(
     """The longest run of ``items`` whose JSON fits in ``room`` characters, and whether any
     were left out. From the start (a page) or, with ``from_end``, from the end (a tail).
 
-    Each item costs its JSON size plus a separator; an empty list costs 2 (``[]``).
+    Each item costs its JSON size as the layout sends it (an entry's null and empty
+    fields left out) plus a separator; an empty list costs 2 (``[]``).
     """
-    measure = measure or size
+    measure = measure or (lambda item: size(layout.entry(item)))
     spent = 2
     kept: list[T] = []
     ordered = reversed(items) if from_end else iter(items)

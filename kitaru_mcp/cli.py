@@ -85,7 +85,7 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
         "--max-result-chars",
         default=os.environ.get("KITARU_MCP_MAX_RESULT_CHARS") or None,
         metavar="N",
-        help="largest tool result, in characters of JSON (default 100000, at least 10000); "
+        help="largest tool result, in characters of JSON (default 40000, at least 10000); "
         "logs, lists and previews are cut to it and say how to go on. "
         "Env: KITARU_MCP_MAX_RESULT_CHARS.",
     )

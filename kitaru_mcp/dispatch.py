@@ -8,7 +8,6 @@ error boundary (``kitaru_mcp.errors.to_failure``).
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
-from kitaru_mcp import budget
+from kitaru_mcp import budget, layout
 from kitaru_mcp.context import CallContext, InputRequired, activate
 from kitaru_mcp.errors import (
     BackendUnavailable,
@@ -256,6 +255,6 @@ class Dispatcher:
                 is_error=True,
             )
         return types.CallToolResult(
-            content=[types.TextContent(type="text", text=json.dumps(data, ensure_ascii=False))],
+            content=[types.TextContent(type="text", text=layout.text(data))],
             structured_content=data,
         )

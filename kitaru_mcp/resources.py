@@ -7,7 +7,6 @@ handler, time limit and JSON shape), and only while the server serves that tool.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import mcp.types as types
 from mcp.shared.exceptions import MCPError
 
+from kitaru_mcp import layout
 from kitaru_mcp.dispatch import Dispatcher
 from kitaru_mcp.errors import ToolFailure, failure_text
 
@@ -89,7 +89,7 @@ async def read(uri: str, dispatcher: Dispatcher, modern: bool = False) -> types.
             if failure.code == "not_found":
                 raise _not_found(uri, failure_text(failure), modern) from None
             raise MCPError(types.INTERNAL_ERROR, failure_text(failure)) from None
-        text = json.dumps(data, ensure_ascii=False)
+        text = layout.text(data)
         return types.ReadResourceResult(
             contents=[types.TextResourceContents(uri=uri, mime_type="application/json", text=text)]
         )

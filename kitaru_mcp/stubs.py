@@ -8,6 +8,7 @@ from functools import cache, cached_property
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from kitaru_mcp import layout
 from kitaru_mcp.errors import Internal, InvalidArgument, quote
 
 if TYPE_CHECKING:
@@ -115,9 +116,10 @@ class ToolStub:
         return str(self.spec["group"])
 
     def run(self, gateway: Any, arguments: dict[str, Any]) -> dict[str, Any]:
-        """Call the handler (blocking) and return its result checked against the output schema."""
+        """Call the handler (blocking) and return its result, laid out as the contract says
+        (``kitaru_mcp.layout``) and checked against the output schema."""
         result = self.call(gateway, arguments)
-        data = result.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        data = layout.lay_out(result.model_dump(mode="json", by_alias=True, exclude_unset=True))
         error = next(iter(self._output.iter_errors(data)), None)
         if error is not None:
             raise Internal(

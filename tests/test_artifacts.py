@@ -118,13 +118,13 @@ def test_large_value_is_cut_to_the_cap_and_flagged(mcp_server: StdioClient, demo
     )
     assert small["truncated"] is True and len(small["preview"].encode()) <= 1000
 
-    # a max_bytes above the result budget (100,000 characters of JSON by default): the
+    # a max_bytes above the result budget (40,000 characters of JSON by default): the
     # budget cuts the value instead, and says so
     whole = mcp_server.call(
         "kitaru_artifacts_get", {"artifact_id": demo["long_text"], "max_bytes": 1_048_576}
     )
     got = whole.structured_content
-    assert not whole.is_error and len(whole.content[0].text) <= 100_000
+    assert not whole.is_error and len(whole.content[0].text) <= 40_000
     assert got["truncated"] is True and got["json_value"] is None
     assert "result budget" in got["note"] and got["size_bytes"] == SIZE + 2
     assert got["preview"] == json.dumps(LONG_TEXT)[: len(got["preview"])]

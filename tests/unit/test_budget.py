@@ -15,12 +15,18 @@ from fakes_reads import ReadsFake
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import artifacts, diff, executions, logs
 
-from kitaru_mcp import budget
+from kitaru_mcp import budget, layout
 from kitaru_mcp.context import CallContext, activate
 from kitaru_mcp.dispatch import Dispatcher, ServeOptions, check_budget
 from kitaru_mcp.errors import InvalidArgument
 
 SMALL = budget.MIN_MAX_RESULT_CHARS
+WIDE = 200_000  # a budget every whole answer of these tests fits in
+
+
+def sent(result) -> dict:
+    """A handler's result as the stub sends it: dumped, in the contract's layout."""
+    return layout.lay_out(result.model_dump(mode="json", by_alias=True, exclude_unset=True))
 
 
 @pytest.fixture
@@ -85,7 +91,7 @@ def test_a_20000_line_log_is_cut_to_the_budget_and_pages_backwards(
     gw = ReadsFake([execution("aaaa0001")])
     _runner_lines(tmp_path, monkeypatch, "aaaa0001", 20_000)
     first = _logs(gw, exec_id="aaaa0001", tail=5000)
-    dumped = first.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    dumped = sent(first)
     assert budget.size(dumped) <= SMALL
     assert first.truncated is True and first.next_cursor and "result budget" in first.note
     assert first.entries[-1].message == "line 19999 of the big flow"  # the newest kept
@@ -93,7 +99,7 @@ def test_a_20000_line_log_is_cut_to_the_budget_and_pages_backwards(
     token, pages = first.next_cursor, 1
     while token and pages < 3:
         older = _logs(gw, exec_id="aaaa0001", tail=5000, cursor=token)
-        assert budget.size(older.model_dump(mode="json", exclude_unset=True)) <= SMALL
+        assert budget.size(sent(older)) <= SMALL
         seen = [e.message for e in older.entries] + seen
         token, pages = older.next_cursor, pages + 1
     expected = [f"line {i:05d} of the big flow" for i in range(20_000 - len(seen), 20_000)]
@@ -189,7 +195,7 @@ def test_an_execution_of_150_checkpoints_is_paged_within_the_budget(small_budget
     for _ in range(20):
         params = models.KitaruExecutionsGetInput(exec_id="aaaa0001", checkpoints_cursor=token)
         got = executions.get_execution(gw, params)
-        data = got.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        data = sent(got)
         assert budget.size(data) <= SMALL
         assert data["truncated"] is True and data["checkpoints_total"] == 150
         assert data["artifacts_total"] == 150 and len(data["artifacts"]) < 150
@@ -201,16 +207,16 @@ def test_an_execution_of_150_checkpoints_is_paged_within_the_budget(small_budget
 
 
 def test_a_checkpoint_page_can_be_asked_for_and_a_small_execution_is_untouched() -> None:
-    gw = ReadsFake([_big_execution(150)])
+    gw = ReadsFake([_big_execution(60)])
     whole = executions.get_execution(gw, models.KitaruExecutionsGetInput(exec_id="aaaa0001"))
-    dumped = whole.model_dump(mode="json", exclude_unset=True)
-    assert len(dumped["checkpoints"]) == 150 and "truncated" not in dumped
+    dumped = sent(whole)
+    assert len(dumped["checkpoints"]) == 60 and "truncated" not in dumped
     page = executions.get_execution(
         gw, models.KitaruExecutionsGetInput(exec_id="aaaa0001", checkpoints_limit=10)
     )
     assert [c.name for c in page.checkpoints] == [f"step_{i:03d}" for i in range(10)]
     assert page.truncated is True and page.checkpoints_next_cursor
-    assert "checkpoints 1-10 of 150" in page.note
+    assert "checkpoints 1-10 of 60" in page.note
 
 
 # ------------------------------------------------------------------- artifacts
@@ -303,7 +309,7 @@ def test_statistics_over_the_budget_keep_what_kitaru_keeps_and_say_so(group_by) 
     kept = len(cut["groups"])
     assert 10 < kept < 300
     assert cut["total"] == sum(g["count"] for g in cut["groups"])
-    wide = Dispatcher(ServeOptions(), gateway=lambda: gw)
+    wide = Dispatcher(ServeOptions(max_result_chars=WIDE), gateway=lambda: gw)
     whole = anyio.run(wide.run, "kitaru_executions_statistics", arguments)
     assert len(whole["groups"]) == 300 and whole["truncated"] is False
     if "day" in group_by:
@@ -324,7 +330,9 @@ def test_a_cohort_over_the_budget_keeps_its_newest_members_and_says_so() -> None
     newest = [f"{i:04d}f00d" for i in reversed(range(150))]
     assert [e["exec_id"] for e in cut["executions"]] == newest[: cut["count"]]
     whole = anyio.run(
-        Dispatcher(ServeOptions(), gateway=lambda: gw).run, "kitaru_executions_cohort", arguments
+        Dispatcher(ServeOptions(max_result_chars=WIDE), gateway=lambda: gw).run,
+        "kitaru_executions_cohort",
+        arguments,
     )
     assert whole["count"] == 150 and "truncated" not in whole
 
@@ -336,7 +344,7 @@ def test_a_cancel_of_a_large_execution_answers_within_the_budget(small_budget) -
     big["status"] = "running"
     gw = ReadsFake([big])
     done = lifecycle.cancel(gw, models.KitaruExecutionsCancelInput(exec_id="aaaa0001"))
-    data = done.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    data = sent(done)
     assert ("request_cancel", ("aaaa0001",)) in gw.calls  # the cancel happened...
     assert data["status"] == "cancelled" and budget.size(data) <= SMALL  # ...and is answered
     assert data["truncated"] is True and data["checkpoints_total"] == 300
@@ -348,7 +356,7 @@ def test_a_huge_failure_message_is_cut_and_the_execution_still_answers(small_bud
     failed["status_reason"] = "reason " * 10_000
     gw = ReadsFake([failed])
     got = executions.get_execution(gw, models.KitaruExecutionsGetInput(exec_id="aaaa0001"))
-    data = got.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    data = sent(got)
     assert budget.size(data) <= SMALL
     assert data["failure"]["message"].startswith("boom boom")
     assert data["failure"]["message"].endswith("budget: 100000 characters in all)")
@@ -361,7 +369,7 @@ def test_a_checkpoint_with_a_huge_failure_message_still_gets_onto_a_page(small_b
     failed["checkpoints"][1]["failure"] = {"message": "x" * 50_000, "exception_type": "E"}
     gw = ReadsFake([failed])
     got = executions.get_execution(gw, models.KitaruExecutionsGetInput(exec_id="aaaa0001"))
-    data = got.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    data = sent(got)
     assert budget.size(data) <= SMALL
     assert [c["name"] for c in data["checkpoints"]] == ["one", "two", "three"]
     assert data["checkpoints"][1]["failure"]["message"].endswith("50000 characters in all)")
@@ -372,12 +380,12 @@ def test_a_checkpoint_with_a_huge_failure_message_still_gets_onto_a_page(small_b
 
 def test_the_budget_in_serve_options_reaches_the_handler() -> None:
     gw = ReadsFake([_big_execution(200)])
-    wide = Dispatcher(ServeOptions(), gateway=lambda: gw)
+    wide = Dispatcher(ServeOptions(max_result_chars=WIDE), gateway=lambda: gw)
     narrow = Dispatcher(ServeOptions(max_result_chars=SMALL), gateway=lambda: gw)
     full = anyio.run(wide.run, "kitaru_executions_get", {"exec_id": "aaaa0001"})
     cut = anyio.run(narrow.run, "kitaru_executions_get", {"exec_id": "aaaa0001"})
     assert len(full["checkpoints"]) == 200 and "truncated" not in full
-    assert budget.size(full) <= budget.DEFAULT_MAX_RESULT_CHARS
+    assert budget.size(full) <= WIDE
     assert cut["truncated"] is True and budget.size(cut) <= SMALL
 
 
