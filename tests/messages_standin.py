@@ -99,7 +99,10 @@ def _events(reply: Reply, number: int) -> bytes:
         delta = {"type": "text_delta", "text": reply.text}
         stop = "end_turn"
     out += [
-        ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": block}),
+        (
+            "content_block_start",
+            {"type": "content_block_start", "index": 0, "content_block": block},
+        ),
         ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta}),
         ("content_block_stop", {"type": "content_block_stop", "index": 0}),
         (
@@ -112,9 +115,7 @@ def _events(reply: Reply, number: int) -> bytes:
         ),
         ("message_stop", {"type": "message_stop"}),
     ]
-    return b"".join(
-        f"event: {name}\ndata: {json.dumps(data)}\n\n".encode() for name, data in out
-    )
+    return b"".join(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode() for name, data in out)
 
 
 class MessagesStandIn:

@@ -43,8 +43,14 @@ def install() -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if any(_installed(name) != version for name, version in PINNED.items()):
             out = subprocess.run(
-                [npm, "install", "--no-package-lock", "--no-audit", "--no-fund",
-                 "--loglevel=error"],
+                [
+                    npm,
+                    "install",
+                    "--no-package-lock",
+                    "--no-audit",
+                    "--no-fund",
+                    "--loglevel=error",
+                ],
                 cwd=CLIENTS,
                 capture_output=True,
                 text=True,

@@ -84,3 +84,20 @@ def test_a_bad_tool_file_is_rejected_with_file_and_path(
     assert expected in result.stderr
     with pytest.raises(SchemaErrors):
         load(repo_copy / "schemas")
+
+
+def test_a_repeated_entry_that_requires_a_field_the_layout_leaves_out_is_refused(
+    repo_copy: Path,
+) -> None:
+    """Entries leave out null, [] and {}: a schema requiring one there would be broken."""
+    defs = repo_copy / "schemas" / "defs" / "artifact.yaml"
+    defs.write_text(
+        defs.read_text().replace(
+            "required: [artifact_id, name, save_type]",
+            "required: [artifact_id, name, save_type, checkpoint]",
+        )
+    )
+    result = codegen("--check", "--root", str(repo_copy))
+    assert result.returncode == 2
+    assert "tools/kitaru_artifacts_list.yaml: output.artifacts[]" in result.stderr
+    assert "requires 'checkpoint'" in result.stderr

@@ -2,7 +2,7 @@
 a flow that prints 20,000 lines, a 5 MB artifact, an execution of 100 checkpoints.
 
 One throw-away HOME (local store) and two servers on it: one with the default budget
-(100,000 characters of JSON), one with the smallest (10,000).
+(40,000 characters of JSON), one with the smallest (10,000).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from mcp_client import StdioClient
 # test's time limit; on two busy cores it can take minutes.
 pytestmark = pytest.mark.timeout(600)
 
-DEFAULT = 100_000
+DEFAULT = 40_000
 SMALL = 10_000
 
 
