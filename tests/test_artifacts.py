@@ -44,7 +44,7 @@ def test_list_shows_every_artifact_with_its_checkpoint(mcp_server: StdioClient, 
         output = by_name[f"artifacts_demo::{checkpoint}::output"]
         assert output["checkpoint"] == checkpoint
         assert output["save_type"] == "step_output"
-        assert output["kind"] is None
+        assert "kind" not in output  # null fields of an entry are left out
         assert output["metadata"]["storage_size"] > 0
     notes = by_name["notes"]
     assert (notes["checkpoint"], notes["save_type"], notes["kind"]) == (
@@ -128,7 +128,7 @@ def test_large_value_is_cut_to_the_cap_and_flagged(mcp_server: StdioClient, demo
     assert got["truncated"] is True and got["json_value"] is None
     assert "result budget" in got["note"] and got["size_bytes"] == SIZE + 2
     assert got["preview"] == json.dumps(LONG_TEXT)[: len(got["preview"])]
-    assert len(got["preview"]) > 90_000
+    assert len(got["preview"]) > 30_000
 
 
 def test_cap_is_bounded_by_the_schema(mcp_server: StdioClient, demo) -> None:

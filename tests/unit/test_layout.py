@@ -91,7 +91,7 @@ def test_no_tool_requires_an_entry_field_that_the_layout_would_leave_out() -> No
     def entries(schema: dict, inside: bool = False):
         if inside and "properties" in schema:
             yield schema
-        for key, child in schema.get("properties", {}).items():
+        for child in schema.get("properties", {}).values():
             yield from entries(child, inside)
         if isinstance(schema.get("items"), dict):
             yield from entries(schema["items"], True)
