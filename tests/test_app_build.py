@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
+pytestmark = pytest.mark.node
+
 APP = ROOT / "app"
 BUILT = {
     "execution.html": ROOT / "kitaru_mcp" / "app" / "execution.html",

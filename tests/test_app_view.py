@@ -13,6 +13,8 @@ from kitaru_mcp import app_view
 from kitaru_mcp.dispatch import Dispatcher
 from kitaru_mcp.server import ServeOptions, build_server, to_mcp_tool
 
+pytestmark = pytest.mark.store
+
 LINKED = {
     "kitaru_executions_get",
     "kitaru_executions_latest",

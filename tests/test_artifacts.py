@@ -8,6 +8,8 @@ import json
 import pytest
 from conftest import EXAMPLES, ROOT, StdioClient, run_example
 
+pytestmark = pytest.mark.server
+
 TOPIC = "artifacts"
 SIZE = 300_000
 LINE = "durable execution keeps every checkpoint's output. "

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
+pytestmark = [pytest.mark.server, pytest.mark.slow]
+
 SECTIONS = ("cold_start", "per_call", "list_scaling", "concurrency", "run_returns")
 
 

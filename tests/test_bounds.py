@@ -17,6 +17,8 @@ from conftest import ROOT, home_env
 from contract_cases import CONTRACT
 from mcp_client import StdioClient
 
+pytestmark = pytest.mark.server
+
 READ_TOOLS = [tool for tool in CONTRACT["tools"] if tool["annotations"]["readOnlyHint"]]
 # Tools that read only local files (no backend call): they answer even when the server is down.
 LOCAL_ONLY = {"kitaru_clean_preview"}

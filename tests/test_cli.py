@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, StdioClient
 
+pytestmark = pytest.mark.server
+
 BIN = Path(sys.executable).parent / "kitaru-mcp"
 CONTRACT = json.loads((ROOT / "generated" / "contract.json").read_text())
 

@@ -11,6 +11,8 @@ from jsonschema import Draft202012Validator
 from kitaru_mcp.codegen.loader import SchemaErrors, load
 from kitaru_mcp.codegen.render import render_all
 
+pytestmark = pytest.mark.tooling
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

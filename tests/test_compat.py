@@ -12,6 +12,8 @@ import pytest
 from conftest import codegen
 from kitaru_mcp.codegen.compat import compare
 
+pytestmark = pytest.mark.tooling
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "contracts"
 

@@ -24,6 +24,8 @@ import pytest
 from conftest import ROOT
 from test_http import _stop, serve_http
 
+pytestmark = pytest.mark.node
+
 SUITE_DIR = ROOT / "tests" / "conformance"
 PINS = json.loads((SUITE_DIR / "package.json").read_text())["dependencies"]
 SUITE = SUITE_DIR / "node_modules" / "@modelcontextprotocol" / "conformance"

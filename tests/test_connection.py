@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, StdioClient, start_example, wait_until
 
+pytestmark = pytest.mark.server
+
 SECRETS = {
     "KITARU_MCP_TEST_TOKEN": "supersecretvalue123",
     "KITARU_MCP_TEST_API_KEY": "apikey-0f9e8d7c6b5a",

@@ -22,6 +22,8 @@ from contract_cases import (
 )
 from jsonschema import Draft202012Validator
 
+pytestmark = pytest.mark.server
+
 CASES = invalid_cases()
 EXAMPLES = read_only_examples()
 

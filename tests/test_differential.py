@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = [pytest.mark.store, pytest.mark.slow]
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
 SEEDED = 400

@@ -7,11 +7,14 @@ import os
 import signal
 import sys
 
+import pytest
 from conftest import ROOT, wait_until
 from mcp_client import StdioClient
 from procs import children, cmdline, has_open_file, processes, session_members
 
 from kitaru_mcp import state
+
+pytestmark = pytest.mark.server
 
 FINISHED = {"completed", "failed", "cancelled"}
 

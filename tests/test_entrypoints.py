@@ -8,10 +8,13 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from conftest import home_env
 from mcp_client import StdioClient
 
 from kitaru_mcp import __version__
+
+pytestmark = pytest.mark.server
 
 BIN = Path(sys.executable).parent
 

@@ -16,9 +16,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import ROOT, fresh_home
 from mcp_client import StdioClient
 from test_stdout import PROTOCOL, RawServer
+
+pytestmark = pytest.mark.server
 
 SERVER = [sys.executable, "-m", "kitaru_mcp", "--mode", "destructive"]
 FLOW = "examples/two_steps.py:two_steps"

@@ -16,6 +16,8 @@ import pytest
 from conftest import ROOT, fresh_home
 from mcp_client import StdioClient
 
+pytestmark = [pytest.mark.server, pytest.mark.slow]
+
 SERVER = [sys.executable, "-m", "kitaru_mcp", "--mode", "destructive"]
 FLOW = "examples/two_steps.py:two_steps"
 

@@ -37,6 +37,8 @@ from mcp_client import StdioClient
 
 from kitaru_mcp.stubs import ToolStub, _field_path
 
+pytestmark = [pytest.mark.server, pytest.mark.slow]
+
 TOOLS = {tool["name"]: tool for tool in CONTRACT["tools"]}
 READ_TOOLS = sorted(name for name, tool in TOOLS.items() if tool["annotations"]["readOnlyHint"])
 KNOWN_CODES = {

@@ -12,6 +12,8 @@ from importlib.metadata import version
 
 import pytest
 
+pytestmark = pytest.mark.store
+
 
 def _parameters(function) -> set[str]:
     return set(inspect.signature(function).parameters)

@@ -26,6 +26,8 @@ from mcp_client import ERAS, MODERN, StdioClient
 
 from kitaru_mcp.http_transport import HttpConfigError, HttpOptions, OriginGuard, is_loopback
 
+pytestmark = pytest.mark.server
+
 TOKEN = "http-test-token-6f1c0d9a7e2b4c58"
 ALLOWED_ORIGIN = "https://dashboard.kitaru.test"
 INITIALIZE = {

@@ -13,6 +13,8 @@ from conftest import ROOT, wait_until
 from mcp_client import StdioClient
 from procs import server_pids
 
+pytestmark = pytest.mark.server
+
 FINISHED = {"completed", "failed", "cancelled"}
 
 

@@ -9,6 +9,8 @@ from mcp_client import StdioClient
 
 from kitaru_mcp.dispatch import Dispatcher, ServeOptions
 
+pytestmark = pytest.mark.server
+
 
 def served(**options) -> dict:
     return Dispatcher(ServeOptions(**options)).served

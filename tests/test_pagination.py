@@ -12,6 +12,8 @@ from mcp_client import StdioClient
 from kitaru_mcp import cursor
 from kitaru_mcp.errors import InvalidArgument
 
+pytestmark = pytest.mark.server
+
 
 def test_page_continues_after_the_cursor_item_when_items_arrive_on_top() -> None:
     before = [{"id": n} for n in "edcba"]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import StdioClient, run_example
+
+pytestmark = pytest.mark.server
 
 READ_TOOLS = {
     "kitaru_status",

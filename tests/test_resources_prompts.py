@@ -9,6 +9,8 @@ import mcp.types as types
 import pytest
 from mcp_client import StdioClient
 
+pytestmark = pytest.mark.server
+
 
 def _read(client: StdioClient, uri: str):
     return client.request("read_resource", uri)

@@ -19,7 +19,7 @@ from mcp_client import StdioClient
 
 # The module fixture (a server start, or flows run to their end) counts toward the first
 # test's time limit; on two busy cores it can take minutes.
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.server, pytest.mark.slow, pytest.mark.timeout(600)]
 
 DEFAULT = 40_000
 SMALL = 10_000

@@ -21,6 +21,8 @@ from test_lifecycle import FINISHED, until_status
 from kitaru_mcp import idempotency, state
 from kitaru_mcp import processes as kprocesses
 
+pytestmark = pytest.mark.server
+
 
 def _server(env: dict[str, str] | None = None) -> tuple[StdioClient, int]:
     before = server_pids()

@@ -21,6 +21,8 @@ from conftest import ROOT, home_env, wait_until
 from contract_cases import CONTRACT, substitute
 from mcp_client import StdioClient
 
+pytestmark = pytest.mark.server
+
 URL_PASSWORD = "url-pa55-w0rd-91c3"
 SECRETS = {
     "KITARU_MCP_SAFETY_TOKEN": "tok-7d1f0c2b9e8a6d5c4b3a",

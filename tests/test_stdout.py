@@ -16,8 +16,11 @@ import threading
 import time
 from typing import Any
 
+import pytest
 from conftest import ROOT
 from contract_cases import CONTRACT, substitute
+
+pytestmark = pytest.mark.server
 
 PROTOCOL = "2025-11-25"
 

@@ -12,6 +12,8 @@ import pytest
 from conftest import ROOT, wait_until
 from mcp_client import StdioClient
 
+pytestmark = pytest.mark.server
+
 FINISHED = {"completed", "failed", "cancelled"}
 SAME_NAME = f"surface-{uuid.uuid4().hex[:6]}"
 

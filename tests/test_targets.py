@@ -19,6 +19,8 @@ from mcp_client import StdioClient
 from kitaru_mcp import settings
 from kitaru_mcp.errors import InvalidArgument
 
+pytestmark = pytest.mark.server
+
 
 @pytest.fixture(scope="module")
 def layout(tmp_path_factory) -> dict[str, Path]:

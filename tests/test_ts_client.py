@@ -20,6 +20,8 @@ from contract_cases import CONTRACT, example_plan, invalid_cases
 
 from kitaru_mcp import __version__
 
+pytestmark = pytest.mark.node
+
 TS_CLIENT = ROOT / "tests" / "ts_client"
 SDK = TS_CLIENT / "node_modules" / "@modelcontextprotocol" / "sdk" / "package.json"
 

@@ -18,6 +18,8 @@ from conftest import ROOT
 from mcp_client import ERAS, MODERN, StdioClient
 from test_lifecycle import run, until_status
 
+pytestmark = pytest.mark.server
+
 
 def test_wait_reports_progress_until_the_flow_finishes(mcp_server: StdioClient) -> None:
     started = run(mcp_server, "examples/two_steps.py:two_steps", name="Progress", delay=3)

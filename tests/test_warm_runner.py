@@ -25,6 +25,8 @@ from test_lifecycle import FINISHED, until_status
 from kitaru_mcp import processes as kprocesses
 from kitaru_mcp import state
 
+pytestmark = pytest.mark.server
+
 
 def _start() -> tuple[StdioClient, int]:
     before = server_pids()

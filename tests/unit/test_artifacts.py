@@ -14,6 +14,8 @@ from kitaru_mcp.handlers import artifacts, values
 from kitaru_mcp.errors import InvalidArgument, NotFound, Unsupported
 from kitaru_mcp.gateway.values import metadata
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture
 def reads() -> ReadsFake:

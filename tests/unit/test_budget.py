@@ -20,6 +20,8 @@ from kitaru_mcp.context import CallContext, activate
 from kitaru_mcp.dispatch import Dispatcher, ServeOptions, check_budget
 from kitaru_mcp.errors import InvalidArgument
 
+pytestmark = pytest.mark.unit
+
 SMALL = budget.MIN_MAX_RESULT_CHARS
 WIDE = 200_000  # a budget every whole answer of these tests fits in
 

@@ -10,6 +10,8 @@ from kitaru_mcp.handlers import connection
 from kitaru_mcp.errors import BackendUnavailable, Conflict, Unsupported
 from kitaru_mcp.gateway.connection import LocalServer
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture
 def admin() -> FakeAdminGateway:

@@ -10,6 +10,8 @@ from kitaru_mcp.handlers import deployments
 
 from kitaru_mcp.errors import InvalidArgument, NotFound, Unsupported
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture
 def admin() -> FakeAdminGateway:

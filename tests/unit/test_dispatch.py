@@ -13,6 +13,8 @@ from kitaru_mcp.dispatch import MAX_DEPTH, Dispatcher, NotServed, ServeOptions, 
 from kitaru_mcp.errors import NotFound, ToolFailure
 from kitaru_mcp.stubs import ToolStub, load_contract
 
+pytestmark = pytest.mark.unit
+
 
 def _dispatcher(gw: FakeGateway, **options) -> Dispatcher:
     return Dispatcher(ServeOptions(**options), gateway=lambda: gw)

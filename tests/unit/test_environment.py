@@ -10,6 +10,8 @@ from kitaru_mcp.handlers import environment
 from kitaru_mcp.errors import NotFound
 from kitaru_mcp.gateway.environment import CleanupPreview
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture
 def admin() -> FakeAdminGateway:

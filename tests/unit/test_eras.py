@@ -21,6 +21,8 @@ from fakes import FakeGateway, execution
 from kitaru_mcp import request_state
 from kitaru_mcp.server import build_server
 
+pytestmark = pytest.mark.unit
+
 ERAS = {"2025-11-25": "legacy", "2026-07-28": "auto"}
 BOOL_WAIT = {
     "name": "approve",

@@ -8,6 +8,8 @@ from kitaru_mcp.handlers import executions
 
 from kitaru_mcp.errors import InvalidArgument, NotFound
 
+pytestmark = pytest.mark.unit
+
 
 def _list(gw, **arguments):
     return executions.list_executions(gw, models.KitaruExecutionsListInput(**arguments))

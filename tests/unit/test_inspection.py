@@ -13,6 +13,8 @@ from kitaru_mcp.handlers import cohort, diff, statistics
 from kitaru_mcp.errors import InvalidArgument, NotFound
 from kitaru_mcp.gateway.inspection import time_conditions
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture
 def reads() -> ReadsFake:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from kitaru_mcp import budget, layout
 from kitaru_mcp.stubs import load_contract
+
+pytestmark = pytest.mark.unit
 
 
 def test_the_lead_keys_come_from_the_contract_in_its_order() -> None:

@@ -12,6 +12,8 @@ from kitaru_mcp.handlers import logs
 
 from kitaru_mcp.errors import InvalidArgument, NotFound
 
+pytestmark = pytest.mark.unit
+
 
 def _record(timestamp: str, message: str, level: object = "INFO") -> str:
     return json.dumps({"timestamp": timestamp, "level": level, "message": message})

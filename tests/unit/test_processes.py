@@ -15,6 +15,8 @@ import pytest
 from kitaru_mcp import idempotency, launcher, processes, reaper, runner, state
 from kitaru_mcp.gateway import store_lock
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture(autouse=True)
 def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

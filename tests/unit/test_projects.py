@@ -9,6 +9,8 @@ from kitaru_mcp.handlers import projects
 
 from kitaru_mcp.errors import BackendUnavailable, NotFound, Unsupported
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture
 def admin() -> FakeAdminGateway:

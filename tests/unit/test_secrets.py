@@ -11,6 +11,8 @@ from kitaru_mcp.handlers import secrets
 
 from kitaru_mcp.errors import BackendUnavailable, Conflict, Internal, InvalidArgument
 
+pytestmark = pytest.mark.unit
+
 VALUE = "kmcp-0f9e8d7c6b5a-value"
 
 

@@ -6,7 +6,11 @@ import json
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from kitaru_mcp.gateway import server_reads
+
+pytestmark = pytest.mark.unit
 
 
 class _Version:

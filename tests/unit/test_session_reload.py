@@ -9,6 +9,8 @@ import pytest
 
 from kitaru_mcp.gateway import session
 
+pytestmark = pytest.mark.unit
+
 WHOLE = b"active_project_id: p1\nuser_id: 1b9475bd-0f5d-4c12\nversion: 0.98.0\n"
 CHANGED = WHOLE.replace(b"p1", b"p2")
 

@@ -10,6 +10,8 @@ from kitaru_mcp.handlers import stacks
 
 from kitaru_mcp.errors import Conflict, InvalidArgument, NotFound
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture
 def admin() -> FakeAdminGateway:

@@ -16,6 +16,8 @@ import pytest
 
 from kitaru_mcp.gateway import unchanged
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture(autouse=True)
 def _fresh() -> Iterator[None]:
