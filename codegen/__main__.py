@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from .compat import check_files, explain
+from .handlers import check_handlers
 from .loader import SchemaErrors, load
 from .render import render_all
 
@@ -36,10 +37,14 @@ def main(argv: list[str] | None = None) -> int:
     schemas_dir = args.schemas or args.root / "schemas"
 
     try:
+        schemas = load(schemas_dir)
+        handlers = args.root / "handlers"
+        if handlers.is_dir():
+            problems = check_handlers(schemas, handlers)
+            if problems:
+                raise SchemaErrors(problems)
         readme = args.root / "README.md"
-        files = render_all(
-            load(schemas_dir), readme.read_text(encoding="utf-8") if readme.exists() else None
-        )
+        files = render_all(schemas, readme.read_text(encoding="utf-8") if readme.exists() else None)
     except SchemaErrors as exc:
         print(f"{len(exc.problems)} problem(s) in {schemas_dir}:", file=sys.stderr)
         for problem in exc.problems:

@@ -36,6 +36,26 @@ MODERN = "2026-07-28"
 ERAS = (LEGACY, MODERN)
 
 
+_CONTRACT = Path(__file__).resolve().parent.parent / "generated" / "contract.json"
+_DECLARED: dict[str, set[str]] = {}
+
+
+def check_declared(tool: str, text: str) -> None:
+    """Fail when ``tool`` answered an error code its schema's ``errors:`` leaves out."""
+    if not _DECLARED:
+        for entry in json.loads(_CONTRACT.read_text())["tools"]:
+            _DECLARED[entry["name"]] = {"invalid_argument", *entry["errors"]}
+    try:
+        code = json.loads(text).get("code")
+    except (ValueError, AttributeError):
+        return  # not a ToolError (an unknown tool's protocol message): nothing to compare
+    if tool in _DECLARED and code is not None:
+        assert code in _DECLARED[tool], (
+            f"{tool} answered error code {code!r}, which its schema does not declare "
+            f"(errors: {sorted(_DECLARED[tool])})"
+        )
+
+
 class StdioClient:
     """Spawns ``kitaru-mcp`` (or any command) and talks to it with ClientSession."""
 
@@ -116,8 +136,14 @@ class StdioClient:
         return self.request("list_tools").tools
 
     def call(self, name: str, arguments: dict[str, Any] | None = None, **kwargs: Any) -> Any:
-        """The raw CallToolResult (on 2026-07-28, after any input-required rounds)."""
-        return self.request("call_tool", name, arguments or {}, **kwargs)
+        """The raw CallToolResult (on 2026-07-28, after any input-required rounds).
+
+        A tool error whose code the tool's schema does not declare fails the test.
+        """
+        result = self.request("call_tool", name, arguments or {}, **kwargs)
+        if result.is_error:
+            check_declared(name, result.content[0].text)
+        return result
 
     def ok(self, name: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
         """Call a tool that must succeed; return its structured content."""

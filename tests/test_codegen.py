@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 from conftest import codegen
 from jsonschema import Draft202012Validator
+from kitaru_mcp.codegen.handlers import check_handlers
 from kitaru_mcp.codegen.loader import SchemaErrors, load
 from kitaru_mcp.codegen.render import render_all
 
@@ -103,3 +105,55 @@ def test_a_repeated_entry_that_requires_a_field_the_layout_leaves_out_is_refused
     assert result.returncode == 2
     assert "tools/kitaru_artifacts_list.yaml: output.artifacts[]" in result.stderr
     assert "requires 'checkpoint'" in result.stderr
+
+
+def test_every_schema_names_a_handler_with_the_stubs_signature() -> None:
+    assert check_handlers(load(ROOT / "schemas"), ROOT / "handlers") == []
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (
+            lambda s, h: (s.replace("executions.get_execution", "executions.fetch_execution"), h),
+            "handlers/executions.py defines no function fetch_execution",
+        ),
+        (
+            lambda s, h: (s.replace("executions.get_execution", "nowhere.get_execution"), h),
+            "no module handlers/nowhere.py",
+        ),
+        (
+            lambda s, h: (
+                s,
+                h.replace(
+                    "def get_execution(gw: Gateway,", "def get_execution(gw: Gateway, extra: int,"
+                ),
+            ),
+            "takes (gw, extra, params)",
+        ),
+        (
+            lambda s, h: (
+                s,
+                h.replace(
+                    "def get_execution(gw: Gateway, params: models.KitaruExecutionsGetInput",
+                    "def get_execution(gw: Gateway, params: models.KitaruExecutionsListInput",
+                ),
+            ),
+            "expected models.KitaruExecutionsGetInput",
+        ),
+    ],
+)
+def test_a_handler_that_is_missing_or_does_not_fit_fails_naming_the_schema(
+    repo_copy: Path, edit, expected
+) -> None:
+    shutil.copytree(ROOT / "handlers", repo_copy / "handlers")
+    schema = repo_copy / "schemas" / "tools" / "kitaru_executions_get.yaml"
+    handler = repo_copy / "handlers" / "executions.py"
+    new_schema, new_handler = edit(schema.read_text(), handler.read_text())
+    assert (new_schema, new_handler) != (schema.read_text(), handler.read_text()), "the edit missed"
+    schema.write_text(new_schema)
+    handler.write_text(new_handler)
+    result = codegen("--check", "--root", str(repo_copy))
+    assert result.returncode == 2
+    assert "tools/kitaru_executions_get.yaml: handler:" in result.stderr
+    assert expected in result.stderr
