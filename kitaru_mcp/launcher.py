@@ -327,7 +327,7 @@ def launch(operation: str, **options: str | None) -> Launched:
         record.update(runner_pid=pid, runner_create_time=create_time)
         state.write_json(launch_path(token), record)
         _notify(record)
-        _poke_reaper()
+        _after_launch()
         return _await_report(operation, token, pid, create_time, process, report, log_file)
     finally:
         launch_path(token).unlink(missing_ok=True)
@@ -346,11 +346,19 @@ def _reap_cold(process: subprocess.Popen, token: str) -> None:
         state.write_json(state.exit_path(token), exit_record)
 
 
-def _poke_reaper() -> None:
-    with contextlib.suppress(Exception):
-        from kitaru_mcp import reaper
+_launch_hooks: list[Callable[[], None]] = []
 
-        reaper.poke()
+
+def on_launch(hook: Callable[[], None]) -> None:
+    """Call ``hook()`` after every launch (the reaper's wake-up); once per hook."""
+    if hook not in _launch_hooks:
+        _launch_hooks.append(hook)
+
+
+def _after_launch() -> None:
+    for hook in list(_launch_hooks):
+        with contextlib.suppress(Exception):
+            hook()
 
 
 def exit_reason(token: str | None, pid: int | None) -> str:

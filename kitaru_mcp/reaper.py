@@ -160,6 +160,7 @@ def start() -> None:
     """Start the reaper thread (once per process): a pass once the client listed the
     tools, then while anything lives. (The server's own warm-up gets Kitaru ready.)"""
     global _thread
+    launcher.on_launch(poke)
     with _lock:
         if _thread is not None and _thread.is_alive():
             return

@@ -23,14 +23,6 @@ def state_dir() -> Path:
     return base / "mcp"
 
 
-def local_store_missing() -> bool:
-    """No server configured by environment, and the embedded store does not exist yet."""
-    from kitaru_mcp.gateway.backend import URL_VARIABLES
-
-    has_remote = any(os.environ.get(name) for name in URL_VARIABLES)
-    return not has_remote and not (state_dir().parent / "local_stores").exists()
-
-
 def runs_dir() -> Path:
     path = state_dir() / "runs"
     path.mkdir(parents=True, exist_ok=True)

@@ -54,10 +54,10 @@ def _warm_up() -> None:
 
 def _warm_store() -> bool:
     """One read under the store lock, once the store exists; True when done."""
-    from kitaru_mcp.gateway import runtime
+    from kitaru_mcp.gateway import backend, runtime
     from kitaru_mcp.gateway.store_lock import store_lock
 
-    if state.local_store_missing():
+    if backend.local_store_missing():
         return False  # never the process that creates the store; try again when idle
     began = time.monotonic()
     with store_lock(), contextlib.suppress(Exception):

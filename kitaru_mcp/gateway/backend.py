@@ -16,6 +16,7 @@ import os
 import socket
 from urllib.parse import urlparse
 
+from kitaru_mcp import state
 from kitaru_mcp.errors import BackendUnavailable, redact
 
 CONNECT_TIMEOUT_S = float(os.environ.get("KITARU_MCP_CONNECT_TIMEOUT", "3"))
@@ -65,3 +66,9 @@ def ensure_reachable(timeout_s: float = CONNECT_TIMEOUT_S) -> None:
         raise unreachable(url, "connection refused (nothing listens on that port)") from None
     except OSError as exc:
         raise unreachable(url, exc.strerror or type(exc).__name__) from None
+
+
+def local_store_missing() -> bool:
+    """No server configured by environment, and the embedded store does not exist yet."""
+    has_remote = any(os.environ.get(name) for name in URL_VARIABLES)
+    return not has_remote and not (state.state_dir().parent / "local_stores").exists()

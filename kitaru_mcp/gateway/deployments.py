@@ -102,7 +102,7 @@ class DeploymentsGateway(GatewayBase):
         """
         from kitaru._interface_deployments import build_deployment_deploy_kwargs
 
-        from kitaru_mcp.runner import TargetError, load_target
+        from kitaru_mcp.targets import TargetError, load_target
 
         self.sync()
         try:

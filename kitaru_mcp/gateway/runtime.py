@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import sys
-import threading
 from typing import Any
 
+from kitaru_mcp.gateway import sdk
+from kitaru_mcp.gateway.sdk import import_sdk
 from kitaru_mcp.gateway.store_lock import ensure_store
 
 # ZenML statuses of a run whose process is still carrying it (a dead runner cannot).
@@ -29,24 +29,6 @@ RUN_MODULES = (
     "zenml.execution.pipeline.dynamic.runner",
     "zenml.orchestrators.local.local_orchestrator",
 )
-
-
-_import_lock = threading.Lock()
-
-
-def import_sdk() -> None:
-    """Import Kitaru (and ZenML) once, one thread at a time.
-
-    Two threads importing ZenML at once (e.g. the reaper and a tool call) can see
-    a partially initialised ``zenml.config.global_config`` and fail with a
-    circular ImportError; every first SDK use in the server goes through here.
-    """
-    if "kitaru.client" in sys.modules and not _import_lock.locked():
-        return
-    with _import_lock:
-        import kitaru
-        import kitaru.client  # noqa: F401
-        import zenml.client  # noqa: F401
 
 
 def run_status(exec_id: str) -> str:
@@ -131,16 +113,7 @@ _config_stamp: str | None = None
 
 
 def _stamp() -> str | None:
-    import hashlib
-    import os
-
-    from zenml.utils.io_utils import get_global_config_directory
-
-    try:
-        with open(os.path.join(get_global_config_directory(), "config.yaml"), "rb") as file:
-            return hashlib.sha256(file.read()).hexdigest()
-    except OSError:
-        return None
+    return sdk.digest(sdk.read(sdk.config_path()))
 
 
 def warm_store() -> None:
@@ -188,22 +161,9 @@ def after_fork() -> None:
 
 def reset_connection() -> None:
     """Forget the configuration a forked process inherited; the next use reloads it
-    (once the file is whole: another process may be rewriting it right now).
-
-    Private API: ZenML's ``GlobalConfiguration._reset_instance`` and
-    ``Client._reset_instance`` singletons (as ``session.sync_connection``).
-    """
-    import os
-
-    from zenml.client import Client
-    from zenml.config.global_config import GlobalConfiguration
-    from zenml.utils.io_utils import get_global_config_directory
-
-    from kitaru_mcp.gateway import session
-
-    session.wait_until_whole(os.path.join(get_global_config_directory(), "config.yaml"))
-    GlobalConfiguration._reset_instance()
-    Client._reset_instance()
+    (once the file is whole: another process may be rewriting it right now)."""
+    sdk.wait_until_whole(sdk.config_path())
+    sdk.reset_singletons()
 
 
 def on_flow_start(report: Any) -> None:

@@ -6,7 +6,6 @@ first use (or ``warm_up()`` does it ahead of time, in the background).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import threading
@@ -15,53 +14,20 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from kitaru_mcp.gateway import backend
+from kitaru_mcp.gateway import backend, sdk
 
 if TYPE_CHECKING:
     from kitaru import KitaruClient
 
 logger = logging.getLogger("kitaru_mcp")
 _config_lock = threading.Lock()
-_SETTLE_S = 0.02  # how long a rewrite of the configuration file is given to finish
 _LOAD_TRIES = 5
 _config_seen: dict[str, str | None] = {}
 
 
-def _read(path: str) -> bytes | None:
-    try:
-        with open(path, "rb") as file:
-            return file.read()
-    except OSError:
-        return None
-
-
-def _settled(path: str, content: bytes | None) -> bool:
-    """Whether the file is whole: a YAML mapping that reads the same a moment later.
-
-    ZenML rewrites the file in place (no atomic rename) whenever a process loads it, so
-    a runner starting meanwhile can leave it half written for a moment; reloading then
-    would parse a torn file (or, empty, make ZenML write a fresh configuration).
-    """
-    if not content:
-        return False
-    time.sleep(_SETTLE_S)
-    if _read(path) != content:
-        return False
-    import yaml
-
-    try:
-        values = yaml.safe_load(content)
-    except yaml.YAMLError:
-        return False
-    # ZenML writes its keys sorted and ``version`` sorts last: a file cut short lacks it
-    return isinstance(values, dict) and "version" in values
-
-
 def import_kitaru() -> None:
     """Import Kitaru once per process; threads that arrive meanwhile wait for it."""
-    from kitaru_mcp.gateway.runtime import import_sdk
-
-    import_sdk()
+    sdk.import_sdk()
 
 
 def sync_connection(probe: bool = True) -> None:
@@ -88,19 +54,17 @@ def sync_connection(probe: bool = True) -> None:
 
 def _reload_if_changed() -> None:
     """Drop ZenML's singletons when the configuration file changed, once no call uses them."""
-    from zenml.utils.io_utils import get_global_config_directory
-
-    follow_configuration(os.path.join(get_global_config_directory(), "config.yaml"), _reload)
+    follow_configuration(sdk.config_path(), _reload)
 
 
 def follow_configuration(path: str, reload: Callable[[], None]) -> None:
     """Call ``reload`` when the file's content changed since the last look, once it is
-    whole again (``_settled``); a file being written is looked at again next time."""
+    whole again (``sdk.settled``); a file being written is looked at again next time."""
     with _config_lock:
-        content = _read(path)  # its digest: ZenML rewrites the file unchanged on every load
-        stamp = hashlib.sha256(content).hexdigest() if content is not None else None
+        content = sdk.read(path)
+        stamp = sdk.digest(content)
         if path in _config_seen and _config_seen[path] != stamp:
-            if not _settled(path, content):
+            if not sdk.settled(path, content):
                 return
             with _in_use.exclusive():  # a call still using the old singletons finishes first
                 reload()
@@ -108,33 +72,21 @@ def follow_configuration(path: str, reload: Callable[[], None]) -> None:
         _config_seen[path] = stamp
 
 
-def wait_until_whole(path: str, timeout_s: float = 2.0) -> bool:
-    """Wait (at most ``timeout_s``) until the configuration file is whole (``_settled``);
-    a missing file has nothing to wait for."""
-    deadline = time.monotonic() + timeout_s
-    while (content := _read(path)) is not None and not _settled(path, content):
-        if time.monotonic() > deadline:
-            return False
-    return True
-
-
 def _reload() -> None:
     """Reset ZenML's singletons (private API: ``_reset_instance``, the only way to make
     ZenML reload its configuration in-process), then load the configuration again now,
     while the file is whole, with a few tries should a writer start meanwhile."""
     import yaml
-    from zenml.client import Client
     from zenml.config.global_config import GlobalConfiguration
 
-    GlobalConfiguration._reset_instance()
-    Client._reset_instance()
+    sdk.reset_singletons()
     for _ in range(_LOAD_TRIES - 1):
         try:
             GlobalConfiguration()
             return
         except yaml.YAMLError:
             GlobalConfiguration._reset_instance()
-            time.sleep(_SETTLE_S)
+            time.sleep(sdk.SETTLE_S)
     GlobalConfiguration()
 
 

@@ -98,10 +98,9 @@ def ensure_store() -> None:
     with _thread_lock:
         if _ready_pid == os.getpid():
             return
-        from kitaru_mcp.gateway.runtime import import_sdk
+        from kitaru_mcp.gateway import backend, sdk
 
-        import_sdk()
-        from kitaru_mcp.gateway import backend
+        sdk.import_sdk()
 
         if backend.server_url() is None:  # a server-backed connection has no local store
             with store_lock():

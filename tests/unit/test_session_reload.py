@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from kitaru_mcp.gateway import session
+from kitaru_mcp.gateway import sdk, session
 
 pytestmark = pytest.mark.unit
 
@@ -56,7 +56,7 @@ def test_a_file_still_being_written_waits_for_the_writer(follow) -> None:
             for piece in (CHANGED[:20], CHANGED[20:]):
                 file.write(piece)
                 file.flush()
-                time.sleep(session._SETTLE_S / 4)
+                time.sleep(sdk.SETTLE_S / 4)
 
     thread = threading.Thread(target=writer)
     thread.start()
@@ -70,9 +70,9 @@ def test_a_file_still_being_written_waits_for_the_writer(follow) -> None:
 def test_waiting_for_a_whole_file_returns_at_once_when_it_is_whole_or_missing(tmp_path) -> None:
     path = tmp_path / "config.yaml"
     started = time.monotonic()
-    assert session.wait_until_whole(str(path)) is True  # missing: nothing to wait for
+    assert sdk.wait_until_whole(str(path)) is True  # missing: nothing to wait for
     path.write_bytes(WHOLE)
-    assert session.wait_until_whole(str(path)) is True
+    assert sdk.wait_until_whole(str(path)) is True
     assert time.monotonic() - started < 0.5
     path.write_bytes(WHOLE[:52])
-    assert session.wait_until_whole(str(path), timeout_s=0.2) is False
+    assert sdk.wait_until_whole(str(path), timeout_s=0.2) is False

@@ -24,8 +24,6 @@ field, hint}}`` when nothing was started.
 from __future__ import annotations
 
 import contextlib
-import importlib
-import inspect
 import json
 import os
 import sys
@@ -34,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from kitaru_mcp import state
+from kitaru_mcp.targets import TargetError, check_args, load_target
 
 
 class Reporter:
@@ -71,64 +70,6 @@ class Reporter:
         self.sent = True
         error = {"code": code, "message": message, "field": field, "hint": hint}
         state.write_json(self.path, {"error": error})
-
-
-class TargetError(Exception):
-    def __init__(self, message: str, field: str = "target", hint: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
-        self.hint = hint
-
-
-def load_target(target: str) -> Any:
-    """``<module_or_file>:<flow>`` -> the flow object; files load under their stem."""
-    module_ref, _, attribute = target.partition(":")
-    if module_ref.endswith(".py") or "/" in module_ref:
-        path = Path(module_ref).expanduser().resolve()
-        if not path.is_file():
-            raise TargetError(f"target file {module_ref!r} does not exist ({path}).")
-        sys.path.insert(0, str(path.parent))
-        module_name = path.stem
-        existing = sys.modules.get(module_name)
-        if existing is not None and Path(getattr(existing, "__file__", "") or "") != path:
-            raise TargetError(f"module name {module_name!r} of {path} clashes with {existing}.")
-    else:
-        sys.path.insert(0, os.getcwd())
-        module_name = module_ref
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            raise TargetError(f"module {module_ref!r} cannot be found: {exc}") from exc
-        raise TargetError(f"importing {module_ref!r} failed: {exc!r}") from exc
-    except BaseException as exc:
-        raise TargetError(f"importing {module_ref!r} failed: {exc!r}") from exc
-    if not hasattr(module, attribute):
-        raise TargetError(f"{module_ref!r} has no attribute {attribute!r}.")
-    flow = getattr(module, attribute)
-    if type(flow).__name__ != "_FlowDefinition" or not callable(getattr(flow, "run", None)):
-        raise TargetError(
-            f"{target!r} is a {type(flow).__name__}, not a Kitaru flow.",
-            hint="Point the target at a function decorated with @kitaru.flow.",
-        )
-    return flow
-
-
-def check_args(flow: Any, args: dict[str, Any]) -> None:
-    """Bind ``args`` to the flow's signature; name unknown or missing parameters."""
-    signature = inspect.signature(flow)
-    params = signature.parameters
-    accepts_kwargs = any(p.kind is p.VAR_KEYWORD for p in params.values())
-    unknown = sorted(set(args) - set(params)) if not accepts_kwargs else []
-    if unknown:
-        raise TargetError(
-            f"unknown flow argument(s) {', '.join(unknown)}; the flow takes {signature}.",
-            field=f"args.{unknown[0]}",
-        )
-    try:
-        signature.bind(**args)
-    except TypeError as exc:
-        raise TargetError(f"{exc}; the flow takes {signature}.", field="args") from exc
 
 
 def _install_exec_id_hook(reporter: Reporter) -> None:
@@ -256,19 +197,3 @@ def run_job(job: dict[str, Any]) -> int:
             sys.stderr.flush()
         record_exit(job.get("token"), code, "runner")
     return code
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv == ["--template"]:
-        from kitaru_mcp import template
-
-        return template.serve()
-    if len(argv) != 2 or argv[0] != "--job":
-        print("usage: python -m kitaru_mcp.runner (--job FILE | --template)", file=sys.stderr)
-        return 2
-    return run_job(read_job(Path(argv[1])))
-
-
-if __name__ == "__main__":
-    sys.exit(main())
