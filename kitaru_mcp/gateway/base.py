@@ -53,10 +53,9 @@ class GatewayBase:
 
     def check_reachable(self) -> None:
         """BackendUnavailable at once when the configured server does not accept a connection
-        (before work that would otherwise wait out ZenML's ~30 s of retries, e.g. a runner)."""
-        from kitaru_mcp.gateway import backend
-
-        backend.ensure_reachable()
+        (before work that would otherwise wait out ZenML's ~30 s of retries, e.g. a runner);
+        at most once per call, with the probe of the call's clients."""
+        session.probe_once()
 
     def sync(self, probe: bool = True) -> None:
         """Follow configuration changes; with ``probe``, fail fast on a server that is down."""

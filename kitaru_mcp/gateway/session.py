@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger("kitaru_mcp")
 _config_lock = threading.Lock()
 _LOAD_TRIES = 5
+REPROBE_S = 5.0  # within one call, how long one probe of the server stands
+_clock = time.monotonic
 _config_seen: dict[str, str | None] = {}
 
 
@@ -49,7 +51,21 @@ def sync_connection(probe: bool = True) -> None:
     if not getattr(_calls, "depth", 0) or not _config_seen:
         _reload_if_changed()  # inside a call ``in_call`` did it (a first look never resets)
     if probe:
+        probe_once()
+
+
+def probe_once() -> None:
+    """Probe the configured server (``backend.ensure_reachable``): once per tool call,
+    however many clients the call asks for (a long call, such as a wait, again after
+    ``REPROBE_S``, so a server that goes down meanwhile still fails it fast); every
+    time outside a call."""
+    if not getattr(_calls, "depth", 0):
         backend.ensure_reachable()
+        return
+    probed = getattr(_calls, "probed_at", None)
+    if probed is None or _clock() - probed > REPROBE_S:
+        backend.ensure_reachable()
+        _calls.probed_at = _clock()
 
 
 def _reload_if_changed() -> None:
@@ -132,11 +148,13 @@ def in_call() -> Iterator[None]:
     """Hold the connection for one tool call: a configuration reload never happens under it.
 
     The reload check runs first (outside the hold); within the call
-    ``sync_connection`` only probes the server.
+    ``sync_connection`` only probes the server, and only the first time.
     """
     ensure_store()  # before anything of this call can touch the store
     _reload_if_changed()
     with _in_use.shared():
+        if not getattr(_calls, "depth", 0):
+            _calls.probed_at = None  # a new call: its first client probes the server
         _calls.depth = getattr(_calls, "depth", 0) + 1
         try:
             yield
