@@ -137,6 +137,35 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _observe_options(parser: argparse.ArgumentParser) -> None:
+    """The audit log (traces take the standard OTEL_* environment; see the README)."""
+    observe = parser.add_argument_group("audit and tracing")
+    observe.add_argument(
+        "--audit-log",
+        default=None,
+        metavar="PATH",
+        help="write one JSON line per tools/call, resources/read and prompts/get to PATH "
+        "(rotated by size, 0600; 'off' for none). Default: off, except with --auth oauth "
+        "(<state dir>/audit.log). Env: KITARU_MCP_AUDIT_LOG.",
+    )
+
+
+def _start_observing(args: argparse.Namespace) -> int | None:
+    """Open the audit log and set up traces; USAGE_ERROR when the log cannot be written."""
+    from kitaru_mcp.observe import audit, tracing
+
+    default_on = getattr(args, "auth", None) == "oauth"  # a team's server is audited
+    path = audit.resolve(args.audit_log, default_on=default_on)
+    if path is not None:
+        try:
+            audit.install(audit.open_log(path))
+        except audit.AuditConfigError as exc:
+            print(f"kitaru-mcp: {exc}", file=sys.stderr)
+            return USAGE_ERROR
+    tracing.configure()
+    return None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kitaru-mcp",
@@ -146,6 +175,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"kitaru-mcp {__version__}")
     parser.add_argument("--log-level", default=os.environ.get("KITARU_MCP_LOG_LEVEL", "WARNING"))
     _serve_options(parser)
+    _observe_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="{tools,call,contract}")
     tools = commands.add_parser("tools", help="list the tools (name, read-only, purpose)")
     tools.add_argument("--json", action="store_true", help="print a JSON array instead")
@@ -291,6 +321,9 @@ def serve(args: argparse.Namespace) -> int:
     from kitaru_mcp.request_state import KeyConfigError
 
     options = _options(args)
+    refused = _start_observing(args)
+    if refused is not None:
+        return refused
     try:
         server = build_server(options)
     except KeyConfigError as exc:
@@ -317,6 +350,9 @@ def _exit_now(code: int) -> None:
     now; with Kitaru and ZenML loaded, a normal teardown (their exit hooks,
     joining their threads) takes seconds and may print.
     """
+    from kitaru_mcp.observe import tracing
+
+    tracing.finish()  # batched spans go out (a down collector costs at most its timeout)
     logging.shutdown()
     for stream in (sys.stderr, sys.stdout):
         with contextlib.suppress(Exception):

@@ -77,6 +77,7 @@ class CallContext:
     caller: str = "local"
     client_id: str | None = None  # the OAuth client id, when a token carried one
     transport: str = "stdio"  # "stdio", "http" or "cli"
+    protocol: str | None = None  # the protocol revision the call came in on
     scopes: frozenset[str] | None = None  # the token's scopes; None: not limited by a token
 
     def progress(self, done: float, total: float | None = None, message: str | None = None):

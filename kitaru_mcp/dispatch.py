@@ -26,6 +26,7 @@ from kitaru_mcp.errors import (
     failure_text,
     to_failure,
 )
+from kitaru_mcp.observe import audit, tracing
 from kitaru_mcp.stubs import ToolStub
 
 DEFAULT_CALL_TIMEOUT_S = float(os.environ.get("KITARU_MCP_CALL_TIMEOUT", "120"))
@@ -160,15 +161,21 @@ class Dispatcher:
 
     @staticmethod
     def _checked(stub: ToolStub, arguments: Any) -> dict[str, Any]:
-        check_depth(arguments)
-        return stub.check_arguments(arguments)
+        with tracing.span("kitaru_mcp.validate", **{tracing.TOOL: stub.name}):
+            try:
+                check_depth(arguments)
+                return stub.check_arguments(arguments)
+            except ToolFailure:
+                audit.mark_refused("arguments")
+                raise
 
     def _blocking(
         self, stub: ToolStub, checked: dict[str, Any], call: CallContext
     ) -> dict[str, Any]:
         activate(call)
-        gateway = self.gateway()
-        with gateway.using():
+        gateway = tracing.traced_gateway(self.gateway())
+        handler = tracing.span(f"kitaru_mcp.handler {stub.name}", **{tracing.TOOL: stub.name})
+        with handler, gateway.using():
             data = stub.run(gateway, checked)
         return check_budget(stub.name, data, call.max_result_chars)
 
@@ -176,6 +183,24 @@ class Dispatcher:
         self, name: str, arguments: Any, call: CallContext | None = None
     ) -> dict[str, Any]:
         """The tool's checked result; raises NotServed or a ToolFailure."""
+        if not tracing.enabled():
+            return await self._run(name, arguments, call)
+        attributes = {
+            tracing.TOOL: name,
+            tracing.MODE: self.options.mode,
+            tracing.CALLER: call.caller if call is not None else "local",
+        }
+        with tracing.span(f"kitaru_mcp.call {name}", **attributes) as span:
+            data = await self._run(name, arguments, call)
+            ids = audit.exec_ids(arguments, data)[:5]
+            tracing.annotate(
+                span, **{tracing.OUTCOME: "ok", tracing.EXEC_ID: ",".join(ids) or None}
+            )
+            return data
+
+    async def _run(
+        self, name: str, arguments: Any, call: CallContext | None = None
+    ) -> dict[str, Any]:
         stub = self.lookup(name)
         if self.closing:
             raise _shutting_down()

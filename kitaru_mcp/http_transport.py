@@ -31,6 +31,8 @@ from typing import Any
 import anyio
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from kitaru_mcp.observe import audit, callers
+
 logger = logging.getLogger("kitaru_mcp")
 
 TOKEN_ENV = "KITARU_MCP_TOKEN"
@@ -152,7 +154,10 @@ class BearerAuth:
         return False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not self._authorized(scope):
+        if scope["type"] == "http" and self._authorized(scope):
+            callers.mark_token(scope)  # the call context and the audit log say "token"
+        elif scope["type"] == "http":
+            _audit_refused(scope, "unauthorized", "token")
             await _reply(
                 send,
                 401,
@@ -161,6 +166,15 @@ class BearerAuth:
             )
             return
         await self.app(scope, receive, send)
+
+
+def _audit_refused(scope: Scope, outcome: str, stage: str) -> None:
+    """An audit line for a request refused here (what it asked for, from its MCP headers)."""
+    headers = {name.lower(): value for name, value in scope.get("headers", [])}
+    method = headers.get(b"mcp-method", b"").decode("latin-1") or None
+    name = headers.get(b"mcp-name", b"").decode("latin-1") or None
+    protocol = headers.get(b"mcp-protocol-version", b"").decode("latin-1")[:32] or None
+    audit.refused(method=method, name=name, outcome=outcome, stage=stage, protocol=protocol)
 
 
 class OriginGuard:

@@ -46,6 +46,7 @@ from typing import Any
 
 from kitaru_mcp import processes, state
 from kitaru_mcp.errors import Internal, Timeout, failure_from_dict
+from kitaru_mcp.observe import tracing
 
 START_TIMEOUT_S = float(os.environ.get("KITARU_MCP_START_TIMEOUT", "300"))
 FORK_REPLY_TIMEOUT_S = 30.0
@@ -285,7 +286,18 @@ def launch_path(token: str) -> Path:
 
 def launch(operation: str, **options: str | None) -> Launched:
     """Start ``operation`` in a runner (forked from the template, else cold); return once
-    the exec_id is known. ``options`` are the runner's inputs (target, args, exec_id...)."""
+    the exec_id is known. ``options`` are the runner's inputs (target, args, exec_id...).
+
+    Traced, the launch is a span, and its context goes with the job: the runner's own
+    span is its child."""
+    attributes = {tracing.OPERATION: operation, tracing.EXEC_ID: options.get("exec_id")}
+    with tracing.span(f"kitaru_mcp.runner.launch {operation}", **attributes) as span:
+        launched = _launch(operation, options, tracing.carrier())
+        tracing.annotate(span, **{tracing.EXEC_ID: launched.exec_id, tracing.OUTCOME: "ok"})
+        return launched
+
+
+def _launch(operation: str, options: dict[str, str | None], trace: dict | None) -> Launched:
     token = uuid.uuid4().hex[:12]
     log_file = state.logs_dir() / f"{operation}-{token}.log"
     report = state.subdir("reports") / f"{token}.json"
@@ -298,6 +310,8 @@ def launch(operation: str, **options: str | None) -> Launched:
         "log": str(log_file),
         "cwd": os.getcwd(),
     }
+    if trace:
+        job["trace"] = trace  # W3C trace context: the runner's span joins the launch's trace
     state.write_json(job_file, job)
     record: dict[str, Any] = {
         "token": token,
@@ -325,6 +339,7 @@ def launch(operation: str, **options: str | None) -> Launched:
             if _serving:  # a new template for the next start, after this one is on its way
                 threading.Thread(target=start_template, daemon=True).start()
         record.update(runner_pid=pid, runner_create_time=create_time)
+        tracing.event("runner started", via=record["via"], pid=pid)
         state.write_json(launch_path(token), record)
         _notify(record)
         _after_launch()

@@ -28,6 +28,7 @@ from kitaru_mcp import (
 )
 from kitaru_mcp.context import MODERN, CallContext
 from kitaru_mcp.dispatch import Dispatcher, NotServed, ServeOptions
+from kitaru_mcp.observe import audit, callers
 from kitaru_mcp.stubs import ToolStub
 
 __all__ = ["ServeOptions", "build_server", "serve_stdio", "to_mcp_tool"]
@@ -71,6 +72,15 @@ def _call_context(ctx: Any, params: Any = None) -> CallContext:
     """
     if ctx is None:
         return CallContext()
+    call = _bare_call_context(ctx, params)
+    who = callers.identify(ctx)
+    call.caller, call.client_id, call.transport = who.caller, who.client_id, who.transport
+    call.scopes = who.scopes
+    call.protocol = getattr(ctx, "protocol_version", None)
+    return call
+
+
+def _bare_call_context(ctx: Any, params: Any = None) -> CallContext:
     session = ctx.session
 
     def report(done: float, total: float | None, message: str | None) -> None:
@@ -126,6 +136,7 @@ def build_server(
             call = _call_context(ctx, params)
             return await dispatcher.call_tool(params.name, params.arguments, call)
         except NotServed as exc:
+            audit.mark_refused("mode" if exc.name in dispatcher.every else "unknown")
             raise MCPError(types.INVALID_PARAMS, str(exc)) from None
 
     async def on_list_resources(ctx: Any, params: Any) -> types.ListResourcesResult:
@@ -176,8 +187,39 @@ def build_server(
         cache_hints=CACHE_HINTS,
     )
     request_state.install(server)  # seal/verify the 2026-07-28 requestState
+    _install_audit(server, dispatcher)
     app_view.advertise(server)
     return server
+
+
+def _install_audit(server: Server[Any], dispatcher: Dispatcher) -> None:
+    """Audit every tools/call, resources/read and prompts/get (when a log is installed),
+    inside the SDK's span per message (so a line carries the trace id)."""
+    log = audit.installed()
+    if log is None:
+        return
+
+    def resource_tool(uri: str) -> str | None:
+        if app_view.serves(uri):
+            return ""
+        found = (t for t in resources.served(dispatcher) if t.pattern.match(uri))
+        return next((t.tool for t in found), None)
+
+    catalog = audit.Catalog(
+        tool_arguments={
+            name: frozenset(stub.spec["inputSchema"].get("properties", {}))
+            for name, stub in dispatcher.every.items()
+        },
+        prompt_arguments={
+            name: frozenset(a.name for a in prompt.arguments)
+            for name, prompt in prompts.PROMPTS.items()
+        },
+        resource_tool=resource_tool,
+    )
+    sdk_span = [i for i, m in enumerate(server.middleware) if "OpenTelemetry" in type(m).__name__]
+    server.middleware.insert(
+        sdk_span[0] + 1 if sdk_span else 0, audit.AuditMiddleware(log, catalog)
+    )
 
 
 class KitaruServer(Server[Any]):

@@ -50,6 +50,9 @@ def _warm_up() -> None:
     runtime.freeze_python_packages()
     import kitaru_mcp.errors  # the runner's error mapping
     import kitaru_mcp.runner  # noqa: F401
+    from kitaru_mcp.observe import tracing
+
+    tracing.preload()  # configured only in each child, after the fork
 
 
 def _warm_store() -> bool:

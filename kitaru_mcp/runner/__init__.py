@@ -63,6 +63,9 @@ class Reporter:
         }
         state.write_json(state.record_path(exec_id), record)
         state.write_json(self.path, {"exec_id": exec_id})
+        from kitaru_mcp.observe import tracing
+
+        tracing.event("exec_id reported", exec_id=exec_id)
 
     def failed(self, code: str, message: str, field: str | None = None, hint: str | None = None):
         if self.sent:
@@ -177,6 +180,17 @@ def run_job(job: dict[str, Any]) -> int:
             "token": job.get("token"),
         },
     )
+    from kitaru_mcp.observe import tracing
+
+    with tracing.runner_span(job.get("trace"), operation) as span:
+        code = _run_reported(operation, options, reporter, job)
+        tracing.annotate(span, **{tracing.OUTCOME: "ok" if code == 0 else f"exit_{code}"})
+    return code
+
+
+def _run_reported(
+    operation: str, options: dict[str, Any], reporter: Reporter, job: dict[str, Any]
+) -> int:
     code = 1
     try:
         run(operation, options, reporter)
