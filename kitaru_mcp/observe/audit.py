@@ -206,8 +206,6 @@ _PROTOCOL_CODES = {
 
 def outcome_of_error(exc: BaseException) -> str:
     """The outcome of a call that raised: a protocol error's name, cancelled, or internal."""
-    import anyio
-
     error = getattr(exc, "error", None)
     code = getattr(error, "code", None)
     if isinstance(code, int):
@@ -217,9 +215,16 @@ def outcome_of_error(exc: BaseException) -> str:
         return _PROTOCOL_CODES.get(code, f"error_{code}")
     if type(exc).__name__ == "ValidationError":
         return "invalid_params"
-    if isinstance(exc, anyio.get_cancelled_exc_class()):
+    if is_cancellation(exc):
         return "cancelled"
     return "internal"
+
+
+def is_cancellation(exc: BaseException) -> bool:
+    """Whether ``exc`` is the event loop's cancellation (asyncio's, or trio's by name)."""
+    import asyncio
+
+    return isinstance(exc, asyncio.CancelledError) or type(exc).__name__ == "Cancelled"
 
 
 def now_iso() -> str:

@@ -239,9 +239,9 @@ def fail(span: Any, exc: BaseException) -> None:
 
 
 def _is_cancellation(exc: BaseException) -> bool:
-    import anyio
+    import asyncio
 
-    return isinstance(exc, anyio.get_cancelled_exc_class())
+    return isinstance(exc, asyncio.CancelledError) or type(exc).__name__ == "Cancelled"
 
 
 def carrier() -> dict[str, str] | None:
