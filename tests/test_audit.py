@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from mcp.shared.exceptions import MCPError
 from mcp_client import StdioClient
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 UNKNOWN_ID = "0123456789abcdef0123"
 
