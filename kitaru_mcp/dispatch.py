@@ -189,6 +189,7 @@ class Dispatcher:
             tracing.TOOL: name,
             tracing.MODE: self.options.mode,
             tracing.CALLER: call.caller if call is not None else "local",
+            tracing.EXEC_ID: ",".join(audit.exec_ids(arguments)[:5]) or None,
         }
         with tracing.span(f"kitaru_mcp.call {name}", **attributes) as span:
             data = await self._run(name, arguments, call)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import sys
 import threading
 from pathlib import Path
 
@@ -312,3 +313,19 @@ def test_callers() -> None:
         request = None
 
     assert callers.identify(Ctx()) == callers.Caller()
+
+
+def test_an_endpoint_without_the_exporter_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = "opentelemetry.exporter.otlp.proto.http.trace_exporter"
+    monkeypatch.setitem(sys.modules, module, None)  # as if the extra were not installed
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.delenv("OTEL_SDK_DISABLED", raising=False)
+    assert tracing.configure() is False
+    assert not tracing.enabled()
+    err = capsys.readouterr().err
+    assert "pip install 'kitaru-mcp[telemetry]'" in err and "Serving without traces" in err
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    assert tracing.configure() is False
+    assert capsys.readouterr().err == ""  # disabled: not a word
