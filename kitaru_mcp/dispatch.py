@@ -26,7 +26,7 @@ from kitaru_mcp.errors import (
     failure_text,
     to_failure,
 )
-from kitaru_mcp.observe import audit, tracing
+from kitaru_mcp.observe import tracing
 from kitaru_mcp.stubs import ToolStub
 
 DEFAULT_CALL_TIMEOUT_S = float(os.environ.get("KITARU_MCP_CALL_TIMEOUT", "120"))
@@ -166,6 +166,8 @@ class Dispatcher:
                 check_depth(arguments)
                 return stub.check_arguments(arguments)
             except ToolFailure:
+                from kitaru_mcp.observe import audit  # only on a refusal: nothing at start-up
+
                 audit.mark_refused("arguments")
                 raise
 
@@ -185,6 +187,8 @@ class Dispatcher:
         """The tool's checked result; raises NotServed or a ToolFailure."""
         if not tracing.enabled():
             return await self._run(name, arguments, call)
+        from kitaru_mcp.observe import audit
+
         attributes = {
             tracing.TOOL: name,
             tracing.MODE: self.options.mode,

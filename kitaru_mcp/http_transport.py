@@ -31,7 +31,7 @@ from typing import Any
 import anyio
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from kitaru_mcp.observe import audit, callers
+from kitaru_mcp.observe import callers
 
 logger = logging.getLogger("kitaru_mcp")
 
@@ -170,6 +170,8 @@ class BearerAuth:
 
 def _audit_refused(scope: Scope, outcome: str, stage: str) -> None:
     """An audit line for a request refused here (what it asked for, from its MCP headers)."""
+    from kitaru_mcp.observe import audit
+
     headers = {name.lower(): value for name, value in scope.get("headers", [])}
     method = headers.get(b"mcp-method", b"").decode("latin-1") or None
     name = headers.get(b"mcp-name", b"").decode("latin-1") or None

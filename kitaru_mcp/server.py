@@ -28,7 +28,7 @@ from kitaru_mcp import (
 )
 from kitaru_mcp.context import MODERN, CallContext
 from kitaru_mcp.dispatch import Dispatcher, NotServed, ServeOptions
-from kitaru_mcp.observe import audit, callers
+from kitaru_mcp.observe import callers
 from kitaru_mcp.stubs import ToolStub
 
 __all__ = ["ServeOptions", "build_server", "serve_stdio", "to_mcp_tool"]
@@ -136,6 +136,8 @@ def build_server(
             call = _call_context(ctx, params)
             return await dispatcher.call_tool(params.name, params.arguments, call)
         except NotServed as exc:
+            from kitaru_mcp.observe import audit
+
             audit.mark_refused("mode" if exc.name in dispatcher.every else "unknown")
             raise MCPError(types.INVALID_PARAMS, str(exc)) from None
 
@@ -195,6 +197,8 @@ def build_server(
 def _install_audit(server: Server[Any], dispatcher: Dispatcher) -> None:
     """Audit every tools/call, resources/read and prompts/get (when a log is installed),
     inside the SDK's span per message (so a line carries the trace id)."""
+    from kitaru_mcp.observe import audit
+
     log = audit.installed()
     if log is None:
         return
