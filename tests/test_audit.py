@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import stat
 import subprocess
 import sys
@@ -152,9 +153,63 @@ def test_fuzzed_secrets_never_reach_the_log(
     assert last(log)["tool"] == "kitaru_executions_input"
 
 
-def test_bad_token_and_the_static_token_over_http(tmp_path: Path) -> None:
-    from test_http import TOKEN, _stop, raw_post, serve_http, with_session
+TOKEN = "audit-test-token-2b7e9c41d05a6f38"
 
+
+def serve_http(tmp_path: Path, *extra: str, env: dict[str, str]) -> tuple[Any, str, Any]:
+    """``kitaru-mcp --transport http`` on a free loopback port: (process, url, its output)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    out = open(tmp_path / "http.log", "w+")  # noqa: SIM115
+    command = [sys.executable, "-m", "kitaru_mcp", "--transport", "http", "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, *extra],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **env},
+    )
+
+    def listening() -> bool:
+        if process.poll() is not None:
+            out.seek(0)
+            raise AssertionError(f"the HTTP server exited ({process.returncode}):\n{out.read()}")
+        with socket.socket() as probe:
+            return probe.connect_ex(("127.0.0.1", port)) == 0
+
+    wait_until(listening, timeout=60, interval=0.1)
+    return process, f"http://127.0.0.1:{port}/mcp", out
+
+
+def raw_post(url: str, body: dict[str, Any], **headers: str) -> Any:
+    import httpx2
+
+    accept = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
+    with httpx2.Client(timeout=30) as http:
+        return http.post(url, content=json.dumps(body), headers={**accept, **headers})
+
+
+def with_session(url: str, token: str, work: Any) -> Any:
+    import anyio
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client
+
+    async def main() -> Any:
+        async with (
+            create_mcp_http_client(headers={"Authorization": f"Bearer {token}"}) as http,
+            streamable_http_client(url, http_client=http) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            return await work(session)
+
+    return anyio.run(main)
+
+
+def test_bad_token_and_the_static_token_over_http(tmp_path: Path) -> None:
     log = tmp_path / "audit.log"
     env = {**fresh_home(tmp_path, "home"), "KITARU_MCP_TOKEN": TOKEN}
     process, url, out = serve_http(tmp_path, "--audit-log", str(log), env=env)
@@ -176,7 +231,8 @@ def test_bad_token_and_the_static_token_over_http(tmp_path: Path) -> None:
         assert line["tool"] == "kitaru_executions_get" and line["outcome"] == "not_found"
         assert "wrong-but-long" not in log.read_text() and TOKEN not in log.read_text()
     finally:
-        _stop(process)
+        process.terminate()
+        process.wait(timeout=30)
         out.close()
 
 
