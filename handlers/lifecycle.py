@@ -18,12 +18,12 @@ from kitaru_mcp.handlers.executions import fitted_execution
 
 from kitaru_mcp import idempotency, launcher, settings, state
 from kitaru_mcp.errors import Conflict, InvalidArgument, to_failure
-from kitaru_mcp.gateway import Gateway
+from kitaru_mcp.gateway.ports import GatewayPort
 from kitaru_mcp.statuses import FINISHED
 
 
 def _started(
-    gw: Gateway, operation: str, launched: launcher.Launched, reused: bool = False
+    gw: GatewayPort, operation: str, launched: launcher.Launched, reused: bool = False
 ) -> models.StartedExecution:
     return models.StartedExecution.model_validate(
         {
@@ -36,7 +36,9 @@ def _started(
     )
 
 
-def _start_once(gw: Gateway, operation: str, params: Any, start: Any) -> models.StartedExecution:
+def _start_once(
+    gw: GatewayPort, operation: str, params: Any, start: Any
+) -> models.StartedExecution:
     """Start through ``start()`` unless the idempotency key already started one."""
     launched: list[launcher.Launched] = []
 
@@ -64,7 +66,7 @@ def _known_target(exec_id: str) -> str | None:
     return target
 
 
-def run_flow(gw: Gateway, params: models.KitaruExecutionsRunInput) -> models.StartedExecution:
+def run_flow(gw: GatewayPort, params: models.KitaruExecutionsRunInput) -> models.StartedExecution:
     """Start the target in a runner; return once the execution exists."""
     module_ref = params.target.split(":")[0]
     settings.check_target(params.target)  # a `.py` file must be under an allowed root
@@ -88,7 +90,7 @@ def run_flow(gw: Gateway, params: models.KitaruExecutionsRunInput) -> models.Sta
     )
 
 
-def pending_wait(gw: Gateway, exec_id: str, wait: str | None) -> dict[str, Any]:
+def pending_wait(gw: GatewayPort, exec_id: str, wait: str | None) -> dict[str, Any]:
     """The execution's pending wait; Conflict if none, InvalidArgument if named otherwise."""
     execution = gw.get_execution(exec_id)
     pending = execution["pending_wait"]
@@ -107,7 +109,7 @@ def pending_wait(gw: Gateway, exec_id: str, wait: str | None) -> dict[str, Any]:
     return pending
 
 
-def continue_after_wait(gw: Gateway, exec_id: str) -> models.WaitResolution:
+def continue_after_wait(gw: GatewayPort, exec_id: str) -> models.WaitResolution:
     """After a wait was resolved: resume the execution if nobody polls it any more."""
     time.sleep(0.2)
     result: dict[str, Any] = {"continuation": "polling_process", "log_file": None}
@@ -126,7 +128,9 @@ def continue_after_wait(gw: Gateway, exec_id: str) -> models.WaitResolution:
     return models.WaitResolution.model_validate(result)
 
 
-def provide_input(gw: Gateway, params: models.KitaruExecutionsInputInput) -> models.WaitResolution:
+def provide_input(
+    gw: GatewayPort, params: models.KitaruExecutionsInputInput
+) -> models.WaitResolution:
     """Check the value against the wait's schema, send it, and make sure the flow goes on."""
     pending = pending_wait(gw, params.exec_id, params.wait)
     check_value(pending, params.value)
@@ -153,14 +157,16 @@ def check_value(pending: dict[str, Any], value: Any) -> None:
         )
 
 
-def abort_wait(gw: Gateway, params: models.KitaruExecutionsAbortWaitInput) -> models.WaitResolution:
+def abort_wait(
+    gw: GatewayPort, params: models.KitaruExecutionsAbortWaitInput
+) -> models.WaitResolution:
     """Abort the pending wait, then let the flow go on to handle it."""
     pending_wait(gw, params.exec_id, params.wait)
     gw.abort_wait(params.exec_id, params.wait)
     return continue_after_wait(gw, params.exec_id)
 
 
-def resume(gw: Gateway, params: models.KitaruExecutionsResumeInput) -> models.StartedExecution:
+def resume(gw: GatewayPort, params: models.KitaruExecutionsResumeInput) -> models.StartedExecution:
     """Resume a paused execution in a new runner."""
     execution = gw.get_execution(params.exec_id)
     if execution["pending_wait"] is not None:
@@ -179,7 +185,7 @@ def resume(gw: Gateway, params: models.KitaruExecutionsResumeInput) -> models.St
     return _started(gw, "resume", launcher.launch("resume", exec_id=params.exec_id, target=target))
 
 
-def retry(gw: Gateway, params: models.KitaruExecutionsRetryInput) -> models.StartedExecution:
+def retry(gw: GatewayPort, params: models.KitaruExecutionsRetryInput) -> models.StartedExecution:
     """Retry a failed execution in place, in a new runner."""
     execution = gw.get_execution(params.exec_id)
     if execution["status"] != "failed":
@@ -211,7 +217,7 @@ def _checkpoint_overrides(
     return translated or None
 
 
-def replay(gw: Gateway, params: models.KitaruExecutionsReplayInput) -> models.StartedExecution:
+def replay(gw: GatewayPort, params: models.KitaruExecutionsReplayInput) -> models.StartedExecution:
     """Replay from checkpoint ``from_`` as a new execution, in a new runner."""
     execution = gw.get_execution(params.exec_id)
     names = {checkpoint["name"] for checkpoint in execution["checkpoints"]}
@@ -242,7 +248,7 @@ def replay(gw: Gateway, params: models.KitaruExecutionsReplayInput) -> models.St
     )
 
 
-def cancel(gw: Gateway, params: models.KitaruExecutionsCancelInput) -> models.Execution:
+def cancel(gw: GatewayPort, params: models.KitaruExecutionsCancelInput) -> models.Execution:
     """Ask Kitaru to stop the execution; stop our runner for real if it does not."""
     exec_id = params.exec_id
     execution = gw.get_execution(exec_id)

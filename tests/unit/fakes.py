@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import copy
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kitaru_mcp.errors import NotFound
 
@@ -72,6 +72,10 @@ class FakeGateway:
 
     def check_reachable(self) -> None:
         """The backend always answers here."""
+
+    def prepare(self) -> None:
+        """Nothing to warm up."""
+        self.calls.append(("prepare", ()))
 
     def _newest_first(self) -> list[dict[str, Any]]:
         return sorted(self.executions.values(), key=lambda e: e["started_at"], reverse=True)
@@ -138,3 +142,10 @@ class FakeGateway:
     def names(self) -> list[str]:
         """The names of the calls made, in order."""
         return [name for name, _ in self.calls]
+
+
+if TYPE_CHECKING:  # mypy: the fake offers what the gateway's ports say, with their signatures
+    from kitaru_mcp.gateway.ports import CallPort, ExecutionsPort
+
+    _call: CallPort = FakeGateway()
+    _executions: ExecutionsPort = FakeGateway()

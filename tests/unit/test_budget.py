@@ -1,3 +1,4 @@
+# mypy: disable-error-code="union-attr,index,operator,var-annotated"
 """The result budget on a fake gateway: cutting helpers, each handler's own cut, the
 dispatcher's last resort and the command line's check (no server, no store)."""
 

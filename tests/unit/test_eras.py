@@ -1,3 +1,4 @@
+# mypy: disable-error-code="union-attr,index,operator,var-annotated"
 """Both protocol revisions on the one dispatch path, in process, on a fake gateway.
 
 2025-11-25 (``mcp.Client(..., mode="legacy")``): the form is pushed.
