@@ -17,8 +17,8 @@ from typing import Any
 
 from kitaru_mcp.generated import models
 
-from kitaru_mcp import budget, cursor, state
-from kitaru_mcp.context import current
+from kitaru_mcp import budget, cursor
+from kitaru_mcp.context import current, runs
 from kitaru_mcp.errors import InvalidArgument
 from kitaru_mcp.gateway.ports import GatewayPort
 
@@ -82,7 +82,7 @@ def checkpoint_entries(
 
 def runner_entries(exec_id: str) -> list[dict[str, Any]]:
     """The non-blank lines of the runner's log files (kept by this server, not by Kitaru)."""
-    record = state.read_record(exec_id) or {}
+    record = runs().record(exec_id) or {}
     entries = []
     for log in record.get("logs", []):
         with contextlib.suppress(OSError):

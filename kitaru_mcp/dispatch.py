@@ -26,6 +26,7 @@ from kitaru_mcp.errors import (
     failure_text,
     to_failure,
 )
+from kitaru_mcp.runs_port import RunsPort
 from kitaru_mcp.stubs import ToolStub
 
 DEFAULT_CALL_TIMEOUT_S = float(os.environ.get("KITARU_MCP_CALL_TIMEOUT", "120"))
@@ -128,8 +129,10 @@ class Dispatcher:
         options: ServeOptions | None = None,
         tools: dict[str, ToolStub] | None = None,
         gateway: Callable[[], Any] | None = None,
+        runs: RunsPort | None = None,
     ) -> None:
         self.options = options or ServeOptions()
+        self._runs = runs
         self.every = tools if tools is not None else all_tools()
         self.served = {n: s for n, s in self.every.items() if self.options.serves(s)}
         self._gateway = gateway
@@ -146,6 +149,13 @@ class Dispatcher:
         from kitaru_mcp.gateway import default
 
         return default()
+
+    def runs(self) -> RunsPort:
+        if self._runs is None:
+            from kitaru_mcp.runs import ProcessRuns
+
+            self._runs = ProcessRuns()
+        return self._runs
 
     def lookup(self, name: str) -> ToolStub:
         stub = self.served.get(name)
@@ -181,6 +191,7 @@ class Dispatcher:
             raise _shutting_down()
         call = call or CallContext()
         call.max_result_chars = self.options.max_result_chars
+        call.runs = self.runs()
         limit = self.limit_for(stub)
         try:
             # bad input is refused whatever the time limit (off the event loop: a 5 MB

@@ -416,17 +416,14 @@ def test_a_cancelled_wait_stops_polling_in_both_eras(wgw, era) -> None:
     assert later == stopped_at, "the wait kept polling after the client cancelled"
 
 
-def test_input_is_answered_when_resuming_the_paused_execution_fails(wgw, monkeypatch) -> None:
+def test_input_is_answered_when_resuming_the_paused_execution_fails(wgw, runs, monkeypatch) -> None:
     """The input is in: the answer says resuming failed and how to go on, not an error."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import lifecycle
 
     from kitaru_mcp.errors import BackendUnavailable
 
-    def no_runner(*args, **kwargs):
-        raise BackendUnavailable("cannot start a runner: the store is locked.")
-
-    monkeypatch.setattr(lifecycle.launcher, "launch", no_runner)
+    runs.fail = BackendUnavailable("cannot start a runner: the store is locked.")
     monkeypatch.setattr(lifecycle.time, "sleep", lambda s: None)
     wgw.statuses["aaaa0001"] = "paused"
     params = models.KitaruExecutionsInputInput(exec_id="aaaa0001", wait="approve", value=True)
