@@ -33,6 +33,7 @@ CREDENTIAL_VARIABLES = (
     "ZENML_STORE_PASSWORD",
 )
 PROBE_TIMEOUT_S = 3.0
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass
@@ -92,8 +93,12 @@ def _store_config(folder: Path) -> dict[str, Any]:
 
 def _answers(url: str) -> str | None:
     """None when ``url``/health answers; else why not (never the URL's credentials)."""
+    probe = redact(url).rstrip("/") + "/health"
+    host = (urllib.parse.urlsplit(probe).hostname or "").lower()
+    handlers = [urllib.request.ProxyHandler({})] if host in LOOPBACK else []
+    opener = urllib.request.build_opener(*handlers)
     try:
-        with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=PROBE_TIMEOUT_S) as got:
+        with opener.open(probe, timeout=PROBE_TIMEOUT_S) as got:
             return None if got.status < 500 else f"HTTP {got.status}"
     except urllib.error.HTTPError as exc:
         return None if exc.code < 500 else f"HTTP {exc.code}"
@@ -120,7 +125,7 @@ def connection() -> list[Check]:
         ]
     url = os.environ[url_from] if url_from else str(store.get("url") or "")
     host = (urllib.parse.urlsplit(url).hostname or "").lower()
-    kind = "local Kitaru server" if host in ("127.0.0.1", "localhost", "::1") else "Kitaru server"
+    kind = "local Kitaru server" if host in LOOPBACK else "Kitaru server"
     where = f" (from {url_from})" if url_from else f" (from {folder / 'config.yaml'})"
     checks = []
     problem = _answers(url)
