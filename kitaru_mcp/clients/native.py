@@ -35,18 +35,8 @@ def add_argv(cli: str, program: str, scope: str, name: str, entry: Entry) -> lis
         return [program, "mcp", "add", name, *env, "--", entry.command, *entry.args]
     if cli == "gemini":
         env = [part for key, value in entry.env.items() for part in ("-e", f"{key}={value}")]
-        return [
-            program,
-            "mcp",
-            "add",
-            "--scope",
-            scope,
-            *env,
-            name,
-            entry.command,
-            "--",
-            *entry.args,
-        ]
+        args = ["--", *entry.args] if entry.args else []  # `--`: its options are not gemini's
+        return [program, "mcp", "add", "--scope", scope, *env, name, entry.command, *args]
     raise ValueError(f"no native add for {cli}")
 
 

@@ -154,6 +154,8 @@ def test_native_command_lines_and_secrets_hidden() -> None:
     assert codex[:4] == ["/bin/codex", "mcp", "add", "kitaru"] and "--scope" not in codex
     gemini = native.add_argv("gemini", "/bin/gemini", "project", "kitaru", entry)
     assert gemini[-4:] == [OURS, "--", "--mode", "read-only"]
+    bare = native.add_argv("gemini", "/bin/gemini", "user", "kitaru", Entry(OURS))
+    assert bare == ["/bin/gemini", "mcp", "add", "--scope", "user", "kitaru", OURS]
     assert native.remove_argv("codex", "codex", "user", "kitaru") == [
         "codex",
         "mcp",
