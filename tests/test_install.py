@@ -124,14 +124,18 @@ def test_install_edits_only_our_entry_in_each_clients_file(tmp_path: Path, clien
     before = path.read_text()
     before_doc = read(path)
     env = plain_env(home)
-    args = ["--mode", "read-only", "--allow-target-root", str(project), "--env", f"TOKEN={SECRET}"]
+    args = ["--mode", "read-only", "--toolsets", "execution,artifact"]
+    args += ["--allow-target-root", str(project), "--env", f"TOKEN={SECRET}"]
 
     done = kitaru_mcp(env, project, "install", client, *args)
     assert done.returncode == 0, done.stderr
     assert SECRET not in done.stdout + done.stderr
     entry = servers(path)["kitaru"]
     assert entry["command"] == OURS
-    assert entry["args"] == ["--mode", "read-only", "--allow-target-root", str(project.resolve())]
+    assert entry["args"] == [
+        "--mode", "read-only", "--toolsets", "execution,artifact",
+        "--allow-target-root", str(project.resolve()),
+    ]  # fmt: skip
     assert entry["env"] == {"TOKEN": SECRET}
     assert servers(path)["other"]["command"] == "o"
     assert {
@@ -257,6 +261,19 @@ def test_an_unknown_client_lists_the_known_ones(tmp_path: Path) -> None:
     assert done.returncode == 2
     for name in SEEDS:
         assert f"'{name}'" in done.stderr
+
+
+def test_bad_options_are_usage_errors_and_write_nothing(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    path = seed(home, "cursor")
+    before = path.read_text()
+    toolsets = kitaru_mcp(plain_env(home), tmp_path, "install", "cursor", "--toolsets", "nope")
+    assert toolsets.returncode == 2
+    assert "unknown toolset(s) nope" in toolsets.stderr
+    env = kitaru_mcp(plain_env(home), tmp_path, "install", "cursor", "--env", SECRET)
+    assert env.returncode == 2
+    assert "--env takes KEY=VALUE" in env.stderr and SECRET not in env.stderr
+    assert path.read_text() == before
 
 
 def _claude_lists(env: dict[str, str], cwd: Path) -> str:

@@ -179,6 +179,26 @@ def test_the_registry_knows_seven_clients_and_their_keys(tmp_path: Path) -> None
     assert CLIENTS["windsurf"].scopes == ("user",)
 
 
+@pytest.mark.parametrize(
+    ("platform", "expected"),
+    [
+        ("darwin", "Library/Application Support/Claude/claude_desktop_config.json"),
+        ("linux", ".config/Claude/claude_desktop_config.json"),
+    ],
+)
+def test_claude_desktops_file_per_os(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, platform: str, expected: str
+) -> None:
+    monkeypatch.setattr(sys, "platform", platform)
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    assert CLIENTS["claude-desktop"].path("user", tmp_path, tmp_path) == tmp_path / expected
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setenv("APPDATA", str(tmp_path / "Roaming"))
+    assert CLIENTS["vscode"].path("user", tmp_path, tmp_path) == (
+        tmp_path / "Roaming" / "Code" / "User" / "mcp.json"
+    )
+
+
 def test_doctor_redacts_urls() -> None:
     assert (
         doctor.redact("https://me:pw@example.com:8080/api?token=x#f")
