@@ -16,9 +16,15 @@ def parse(path: Path, text: str | None) -> dict[str, Any]:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
+        commented = "//" in text or "/*" in text
+        note = (
+            " (comments and trailing commas are not JSON: add the entry by hand)"
+            if commented
+            else ""
+        )
         raise ConfigError(
             f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
-            "fix it and run again: it was left unchanged"
+            f"fix it and run again: it was left unchanged{note}"
         ) from None
     if not isinstance(doc, dict):
         raise ConfigError(f"{path} holds a JSON {type(doc).__name__}, not an object; unchanged")

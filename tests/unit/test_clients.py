@@ -78,6 +78,8 @@ def test_invalid_json_names_the_file_and_line(tmp_path: Path) -> None:
     assert str(path) in str(bad.value)
     assert "line 4" in str(bad.value)
     assert json_config.parse(path, "  \n") == {}
+    with pytest.raises(ConfigError, match="comments and trailing commas are not JSON"):
+        json_config.parse(path, '{\n  // my servers\n  "servers": {}\n}\n')
     with pytest.raises(ConfigError, match="not an object"):
         json_config.get(path, {"mcpServers": []}, "mcpServers", "kitaru")
 
