@@ -131,6 +131,9 @@ def install(target: Target, entry: Entry, force: bool, dry_run: bool, out: TextI
         print(f"  backup of the file as it was: {backup}", file=out)
     if entry.env:
         print("  the file holds --env values: it is readable by you only (0600)", file=out)
+    step = client.next_step(target.scope)
+    if step:
+        print(f"  next: {step}", file=out)
     print("  check it with: kitaru-mcp doctor", file=out)
     return 0
 

@@ -30,6 +30,10 @@ class Client:
     format: str = "json"
     typed: bool = False  # entries carry "type": "stdio"
     cli: str | None = None  # the client's own CLI, used when it is on PATH
+    notes: tuple[tuple[str, str], ...] = ()  # (scope or "*", what the user does next)
+
+    def next_step(self, scope: str) -> str | None:
+        return next((text for where, text in self.notes if where in (scope, "*")), None)
 
     @property
     def scopes(self) -> tuple[str, ...]:
@@ -51,6 +55,7 @@ CLIENTS: dict[str, Client] = {
             },
             typed=True,
             cli="claude",
+            notes=(("project", "Claude Code asks once to approve a project's servers"),),
         ),
         Client(
             "claude-desktop",
@@ -60,6 +65,7 @@ CLIENTS: dict[str, Client] = {
                     home, "Claude", "claude_desktop_config.json"
                 )
             },
+            notes=(("*", "restart Claude Desktop to load it"),),
         ),
         Client(
             "codex",

@@ -64,3 +64,11 @@ def test_dry_run_of_a_new_file_shows_the_whole_file(tmp_path: Path) -> None:
     assert "--- (no file yet)" in text
     assert '+        "KITARU_API_KEY": "***"' in text and "abc123secret" not in text
     assert not where.path.exists() and not where.path.parent.exists()
+
+
+def test_claude_desktop_is_told_to_restart(tmp_path: Path) -> None:
+    where = target(tmp_path, "claude-desktop")
+    where.path.parent.mkdir(parents=True)
+    out = io.StringIO()
+    assert install.install(where, Entry(this_command()), False, False, out) == 0
+    assert "  next: restart Claude Desktop to load it" in out.getvalue().splitlines()
