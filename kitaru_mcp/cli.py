@@ -8,6 +8,9 @@
   same validation, handler and error boundary as an MCP call; the result (or
   the tool error) is printed as JSON on stdout; exit 1 on a tool error.
 - ``kitaru-mcp contract``: print the machine-readable contract.
+- ``kitaru-mcp install CLIENT`` / ``uninstall CLIENT``: add this server to an
+  assistant's configuration, or remove it; ``kitaru-mcp doctor``: check this
+  installation (see ``kitaru_mcp.clients``).
 
 Exit status 2 means bad usage (unknown tool, arguments not a JSON object).
 Only ``call`` and serving import Kitaru, and only when a tool needs it.
@@ -146,7 +149,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"kitaru-mcp {__version__}")
     parser.add_argument("--log-level", default=os.environ.get("KITARU_MCP_LOG_LEVEL", "WARNING"))
     _serve_options(parser)
-    commands = parser.add_subparsers(dest="command", metavar="{tools,call,contract}")
+    commands = parser.add_subparsers(
+        dest="command", metavar="{tools,call,contract,install,uninstall,doctor}"
+    )
     tools = commands.add_parser("tools", help="list the tools (name, read-only, purpose)")
     tools.add_argument("--json", action="store_true", help="print a JSON array instead")
     call = commands.add_parser(
@@ -164,6 +169,9 @@ def _parser() -> argparse.ArgumentParser:
         help="the arguments as one JSON object (default {}); - reads them from stdin",
     )
     commands.add_parser("contract", help="print the contract (generated/contract.json)")
+    from kitaru_mcp.clients.commands import add_commands
+
+    add_commands(commands)
     return parser
 
 
@@ -274,6 +282,11 @@ def _apply_target_roots(roots: list[str] | None) -> None:
 def serve(args: argparse.Namespace) -> int:
     import anyio
 
+    if args.transport == "stdio":
+        from kitaru_mcp.clients.hint import print_hint
+
+        print_hint(sys.stdin, sys.stderr)
+
     from kitaru_mcp.server import background, build_server, serve_stdio
 
     http_options = None
@@ -362,6 +375,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "contract":
         sys.stdout.write(_contract_text())
         return 0
+    if args.command in ("install", "uninstall", "doctor"):
+        from kitaru_mcp.clients.commands import run as run_clients_command
+
+        return run_clients_command(args)
     _quiet_kitaru()
     if args.command == "call":
         _apply_target_roots(args.target_roots)
