@@ -27,6 +27,7 @@ import sys
 from typing import Any
 
 from kitaru_mcp import __version__
+from kitaru_mcp.toolsets import parse_toolsets
 
 USAGE_ERROR = 2
 
@@ -36,22 +37,6 @@ def _quiet_kitaru() -> None:
     for name in ("ZENML_ANALYTICS_OPT_IN", "KITARU_ANALYTICS_OPT_IN"):
         os.environ.setdefault(name, "false")
     os.environ.setdefault("ZENML_LOGGING_COLORS_DISABLED", "true")
-
-
-def _toolsets(value: str) -> frozenset[str]:
-    """Toolset names (or aliases, e.g. ``connection`` for all five admin toolsets)."""
-    from kitaru_mcp.generated.tools import TOOLSET_ALIASES, TOOLSETS
-
-    names = {part.strip() for part in value.split(",") if part.strip()}
-    unknown = names - set(TOOLSETS) - set(TOOLSET_ALIASES)
-    if unknown:
-        raise argparse.ArgumentTypeError(
-            f"unknown toolset(s) {', '.join(sorted(unknown))}; choose from {', '.join(TOOLSETS)}"
-        )
-    expanded = set()
-    for name in names:
-        expanded.update(TOOLSET_ALIASES.get(name, (name,)))
-    return frozenset(expanded)
 
 
 def _serve_options(parser: argparse.ArgumentParser) -> None:
@@ -72,7 +57,7 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--toolsets",
-        type=_toolsets,
+        type=parse_toolsets,
         default=os.environ.get("KITARU_MCP_TOOLSETS") or None,
         help="serve only these toolsets, comma-separated (execution, artifact, connection, "
         "stacks, deployments, projects, secrets; connection also selects the last four). "
@@ -261,7 +246,7 @@ def _options(args: argparse.Namespace) -> Any:
     """The serve options (mode, toolsets, time limit) the command line asks for."""
     from kitaru_mcp.dispatch import ServeOptions
 
-    toolsets = _toolsets(args.toolsets) if isinstance(args.toolsets, str) else args.toolsets
+    toolsets = parse_toolsets(args.toolsets) if isinstance(args.toolsets, str) else args.toolsets
     return ServeOptions(
         mode=args.mode,
         toolsets=toolsets,

@@ -117,9 +117,9 @@ def _change(args: argparse.Namespace) -> int:
         if args.command == "uninstall":
             return install.uninstall(target, args.force, args.dry_run, sys.stdout)
         if args.entry_toolsets:
-            from kitaru_mcp.cli import _toolsets
+            from kitaru_mcp.toolsets import parse_toolsets
 
-            _toolsets(args.entry_toolsets)  # unknown names: ArgumentTypeError below
+            parse_toolsets(args.entry_toolsets)  # unknown names: ArgumentTypeError below
         env = parse_env(args.entry_env)
         entry = this_entry(args.entry_mode, args.entry_toolsets, args.entry_roots, env)
         return install.install(target, entry, args.force, args.dry_run, sys.stdout)
