@@ -324,8 +324,11 @@ def test_reaper_settles_a_record_whose_execution_is_not_in_the_store() -> None:
     dead, _ = _dead_pid()
     state.write_json(state.record_path("e-gone"), {"exec_id": "e-gone", "pid": dead})
 
+    class RunMissing(KeyError):  # what ZenML's store raises for an unknown run
+        __module__ = "zenml.zen_stores.sql_zen_store"
+
     def missing(exec_id: str) -> str:
-        raise KeyError(f"No run with id {exec_id}")
+        raise RunMissing(f"No run with id {exec_id}")
 
     def busy(exec_id: str) -> str:
         raise RuntimeError("database is locked")
