@@ -78,7 +78,7 @@ def _audience_matches(aud: Any, audience: str) -> bool:
 
 
 def looks_like_jwt(token: str) -> bool:
-    return token.count(".") == 2 and all(token.split("."))
+    return token.count(".") == 2 and bool(token.split(".", 1)[0])
 
 
 class JwtVerifier:
