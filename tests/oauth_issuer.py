@@ -141,9 +141,7 @@ class Issuer:
             headers["kid"] = kid
         if typ is not None:
             headers["typ"] = typ
-        return jwt.encode(
-            payload, key or signing, algorithm=alg or default_alg, headers=headers
-        )
+        return jwt.encode(payload, key or signing, algorithm=alg or default_alg, headers=headers)
 
     def opaque(self, scope: str = READ, *, active: bool = True, **claims: Any) -> str:
         token = secrets.token_urlsafe(24)
@@ -235,7 +233,9 @@ class Issuer:
                     if credentials != RESOURCE_CLIENT:
                         self._json(401, {"error": "invalid_client"})
                         return
-                    self._json(200, issuer.opaque_tokens.get(form.get("token", ""), {"active": False}))
+                    self._json(
+                        200, issuer.opaque_tokens.get(form.get("token", ""), {"active": False})
+                    )
                 else:
                     self._json(404, {"error": "not_found"})
 

@@ -15,19 +15,19 @@ import jwt
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from oauth_issuer import DESTRUCTIVE, READ, WRITE, Issuer  # noqa: E402
+from kitaru_mcp.generated.tools import TOOLS
+from oauth_issuer import DESTRUCTIVE, READ, WRITE, Issuer
 
-from kitaru_mcp.auth import jwks, metadata, scopes  # noqa: E402
-from kitaru_mcp.auth.config import AuthConfig, AuthConfigError  # noqa: E402
-from kitaru_mcp.auth.verify import (  # noqa: E402
+from kitaru_mcp.auth import jwks, metadata, scopes
+from kitaru_mcp.auth.config import AuthConfig, AuthConfigError
+from kitaru_mcp.auth.verify import (
     Introspector,
     KeysUnavailable,
     TokenRejected,
     Verifier,
 )
-from kitaru_mcp.dispatch import ServeOptions  # noqa: E402
-from kitaru_mcp.generated.tools import TOOLS  # noqa: E402
-from kitaru_mcp.http_front import classify  # noqa: E402
+from kitaru_mcp.dispatch import ServeOptions
+from kitaru_mcp.http_front import classify
 
 pytestmark = pytest.mark.unit
 
@@ -78,8 +78,9 @@ def test_every_tool_has_the_scope_its_annotations_give(name: str) -> None:
     assert stub.scope == expected
     row = next(line for line in TOOL_DOCS.splitlines() if line.startswith(f"| [`{name}`]"))
     assert f"| `{expected}` |" in row
-    assert f"**Required scope** (over HTTP with `--auth oauth`): `{expected}`" in (
-        TOOL_DOCS.split(f'<a id="{name}"></a>', 1)[1].split("<a id=", 1)[0]
+    assert (
+        f"**Required scope** (over HTTP with `--auth oauth`): `{expected}`"
+        in (TOOL_DOCS.split(f'<a id="{name}"></a>', 1)[1].split("<a id=", 1)[0])
     )
     for mode, cap in scopes.MODE_CAP.items():  # a mode serves exactly what its cap allows
         served = ServeOptions(mode=mode).serves(stub)
@@ -217,7 +218,9 @@ def test_a_good_token_gives_subject_client_and_scopes(issuer: Issuer) -> None:
     assert "a@x.test" not in repr(verified)  # no other claim travels on
     es = _verify(verifier, issuer.mint(READ, kid="ec-1", sub="svc", scp=None, client_id=None))
     assert (es.identity.caller, es.identity.client_id) == ("svc", None)
-    scp = _verify(verifier, issuer.mint(scope=None, scp=[READ, WRITE], azp="web-app", client_id=None))
+    scp = _verify(
+        verifier, issuer.mint(scope=None, scp=[READ, WRITE], azp="web-app", client_id=None)
+    )
     assert scp.identity.scopes == {READ, WRITE} and scp.identity.client_id == "web-app"
     for typ in ("JWT", "application/at+jwt", None):
         assert _verify(verifier, issuer.mint(READ, typ=typ)).identity.caller == "alice"
