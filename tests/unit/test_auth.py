@@ -390,3 +390,71 @@ def test_messages_pass_the_classifier() -> None:
         {"jsonrpc": "2.0", "id": 2, "error": {"code": -1, "message": "no"}},
     ):
         assert classify(json.dumps(message).encode()) == (message, None)
+
+
+# -- who is calling: from the verified token to the call context -------------------------
+
+
+def test_the_call_context_gets_subject_client_transport_and_scopes(issuer: Issuer) -> None:
+    from types import SimpleNamespace
+
+    from kitaru_mcp.auth.middleware import OAuthGate
+    from kitaru_mcp.context import CallContext
+    from kitaru_mcp.http_transport import BearerAuth, StaticCaller
+    from kitaru_mcp.server import identify
+
+    verifier = _verifier(issuer)
+    token = issuer.mint(f"{WRITE} openid", sub="alice", email="alice@kitaru.test")
+    seen: dict[str, Any] = {}
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen["scope"] = scope
+
+    async def send(message: Any) -> None:
+        seen.setdefault("sent", []).append(message)
+
+    def request(gate: Any, headers: list[tuple[bytes, bytes]]) -> Any:
+        seen.clear()
+        scope = {"type": "http", "path": "/mcp", "method": "POST", "headers": headers}
+        anyio.run(gate, scope, None, send)
+        return seen.get("scope")
+
+    gate = OAuthGate(app, verifier.config, verifier, [READ, WRITE])
+    scope = request(gate, [(b"authorization", f"Bearer {token}".encode())])
+    call = identify(CallContext(), SimpleNamespace(request=SimpleNamespace(scope=scope)))
+    assert (call.caller, call.client_id, call.transport) == ("alice", "cli-app", "http")
+    assert call.scopes == {WRITE, "openid"}
+    access = scope["user"].access_token  # what the SDK binds the session to
+    assert (access.subject, access.client_id, access.claims) == (
+        "alice",
+        "cli-app",
+        {"iss": issuer.url},
+    )
+    assert access.token == "" and "alice@kitaru.test" not in repr(scope)
+    assert request(gate, []) is None, "no token: nothing behind the gate runs"
+    assert seen["sent"][0]["status"] == 401
+
+    static = BearerAuth(StaticCaller(app), "static-token-0123456789")
+    scope = request(static, [(b"authorization", b"Bearer static-token-0123456789")])
+    call = identify(CallContext(), SimpleNamespace(request=SimpleNamespace(scope=scope)))
+    assert (call.caller, call.client_id, call.transport, call.scopes) == (
+        "token",
+        None,
+        "http",
+        None,
+    )
+
+    over_stdio = identify(CallContext(), SimpleNamespace(request=None))
+    assert (over_stdio.caller, over_stdio.transport, over_stdio.scopes) == ("local", "stdio", None)
+
+
+def test_dispatch_refuses_what_the_scopes_do_not_cover() -> None:
+    from kitaru_mcp.context import CallContext
+    from kitaru_mcp.dispatch import Dispatcher, NotServed
+
+    dispatcher = Dispatcher(ServeOptions(mode="destructive"), gateway=lambda: None)
+    reader = CallContext(scopes=frozenset({READ}))
+    with pytest.raises(NotServed, match="does not grant kitaru:destructive"):
+        anyio.run(dispatcher.run, "kitaru_executions_cancel", {"exec_id": "x"}, reader)
+    with pytest.raises(NotServed, match="does not grant kitaru:write"):
+        anyio.run(dispatcher.run, "kitaru_executions_input", {}, reader)
