@@ -458,3 +458,16 @@ def test_dispatch_refuses_what_the_scopes_do_not_cover() -> None:
         anyio.run(dispatcher.run, "kitaru_executions_cancel", {"exec_id": "x"}, reader)
     with pytest.raises(NotServed, match="does not grant kitaru:write"):
         anyio.run(dispatcher.run, "kitaru_executions_input", {}, reader)
+
+
+def test_the_readme_scope_table_names_every_tool_above_read() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Serving a team", 1)[1].split("\n## ", 1)[0]
+    for scope in (READ, WRITE, DESTRUCTIVE):
+        row = next(line for line in section.splitlines() if line.startswith(f"| `{scope}` |"))
+        names = {n for n, stub in TOOLS.items() if stub.scope == scope}
+        assert row.split(" | ")[-1].startswith(f"{len(names)}"), row
+        if scope != READ:
+            assert set(row.split(" | ")[-1].split(": ", 1)[1].strip(" |").split(", ")) == {
+                f"`{name}`" for name in names
+            }
