@@ -355,6 +355,9 @@ def serve(args: argparse.Namespace) -> int:
     from kitaru_mcp.server import background, build_server, serve_stdio
 
     http_options = None
+    if args.auth == "oauth" and args.transport != "http":
+        print("kitaru-mcp: --auth oauth needs --transport http.", file=sys.stderr)
+        return USAGE_ERROR
     if args.transport == "http":
         from kitaru_mcp.http_transport import HttpConfigError, HttpOptions
 

@@ -1,8 +1,8 @@
 """Serve the same MCP server over streamable HTTP (``kitaru-mcp --transport http``).
 
 - Loopback (127.0.0.1) by default. Binding any other address needs a bearer
-  token (``--token`` or ``KITARU_MCP_TOKEN``); without one the server refuses
-  to start.
+  token (``--token`` or ``KITARU_MCP_TOKEN``) or ``--auth oauth``; without
+  one the server refuses to start.
 - With a token, every request must carry ``Authorization: Bearer <token>``;
   anything else gets 401 from a pure-ASGI middleware in front of the MCP app,
   so it never reaches a session or a tool. Tokens are compared in constant time.
@@ -357,10 +357,11 @@ async def serve_http(server: Any, options: HttpOptions) -> None:
         f"kitaru-mcp: serving MCP over streamable HTTP at {options.url} ({auth})",
         file=sys.stderr,
     )
+    auth_jwks = options.auth.jwks_url if options.auth is not None else None
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(stop_on_signal)
-        if verifier is not None and options.auth is not None:
-            if verifier.introspector is None or options.auth.jwks_url:
-                tasks.start_soon(verifier.keys.keep_trying)  # the JWKS, in the background
+        jwts = verifier is not None and (verifier.introspector is None or bool(auth_jwks))
+        if verifier is not None and jwts:
+            tasks.start_soon(verifier.keys.keep_trying)  # the JWKS, in the background
         await web.serve()
         tasks.cancel_scope.cancel()

@@ -300,6 +300,16 @@ def test_unsafe_or_conflicting_settings_refuse_to_start() -> None:
         "--auth", "oauth", "--auth-issuer", "https://login.kitaru.test", "--host", "0.0.0.0"
     )
     assert "--public-url" in wildcard
+    over_stdio = subprocess.run(
+        [sys.executable, "-m", "kitaru_mcp", "--auth", "oauth"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+    )
+    assert over_stdio.returncode == 2 and over_stdio.stdout == ""
+    assert "--auth oauth needs --transport http" in over_stdio.stderr
 
 
 def test_an_issuer_that_comes_up_late(tmp_path) -> None:

@@ -140,6 +140,8 @@ class KeySet:
     async def refresh(self) -> bool:
         """Fetch the keys now (one fetch at a time); True if a key set was loaded."""
         async with self._lock:
+            if self.ready and not self._due(self._fetched_at, min(REFETCH_INTERVAL_S, 1.0)):
+                return True  # fetched a moment ago, by the request that held the lock
             self._attempted_at = time.monotonic()
             try:
                 url = await self._find_jwks_url()
@@ -165,15 +167,22 @@ class KeySet:
     async def key_for(self, kid: str | None) -> SigningKey | None:
         """The key with ``kid`` (or the only key, for a token without one); None if unknown.
 
-        Raises KeysUnavailable while no key set could be fetched.
+        Raises KeysUnavailable while no key set could be fetched. A request never
+        waits behind a fetch already under way (an issuer that does not answer must not
+        stall every request): it is answered with what is known now.
         """
         if not self.ready:
-            if self._due(self._attempted_at, RETRY_INTERVAL_S):
+            if self._due(self._attempted_at, RETRY_INTERVAL_S) and not self._lock.locked():
                 await self.refresh()
             if not self.ready:
                 raise KeysUnavailable(self.last_error or "the keys were not fetched yet")
         key = self._lookup(kid)
-        if key is None and kid and self._due(self._fetched_at, REFETCH_INTERVAL_S):
+        if (
+            key is None
+            and kid
+            and self._due(self._fetched_at, REFETCH_INTERVAL_S)
+            and not self._lock.locked()
+        ):
             await self.refresh()  # a rotated key: one refetch, then never again for a while
             key = self._lookup(kid)
         return key

@@ -25,7 +25,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kitaru_mcp.auth import metadata, scopes
 from kitaru_mcp.auth.config import AuthConfig
-from kitaru_mcp.auth.verify import Identity, KeysUnavailable, TokenRejected, Verifier
+from kitaru_mcp.auth.verify import (
+    Identity,
+    IntrospectionUnavailable,
+    KeysUnavailable,
+    TokenRejected,
+    Verifier,
+)
 from kitaru_mcp.http_front import MESSAGE_KEY, send_json
 
 logger = logging.getLogger("kitaru_mcp.auth")
@@ -34,6 +40,10 @@ IDENTITY_KEY = "kitaru_mcp.identity"
 UNAVAILABLE = (
     "the authorization server's signing keys could not be fetched yet, so no token can be "
     "verified; try again shortly"
+)
+INTROSPECTION_UNAVAILABLE = (
+    "the authorization server's introspection endpoint could not be reached, so the token "
+    "cannot be verified; try again shortly"
 )
 
 
@@ -85,7 +95,12 @@ class OAuthGate:
             return
         except KeysUnavailable as unavailable:
             logger.debug("cannot verify a token: %s", unavailable)
-            await self._refuse(send, "invalid_token", UNAVAILABLE)
+            why = (
+                INTROSPECTION_UNAVAILABLE
+                if isinstance(unavailable, IntrospectionUnavailable)
+                else UNAVAILABLE
+            )
+            await self._refuse(send, "invalid_token", why)
             return
         identity = verified.identity
         scope = {**scope, IDENTITY_KEY: identity, **_sdk_user(identity, verified, self.config)}

@@ -24,10 +24,14 @@ from typing import Any
 from kitaru_mcp.auth.config import AuthConfig
 from kitaru_mcp.auth.jwks import KeySet, KeysUnavailable
 
-__all__ = ["Identity", "KeysUnavailable", "TokenRejected", "Verifier"]
+__all__ = ["Identity", "IntrospectionUnavailable", "KeysUnavailable", "TokenRejected", "Verifier"]
 
 MAX_TOKEN_CHARS = 16 * 1024
 _ACCESS_TOKEN_TYPES = {"at+jwt", "application/at+jwt", "jwt"}
+
+
+class IntrospectionUnavailable(KeysUnavailable):
+    """The introspection endpoint did not answer: no opaque token can be verified."""
 
 
 class TokenRejected(Exception):
@@ -142,10 +146,12 @@ async def post_form(url: str, form: dict[str, str], auth: tuple[str, str]) -> di
     async with httpx2.AsyncClient(timeout=5.0, follow_redirects=False) as http:
         response = await http.post(url, data=form, auth=auth)
     if response.status_code != 200:
-        raise KeysUnavailable(f"the introspection endpoint answered HTTP {response.status_code}")
+        raise IntrospectionUnavailable(
+            f"the introspection endpoint answered HTTP {response.status_code}"
+        )
     document = response.json()
     if not isinstance(document, dict):
-        raise KeysUnavailable("the introspection endpoint did not answer a JSON object")
+        raise IntrospectionUnavailable("the introspection endpoint did not answer a JSON object")
     return document
 
 
@@ -177,7 +183,7 @@ class Introspector:
         except KeysUnavailable:
             raise
         except Exception as exc:
-            raise KeysUnavailable("the introspection endpoint cannot be reached") from exc
+            raise IntrospectionUnavailable("the introspection endpoint cannot be reached") from exc
         verified = self._check(answer, now)
         if len(self._cache) >= self.CACHE_ENTRIES:
             self._cache.clear()
