@@ -162,8 +162,8 @@ class BodyGuard:
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or not _is_json(scope):
-            await self.app(scope, receive, send)  # the SDK answers a wrong content type
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
             return
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > self.max_body_bytes:
@@ -190,10 +190,13 @@ class BodyGuard:
             return
         body = b"".join(chunks)
         parsed, refusal = await anyio.to_thread.run_sync(classify, body)
-        if refusal is not None:
+        if refusal is not None and _is_json(scope):
             await send_json(send, 400, refusal)
             return
-        await self.app({**scope, MESSAGE_KEY: parsed}, _replay(body, receive), send)
+        # Another content type: the SDK answers it (415, or its own parse error), but a body
+        # that parses is still handed on, so the scope check sees what any path would run.
+        inner = scope if parsed is None else {**scope, MESSAGE_KEY: parsed}
+        await self.app(inner, _replay(body, receive), send)
 
     async def _too_large(self, send: Send) -> None:
         message = f"Invalid request: the body is over {self.max_body_bytes} bytes."

@@ -167,7 +167,8 @@ def build_server(
         if app_view.serves(str(params.uri)):
             return app_view.read(str(params.uri))
         modern = getattr(ctx, "protocol_version", None) in MODERN_PROTOCOL_VERSIONS
-        return await resources.read(str(params.uri), dispatcher, modern=modern)
+        call = identify(CallContext(), ctx)  # who reads it, as for a tool call
+        return await resources.read(str(params.uri), dispatcher, modern=modern, call=call)
 
     async def on_list_prompts(ctx: Any, params: Any) -> types.ListPromptsResult:
         return types.ListPromptsResult(prompts=prompts.listing(dispatcher))

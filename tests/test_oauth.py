@@ -182,6 +182,14 @@ def test_the_headers_cannot_hide_what_the_body_calls(server: HttpServer, issuer:
     response = server.post(modern_request("tools/call", params), token, **lying)
     assert response.status_code == 403
     assert response.headers["www-authenticate"].endswith(f'scope="{DESTRUCTIVE}"')
+    # no routing headers, or a content type other than JSON: the body still decides
+    for headers in (
+        {"mcp-protocol-version": MODERN},
+        {**modern_headers("tools/call", "kitaru_executions_cancel"), "content-type": "text/plain"},
+        {"content-type": "text/plain"},
+    ):
+        response = server.post(modern_request("tools/call", params), token, **headers)
+        assert response.status_code == 403, (headers, response.text)
 
 
 @pytest.mark.parametrize("era", [LEGACY, MODERN])

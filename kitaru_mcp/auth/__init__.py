@@ -10,7 +10,9 @@
 - ``middleware``: the OAuth gate (401) and the scope gate (403) in front of
   the MCP app.
 
-It may import the standard library, the MCP SDK, PyJWT, httpx2 and
-``kitaru_mcp.stubs``/``kitaru_mcp.dispatch`` (through ``scopes``); never the
-gateway or Kitaru. Importing the package imports none of its modules.
+``scopes`` imports nothing (the generator and the tool stubs use it). The
+rest may import the standard library, the MCP SDK, Starlette, PyJWT, httpx2,
+``kitaru_mcp.http_front`` and, for what a resource or prompt needs,
+``kitaru_mcp.resources``/``kitaru_mcp.prompts``; never the gateway or Kitaru.
+Importing the package imports none of its modules.
 """
