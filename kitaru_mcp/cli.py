@@ -123,6 +123,84 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
         metavar="HOST",
         help="a Host header value allowed besides loopback ones and --host (repeatable)",
     )
+    _auth_options(http)
+
+
+def _auth_options(http: Any) -> None:
+    """``--auth oauth`` and its settings, and the HTTP front's limits (kitaru_mcp.auth)."""
+    env = os.environ.get
+    http.add_argument(
+        "--auth",
+        choices=("none", "oauth"),
+        default=env("KITARU_MCP_AUTH", "none"),
+        help="oauth: an OAuth 2.1 resource server; access tokens of --auth-issuer decide who "
+        "may call what (scopes kitaru:read/write/destructive). Exclusive with --token. "
+        "Env: KITARU_MCP_AUTH.",
+    )
+    http.add_argument(
+        "--auth-issuer",
+        metavar="URL",
+        help="the authorization server (https, or http on loopback). Env: KITARU_MCP_AUTH_ISSUER.",
+    )
+    http.add_argument(
+        "--auth-audience",
+        metavar="URL",
+        help="the audience tokens must carry (default: the public /mcp URL). "
+        "Env: KITARU_MCP_AUTH_AUDIENCE.",
+    )
+    http.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="this server's URL as clients reach it, behind a proxy (e.g. https://mcp.example.com)."
+        " Env: KITARU_MCP_PUBLIC_URL.",
+    )
+    http.add_argument(
+        "--auth-jwks-url",
+        metavar="URL",
+        help="the issuer's JWKS (default: found through its metadata). "
+        "Env: KITARU_MCP_AUTH_JWKS_URL.",
+    )
+    http.add_argument(
+        "--auth-introspection-url",
+        metavar="URL",
+        help="RFC 7662 introspection endpoint for opaque tokens; this server's client "
+        "credentials come from KITARU_MCP_AUTH_CLIENT_ID and KITARU_MCP_AUTH_CLIENT_SECRET. "
+        "Env: KITARU_MCP_AUTH_INTROSPECTION_URL.",
+    )
+    http.add_argument(
+        "--auth-leeway",
+        type=float,
+        default=float(env("KITARU_MCP_AUTH_LEEWAY", "30")),
+        metavar="S",
+        help="clock leeway for exp/nbf, in seconds (default 30)",
+    )
+    http.add_argument(
+        "--header-timeout",
+        type=float,
+        default=float(env("KITARU_MCP_HEADER_TIMEOUT", "10")),
+        metavar="S",
+        help="close a connection whose request headers take longer (default 10 s)",
+    )
+    http.add_argument(
+        "--max-connections",
+        type=int,
+        default=int(env("KITARU_MCP_MAX_CONNECTIONS", "256")),
+        metavar="N",
+        help="open connections beyond this get 503 and are closed (default 256)",
+    )
+
+
+def _oauth_args(args: argparse.Namespace) -> dict[str, Any] | None:
+    if args.auth != "oauth":
+        return None
+    return {
+        "issuer": args.auth_issuer,
+        "audience": args.auth_audience,
+        "public_url": args.public_url,
+        "jwks_url": args.auth_jwks_url,
+        "introspection_url": args.auth_introspection_url,
+        "leeway_s": args.auth_leeway,
+    }
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -275,16 +353,29 @@ def serve(args: argparse.Namespace) -> int:
     from kitaru_mcp.server import background, build_server, serve_stdio
 
     http_options = None
+    if args.auth == "oauth" and args.transport != "http":
+        print("kitaru-mcp: --auth oauth needs --transport http.", file=sys.stderr)
+        return USAGE_ERROR
     if args.transport == "http":
         from kitaru_mcp.http_transport import HttpConfigError, HttpOptions
 
         try:
             http_options = HttpOptions.build(
-                args.host, args.port, args.token, args.allow_origins, args.allow_hosts
+                args.host,
+                args.port,
+                args.token,
+                args.allow_origins,
+                args.allow_hosts,
+                oauth=_oauth_args(args),
+                header_timeout_s=args.header_timeout,
+                max_connections=args.max_connections,
             )
         except HttpConfigError as exc:
             print(f"kitaru-mcp: {exc}", file=sys.stderr)
             return USAGE_ERROR
+        from kitaru_mcp.stdio_transport import guard_stdout
+
+        guard_stdout()  # over HTTP stdout carries nothing: whatever prints goes to stderr
     _apply_target_roots(args.target_roots)
     from kitaru_mcp.request_state import KeyConfigError
 

@@ -17,6 +17,7 @@ import anyio
 import anyio.to_thread
 
 from kitaru_mcp import budget, layout
+from kitaru_mcp.auth.scopes import allows
 from kitaru_mcp.context import CallContext, InputRequired, activate
 from kitaru_mcp.errors import (
     BackendUnavailable,
@@ -187,6 +188,8 @@ class Dispatcher:
     ) -> dict[str, Any]:
         """The tool's checked result; raises NotServed or a ToolFailure."""
         stub = self.lookup(name)
+        if call is not None and not allows(call.scopes, stub.scope):  # the HTTP gate's twin
+            raise NotServed(name, f"the caller's access token does not grant {stub.scope}")
         if self.closing:
             raise _shutting_down()
         call = call or CallContext()
