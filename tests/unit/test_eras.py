@@ -18,6 +18,7 @@ import mcp
 import mcp.types as types
 import pytest
 from fakes import FakeGateway, execution
+from kitaru_mcp.handlers import waiting
 
 from kitaru_mcp import request_state
 from kitaru_mcp.server import build_server
@@ -402,11 +403,13 @@ def test_a_cancelled_wait_stops_polling_in_both_eras(wgw, era) -> None:
                 await client.call_tool(wait, args, progress_callback=on_progress)
 
             tasks.start_soon(call)
-            await anyio.sleep(2.5)
+            with anyio.fail_after(30):
+                while reads() < 2 or not progress:  # polling, and progress sent
+                    await anyio.sleep(0.02)
             tasks.cancel_scope.cancel()
-        await anyio.sleep(0.5)
+        await anyio.sleep(0.2)  # a read under way when the cancel came may still land
         stopped_at = reads()
-        await anyio.sleep(2.5)
+        await anyio.sleep(waiting.POLL_S * 1.5)  # longer than any pause between two reads
         return stopped_at, reads()
 
     wgw.executions["cccc0003"] = execution("cccc0003", flow="sum", status="running", minutes=2)
