@@ -36,3 +36,7 @@ lint:
 # Rebuild the execution view (MCP App) from app/ into kitaru_mcp/app/execution.html (needs node)
 app:
     cd app && npm install --no-package-lock --no-audit --no-fund && node build.mjs
+
+# Build the MCP Bundle for Claude Desktop into dist/ (kitaru-mcp-VERSION.mcpb and its unpacked folder)
+bundle:
+    {{venv}}/python bundle/build.py dist

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from kitaru_mcp.auth.scopes import scope_for
+
 from .loader import SchemaSet, ToolDef
 from .text import summary
 
@@ -166,6 +168,7 @@ def tool_page(entry: dict[str, Any], tool: ToolDef, defs: dict[str, Any]) -> dic
         "purpose": summary(entry["description"]),
         "when": _when_to_use(entry["description"]),
         "read_only": entry["annotations"]["readOnlyHint"],
+        "scope": scope_for(entry["annotations"]),
         "annotation_names": _hint_names(entry["annotations"]),
         "annotation_values": [
             "yes" if entry["annotations"][hint] else "no"

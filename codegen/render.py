@@ -8,6 +8,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from kitaru_mcp.auth.scopes import scope_for
+
 from .bundle import contract, model_document, model_name
 from .docs import docs_context
 from .loader import SchemaSet
@@ -118,6 +120,7 @@ def render_all(schemas: SchemaSet, readme: str | None = None) -> dict[str, str]:
             "output_model": model_name(tool.raw["output"], tool.class_stem, "Output"),
             "summary": summary(tool.raw["description"]),
             "starts_runner": bool(tool.raw.get("startsRunner")),
+            "scope": scope_for(tool.raw["annotations"]),
         }
         for tool in sorted(schemas.tools, key=lambda t: t.name)
     ]

@@ -11,12 +11,12 @@ from kitaru_mcp.handlers import values
 from kitaru_mcp import budget, cursor
 from kitaru_mcp.context import current
 from kitaru_mcp.errors import Unsupported
-from kitaru_mcp.gateway import Gateway
 from kitaru_mcp.gateway.artifacts import ArtifactLoadFailed
+from kitaru_mcp.gateway.ports import GatewayPort
 
 
 def list_artifacts(
-    gw: Gateway, params: models.KitaruArtifactsListInput
+    gw: GatewayPort, params: models.KitaruArtifactsListInput
 ) -> models.KitaruArtifactsListOutput:
     """The execution's artifacts, filtered by checkpoint and name, one page of at most ``limit``."""
     found = gw.list_artifacts(params.exec_id, name=params.name, checkpoint=params.checkpoint)
@@ -65,7 +65,7 @@ def fit_value(result: dict[str, Any], max_chars: int) -> dict[str, Any]:
 
 
 def get_artifact(
-    gw: Gateway, params: models.KitaruArtifactsGetInput
+    gw: GatewayPort, params: models.KitaruArtifactsGetInput
 ) -> models.KitaruArtifactsGetOutput:
     """Load the value; exact JSON when it fits, else a typed preview cut to ``max_bytes``
     (or to the result budget, when that is smaller)."""

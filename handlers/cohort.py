@@ -13,7 +13,7 @@ from kitaru_mcp.handlers.inspection import bounded, same_json, window
 from kitaru_mcp import budget
 from kitaru_mcp.context import current
 from kitaru_mcp.errors import InvalidArgument, NotFound
-from kitaru_mcp.gateway import Gateway
+from kitaru_mcp.gateway.ports import GatewayPort
 
 
 @dataclass
@@ -48,7 +48,7 @@ def _outside(started: datetime | None, since: datetime | None, until: datetime |
 
 
 def scan(
-    gw: Gateway,
+    gw: GatewayPort,
     *,
     flow: str,
     statuses: set[str],
@@ -77,7 +77,7 @@ def scan(
     return result
 
 
-def _reference(gw: Gateway, exec_id: str, flow: str | None) -> tuple[str, dict[str, Any]]:
+def _reference(gw: GatewayPort, exec_id: str, flow: str | None) -> tuple[str, dict[str, Any]]:
     """(flow, inputs) of the execution named by same_inputs_as."""
     try:
         reference = gw.get_execution(exec_id)
@@ -92,7 +92,9 @@ def _reference(gw: Gateway, exec_id: str, flow: str | None) -> tuple[str, dict[s
     return reference["flow"], gw.flow_inputs(reference["exec_id"])
 
 
-def target(gw: Gateway, params: models.KitaruExecutionsCohortInput) -> tuple[str, dict[str, Any]]:
+def target(
+    gw: GatewayPort, params: models.KitaruExecutionsCohortInput
+) -> tuple[str, dict[str, Any]]:
     """(flow, the inputs members must share), from the arguments."""
     if params.inputs and params.same_inputs_as:
         raise InvalidArgument(
@@ -128,7 +130,7 @@ def _member(summary: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
 
 
 def match(
-    gw: Gateway, found: Scan, wanted: dict[str, Any], at: str | None, limit: int
+    gw: GatewayPort, found: Scan, wanted: dict[str, Any], at: str | None, limit: int
 ) -> list[dict[str, Any]]:
     """Up to ``limit`` candidates with the wanted inputs that reached ``at``; counts the rest."""
     members: list[dict[str, Any]] = []
@@ -148,7 +150,7 @@ def match(
 
 
 def cohort(
-    gw: Gateway, params: models.KitaruExecutionsCohortInput
+    gw: GatewayPort, params: models.KitaruExecutionsCohortInput
 ) -> models.KitaruExecutionsCohortOutput:
     """Executions of one flow sharing the given inputs, newest first."""
     flow, wanted = target(gw, params)

@@ -7,8 +7,8 @@ from urllib.parse import urlparse
 from kitaru_mcp.generated import models
 
 from kitaru_mcp.errors import Conflict, Unsupported, redact, to_failure
-from kitaru_mcp.gateway import Gateway
 from kitaru_mcp.gateway.connection import LocalServer
+from kitaru_mcp.gateway.ports import GatewayPort
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
 _STATUS_VERSIONS = ("kitaru", "zenml", "mcp", "kitaru_mcp")
@@ -25,7 +25,7 @@ def _kind(server_url: str | None) -> str:
     return "local_server" if urlparse(server_url).hostname in _LOOPBACK else "remote"
 
 
-def status(gw: Gateway, params: models.KitaruStatusInput) -> models.KitaruStatusOutput:
+def status(gw: GatewayPort, params: models.KitaruStatusInput) -> models.KitaruStatusOutput:
     """What we are connected to and whether it answers; never a secret value."""
     every = gw.versions()
     versions = {name: every.get(name) for name in _STATUS_VERSIONS}
@@ -71,7 +71,7 @@ def status(gw: Gateway, params: models.KitaruStatusInput) -> models.KitaruStatus
 # --- Kitaru's local server ---------------------------------------------------
 
 
-def _env_note(gw: Gateway) -> str:
+def _env_note(gw: GatewayPort) -> str:
     fixed = gw.url_variables_set()
     if not fixed:
         return ""
@@ -82,7 +82,7 @@ def _env_note(gw: Gateway) -> str:
 
 
 def start_local_server(
-    gw: Gateway, params: models.KitaruStartLocalServerInput
+    gw: GatewayPort, params: models.KitaruStartLocalServerInput
 ) -> models.KitaruStartLocalServerOutput:
     """Start Kitaru's local server (or reuse the running one) and connect to it."""
     missing = gw.local_server_missing_dependency()
@@ -125,7 +125,7 @@ def start_local_server(
 
 
 def stop_local_server(
-    gw: Gateway, params: models.KitaruStopLocalServerInput
+    gw: GatewayPort, params: models.KitaruStopLocalServerInput
 ) -> models.KitaruStopLocalServerOutput:
     """Stop the registered local server, if any; tools fall back to the local store."""
     result = gw.stop_local_server()

@@ -20,7 +20,7 @@ from kitaru_mcp.handlers.executions import fitted_execution
 from kitaru_mcp import cursor, settings
 from kitaru_mcp.context import current
 from kitaru_mcp.errors import Conflict, InvalidArgument, NotFound, Unsupported, to_failure
-from kitaru_mcp.gateway import Gateway
+from kitaru_mcp.gateway.ports import GatewayPort
 
 T = TypeVar("T")
 
@@ -52,7 +52,7 @@ def _selector(version: int | None, tag: str | None) -> tuple[int | None, str | N
     return (version, None) if version is not None else (None, tag or DEFAULT_TAG)
 
 
-def _call(gw: Gateway, what: str, call: Callable[[], T]) -> T:
+def _call(gw: GatewayPort, what: str, call: Callable[[], T]) -> T:
     """Run a gateway deployment call; on the local store a miss means 'needs a server'."""
     try:
         return call()
@@ -67,7 +67,7 @@ def _call(gw: Gateway, what: str, call: Callable[[], T]) -> T:
 
 
 def list_deployments(
-    gw: Gateway, params: models.KitaruDeploymentsListInput
+    gw: GatewayPort, params: models.KitaruDeploymentsListInput
 ) -> models.KitaruDeploymentsListOutput:
     """Every deployment version (optionally of one flow), ordered by flow and version."""
     found = gw.list_deployments(flow=params.flow)
@@ -99,7 +99,7 @@ def list_deployments(
     )
 
 
-def get_deployment(gw: Gateway, params: models.KitaruDeploymentsGetInput) -> models.Deployment:
+def get_deployment(gw: GatewayPort, params: models.KitaruDeploymentsGetInput) -> models.Deployment:
     """One version, by version or tag (the `default` tag when neither is given)."""
     version, tag = _selector(params.version, params.tag)
     deployment = _call(
@@ -110,7 +110,7 @@ def get_deployment(gw: Gateway, params: models.KitaruDeploymentsGetInput) -> mod
     return models.Deployment.model_validate(deployment)
 
 
-def deploy(gw: Gateway, params: models.KitaruDeploymentsDeployInput) -> models.Deployment:
+def deploy(gw: GatewayPort, params: models.KitaruDeploymentsDeployInput) -> models.Deployment:
     """Freeze the target into a new deployment version (server connections only)."""
     settings.check_target(params.target)
     if gw.on_local_store():
@@ -126,7 +126,7 @@ def deploy(gw: Gateway, params: models.KitaruDeploymentsDeployInput) -> models.D
 
 
 def invoke(
-    gw: Gateway, params: models.KitaruDeploymentsInvokeInput
+    gw: GatewayPort, params: models.KitaruDeploymentsInvokeInput
 ) -> models.KitaruDeploymentsInvokeOutput:
     """Start a deployed version on the server; return once the execution exists."""
     version, tag = _selector(params.version, params.tag)
@@ -184,7 +184,7 @@ def check_inputs(deployment: dict[str, Any], inputs: dict[str, Any]) -> None:
 
 
 def delete(
-    gw: Gateway, params: models.KitaruDeploymentsDeleteInput
+    gw: GatewayPort, params: models.KitaruDeploymentsDeleteInput
 ) -> models.KitaruDeploymentsDeleteOutput:
     """Delete one deployment version."""
     try:
@@ -201,7 +201,7 @@ def delete(
     )
 
 
-def tag(gw: Gateway, params: models.KitaruDeploymentsTagInput) -> models.Deployment:
+def tag(gw: GatewayPort, params: models.KitaruDeploymentsTagInput) -> models.Deployment:
     """Put a tag on a version (exclusive: move it off every other version)."""
     deployment = _call(
         gw,
@@ -213,7 +213,7 @@ def tag(gw: Gateway, params: models.KitaruDeploymentsTagInput) -> models.Deploym
     return models.Deployment.model_validate(deployment)
 
 
-def untag(gw: Gateway, params: models.KitaruDeploymentsUntagInput) -> models.Deployment:
+def untag(gw: GatewayPort, params: models.KitaruDeploymentsUntagInput) -> models.Deployment:
     """Take a tag off a version."""
     deployment = _call(
         gw,

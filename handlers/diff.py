@@ -9,7 +9,7 @@ from kitaru_mcp.handlers.inspection import PREVIEW_CHARS, bounded, same_json
 
 from kitaru_mcp import budget
 from kitaru_mcp.context import current
-from kitaru_mcp.gateway import Gateway
+from kitaru_mcp.gateway.ports import GatewayPort
 
 MAX_OUTPUTS = 50
 MAX_URLS = 5
@@ -134,7 +134,7 @@ def differences(
     }
 
 
-def _flow_inputs(gw: Gateway, *exec_ids: str) -> list[dict[str, Any]]:
+def _flow_inputs(gw: GatewayPort, *exec_ids: str) -> list[dict[str, Any]]:
     """Each execution's flow inputs, read together (one query, or one request on a server);
     one deleted since it was compared is looked up alone, which names it as not found."""
     found = gw.flow_inputs_many(list(exec_ids))
@@ -146,7 +146,7 @@ def _side_by_side(base: Any, other: Any) -> dict[str, Any]:
 
 
 def diff(
-    gw: Gateway, params: models.KitaruExecutionsDiffInput
+    gw: GatewayPort, params: models.KitaruExecutionsDiffInput
 ) -> models.KitaruExecutionsDiffOutput:
     """Inputs, checkpoint statuses and outputs of two executions, side by side."""
     compared = gw.compare_executions(params.exec_id, params.other_exec_id)

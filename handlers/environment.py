@@ -8,7 +8,7 @@ from typing import Any
 from kitaru_mcp.generated import models
 
 from kitaru_mcp.errors import NotFound, is_secret_name, redact
-from kitaru_mcp.gateway import Gateway
+from kitaru_mcp.gateway.ports import GatewayPort
 
 _MAX_VALUE = 500
 _MAX_ENTRIES = 200
@@ -30,7 +30,7 @@ def environment_variables() -> list[dict[str, Any]]:
     return entries
 
 
-def info(gw: Gateway, params: models.KitaruInfoInput) -> models.KitaruInfoOutput:
+def info(gw: GatewayPort, params: models.KitaruInfoInput) -> models.KitaruInfoOutput:
     """Versions, connection, active selections, paths and KITARU_/ZENML_ variables."""
     snapshot = gw.runtime_snapshot()
     packages = [str(getattr(package, "root", package)) for package in params.packages or []]
@@ -69,7 +69,7 @@ def info(gw: Gateway, params: models.KitaruInfoInput) -> models.KitaruInfoOutput
 
 
 def clean_preview(
-    gw: Gateway, params: models.KitaruCleanPreviewInput
+    gw: GatewayPort, params: models.KitaruCleanPreviewInput
 ) -> models.KitaruCleanPreviewOutput:
     """What `kitaru clean <scope>` would delete; builds the plan only, executes nothing."""
     preview = gw.cleanup_preview(params.scope or "all")

@@ -9,13 +9,13 @@ from kitaru_mcp.generated import models
 from kitaru_mcp import budget, cursor
 from kitaru_mcp.context import current
 from kitaru_mcp.errors import NotFound
-from kitaru_mcp.gateway import Gateway
+from kitaru_mcp.gateway.ports import GatewayPort
 
 _SLACK = 50  # executions that may arrive between two pages without costing a refetch
 
 
 def list_executions(
-    gw: Gateway, params: models.KitaruExecutionsListInput
+    gw: GatewayPort, params: models.KitaruExecutionsListInput
 ) -> models.KitaruExecutionsListOutput:
     """Newest first, filtered by status and flow, one page of at most ``limit``.
 
@@ -62,7 +62,7 @@ def _page(
     )
 
 
-def fitted_execution(gw: Gateway, exec_id: str, beside: dict[str, Any] | None = None) -> dict:
+def fitted_execution(gw: GatewayPort, exec_id: str, beside: dict[str, Any] | None = None) -> dict:
     """The execution as an action's answer carries it: within the result budget, after what
     the answer holds ``beside`` it (checkpoints paged when it must be), so an action that
     happened is never answered by a budget error."""
@@ -148,7 +148,7 @@ def fit_execution(
     }
 
 
-def get_execution(gw: Gateway, params: models.KitaruExecutionsGetInput) -> models.Execution:
+def get_execution(gw: GatewayPort, params: models.KitaruExecutionsGetInput) -> models.Execution:
     """The full execution, or one page of its checkpoints when asked or over the budget."""
     execution = gw.get_execution(params.exec_id)
     fitted = fit_execution(
@@ -157,7 +157,9 @@ def get_execution(gw: Gateway, params: models.KitaruExecutionsGetInput) -> model
     return models.Execution.model_validate(fitted)
 
 
-def latest_execution(gw: Gateway, params: models.KitaruExecutionsLatestInput) -> models.Execution:
+def latest_execution(
+    gw: GatewayPort, params: models.KitaruExecutionsLatestInput
+) -> models.Execution:
     """The newest execution matching the filters, in full."""
     found = gw.list_executions(flow=params.flow, status=params.status, limit=1)
     if not found:

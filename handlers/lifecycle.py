@@ -1,6 +1,6 @@
 """Execution lifecycle tools: run, input, abort_wait, resume, retry, replay, cancel.
 
-Anything that executes flow code goes through ``kitaru_mcp.launcher`` (a runner
+Anything that executes flow code goes through the call's runs port (``context.runs()``: a runner
 process); the checks that can be made without importing user code are made
 here first, so a bad call fails fast and changes nothing.
 """
@@ -16,14 +16,16 @@ from jsonschema import Draft202012Validator
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers.executions import fitted_execution
 
-from kitaru_mcp import idempotency, launcher, settings, state
+from kitaru_mcp import settings
+from kitaru_mcp.context import runs
 from kitaru_mcp.errors import Conflict, InvalidArgument, to_failure
-from kitaru_mcp.gateway import Gateway
+from kitaru_mcp.gateway.ports import GatewayPort
+from kitaru_mcp.runs_port import Launched
 from kitaru_mcp.statuses import FINISHED
 
 
 def _started(
-    gw: Gateway, operation: str, launched: launcher.Launched, reused: bool = False
+    gw: GatewayPort, operation: str, launched: Launched, reused: bool = False
 ) -> models.StartedExecution:
     return models.StartedExecution.model_validate(
         {
@@ -36,26 +38,28 @@ def _started(
     )
 
 
-def _start_once(gw: Gateway, operation: str, params: Any, start: Any) -> models.StartedExecution:
+def _start_once(
+    gw: GatewayPort, operation: str, params: Any, start: Any
+) -> models.StartedExecution:
     """Start through ``start()`` unless the idempotency key already started one."""
-    launched: list[launcher.Launched] = []
+    launched: list[Launched] = []
 
     def begin() -> str:
         launched.append(start())
         return launched[0].exec_id
 
     arguments = params.model_dump(mode="json")
-    exec_id, reused = idempotency.start_once(operation, params.idempotency_key, arguments, begin)
+    exec_id, reused = runs().start_once(operation, params.idempotency_key, arguments, begin)
     if reused:
-        record = state.read_record(exec_id) or {}
+        record = runs().record(exec_id) or {}
         logs = record.get("logs") or [None]
-        return _started(gw, operation, launcher.Launched(exec_id, logs[-1]), reused=True)
+        return _started(gw, operation, Launched(exec_id, logs[-1]), reused=True)
     return _started(gw, operation, launched[0])
 
 
 def _known_target(exec_id: str) -> str | None:
     """The target this server started the execution from, if it did."""
-    record = state.read_record(exec_id) or {}
+    record = runs().record(exec_id) or {}
     target, cwd = record.get("target"), record.get("cwd")
     module_ref = (target or "").split(":")[0]
     is_file = settings.is_file_target(module_ref)
@@ -64,7 +68,7 @@ def _known_target(exec_id: str) -> str | None:
     return target
 
 
-def run_flow(gw: Gateway, params: models.KitaruExecutionsRunInput) -> models.StartedExecution:
+def run_flow(gw: GatewayPort, params: models.KitaruExecutionsRunInput) -> models.StartedExecution:
     """Start the target in a runner; return once the execution exists."""
     module_ref = params.target.split(":")[0]
     settings.check_target(params.target)  # a `.py` file must be under an allowed root
@@ -82,13 +86,13 @@ def run_flow(gw: Gateway, params: models.KitaruExecutionsRunInput) -> models.Sta
         gw,
         "run",
         params,
-        lambda: launcher.launch(
+        lambda: runs().launch(
             "run", target=params.target, args=json.dumps(params.args or {}), stack=params.stack
         ),
     )
 
 
-def pending_wait(gw: Gateway, exec_id: str, wait: str | None) -> dict[str, Any]:
+def pending_wait(gw: GatewayPort, exec_id: str, wait: str | None) -> dict[str, Any]:
     """The execution's pending wait; Conflict if none, InvalidArgument if named otherwise."""
     execution = gw.get_execution(exec_id)
     pending = execution["pending_wait"]
@@ -107,13 +111,13 @@ def pending_wait(gw: Gateway, exec_id: str, wait: str | None) -> dict[str, Any]:
     return pending
 
 
-def continue_after_wait(gw: Gateway, exec_id: str) -> models.WaitResolution:
+def continue_after_wait(gw: GatewayPort, exec_id: str) -> models.WaitResolution:
     """After a wait was resolved: resume the execution if nobody polls it any more."""
     time.sleep(0.2)
     result: dict[str, Any] = {"continuation": "polling_process", "log_file": None}
     try:
         if gw.run_status(exec_id) == "paused":
-            launched = launcher.launch("resume", exec_id=exec_id, target=_known_target(exec_id))
+            launched = runs().launch("resume", exec_id=exec_id, target=_known_target(exec_id))
             result.update(continuation="resumed", log_file=launched.log_file)
     except Exception as exc:  # the wait is resolved: say how to go on, never fail the call
         failure = to_failure(exc)
@@ -126,7 +130,9 @@ def continue_after_wait(gw: Gateway, exec_id: str) -> models.WaitResolution:
     return models.WaitResolution.model_validate(result)
 
 
-def provide_input(gw: Gateway, params: models.KitaruExecutionsInputInput) -> models.WaitResolution:
+def provide_input(
+    gw: GatewayPort, params: models.KitaruExecutionsInputInput
+) -> models.WaitResolution:
     """Check the value against the wait's schema, send it, and make sure the flow goes on."""
     pending = pending_wait(gw, params.exec_id, params.wait)
     check_value(pending, params.value)
@@ -153,14 +159,16 @@ def check_value(pending: dict[str, Any], value: Any) -> None:
         )
 
 
-def abort_wait(gw: Gateway, params: models.KitaruExecutionsAbortWaitInput) -> models.WaitResolution:
+def abort_wait(
+    gw: GatewayPort, params: models.KitaruExecutionsAbortWaitInput
+) -> models.WaitResolution:
     """Abort the pending wait, then let the flow go on to handle it."""
     pending_wait(gw, params.exec_id, params.wait)
     gw.abort_wait(params.exec_id, params.wait)
     return continue_after_wait(gw, params.exec_id)
 
 
-def resume(gw: Gateway, params: models.KitaruExecutionsResumeInput) -> models.StartedExecution:
+def resume(gw: GatewayPort, params: models.KitaruExecutionsResumeInput) -> models.StartedExecution:
     """Resume a paused execution in a new runner."""
     execution = gw.get_execution(params.exec_id)
     if execution["pending_wait"] is not None:
@@ -176,10 +184,10 @@ def resume(gw: Gateway, params: models.KitaruExecutionsResumeInput) -> models.St
             field="exec_id",
         )
     target = _known_target(params.exec_id)
-    return _started(gw, "resume", launcher.launch("resume", exec_id=params.exec_id, target=target))
+    return _started(gw, "resume", runs().launch("resume", exec_id=params.exec_id, target=target))
 
 
-def retry(gw: Gateway, params: models.KitaruExecutionsRetryInput) -> models.StartedExecution:
+def retry(gw: GatewayPort, params: models.KitaruExecutionsRetryInput) -> models.StartedExecution:
     """Retry a failed execution in place, in a new runner."""
     execution = gw.get_execution(params.exec_id)
     if execution["status"] != "failed":
@@ -189,7 +197,7 @@ def retry(gw: Gateway, params: models.KitaruExecutionsRetryInput) -> models.Star
         )
     target = _known_target(params.exec_id)
     return _start_once(
-        gw, "retry", params, lambda: launcher.launch("retry", exec_id=params.exec_id, target=target)
+        gw, "retry", params, lambda: runs().launch("retry", exec_id=params.exec_id, target=target)
     )
 
 
@@ -211,7 +219,7 @@ def _checkpoint_overrides(
     return translated or None
 
 
-def replay(gw: Gateway, params: models.KitaruExecutionsReplayInput) -> models.StartedExecution:
+def replay(gw: GatewayPort, params: models.KitaruExecutionsReplayInput) -> models.StartedExecution:
     """Replay from checkpoint ``from_`` as a new execution, in a new runner."""
     execution = gw.get_execution(params.exec_id)
     names = {checkpoint["name"] for checkpoint in execution["checkpoints"]}
@@ -231,7 +239,7 @@ def replay(gw: Gateway, params: models.KitaruExecutionsReplayInput) -> models.St
         gw,
         "replay",
         params,
-        lambda: launcher.launch(
+        lambda: runs().launch(
             "replay",
             exec_id=params.exec_id,
             at=params.from_,
@@ -242,7 +250,7 @@ def replay(gw: Gateway, params: models.KitaruExecutionsReplayInput) -> models.St
     )
 
 
-def cancel(gw: Gateway, params: models.KitaruExecutionsCancelInput) -> models.Execution:
+def cancel(gw: GatewayPort, params: models.KitaruExecutionsCancelInput) -> models.Execution:
     """Ask Kitaru to stop the execution; stop our runner for real if it does not."""
     exec_id = params.exec_id
     execution = gw.get_execution(exec_id)
@@ -252,12 +260,12 @@ def cancel(gw: Gateway, params: models.KitaruExecutionsCancelInput) -> models.Ex
             field="exec_id",
         )
     gw.request_cancel(exec_id)
-    record = state.read_record(exec_id) or {}
+    record = runs().record(exec_id) or {}
     deadline = time.monotonic() + 3.0
     while time.monotonic() < deadline and gw.get_execution(exec_id)["status"] not in FINISHED:
         time.sleep(0.2)
     if gw.get_execution(exec_id)["status"] not in FINISHED:
-        launcher.stop_runner(record.get("pid"))
+        runs().stop_runner(record.get("pid"))
         if gw.run_status(exec_id) not in {"stopped", "completed", "failed", "cancelled"}:
             gw.record_status(exec_id, "stopped")  # the runner was killed before it could
     return models.Execution.model_validate(fitted_execution(gw, exec_id))

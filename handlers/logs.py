@@ -17,10 +17,10 @@ from typing import Any
 
 from kitaru_mcp.generated import models
 
-from kitaru_mcp import budget, cursor, state
-from kitaru_mcp.context import current
+from kitaru_mcp import budget, cursor
+from kitaru_mcp.context import current, runs
 from kitaru_mcp.errors import InvalidArgument
-from kitaru_mcp.gateway import Gateway
+from kitaru_mcp.gateway.ports import GatewayPort
 
 MAX_MESSAGE = 4000  # characters kept of one log message
 _NO_LOGS = (
@@ -57,7 +57,7 @@ def parse_records(lines: list[str], checkpoint: str | None) -> list[dict[str, An
 
 
 def checkpoint_entries(
-    gw: Gateway, exec_id: str, checkpoint: str | None
+    gw: GatewayPort, exec_id: str, checkpoint: str | None
 ) -> tuple[list[dict[str, Any]], str]:
     """Kitaru's per-run and per-checkpoint log records, oldest first, and where they came
     from: the server's log API on a server connection, else the log files Kitaru wrote."""
@@ -82,7 +82,7 @@ def checkpoint_entries(
 
 def runner_entries(exec_id: str) -> list[dict[str, Any]]:
     """The non-blank lines of the runner's log files (kept by this server, not by Kitaru)."""
-    record = state.read_record(exec_id) or {}
+    record = runs().record(exec_id) or {}
     entries = []
     for log in record.get("logs", []):
         with contextlib.suppress(OSError):
@@ -103,7 +103,7 @@ def runner_entries(exec_id: str) -> list[dict[str, Any]]:
 _LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "WARN": 30, "ERROR": 40, "CRITICAL": 50}
 
 
-def _check_checkpoint(gw: Gateway, exec_id: str, checkpoint: str | None) -> None:
+def _check_checkpoint(gw: GatewayPort, exec_id: str, checkpoint: str | None) -> None:
     """The execution exists (NotFound otherwise) and has the checkpoint asked for."""
     names = {c["name"] for c in gw.get_execution(exec_id)["checkpoints"]}
     if checkpoint and checkpoint not in names:
@@ -167,7 +167,7 @@ def page_back(
 
 
 def get_execution_logs(
-    gw: Gateway, params: models.GetExecutionLogsInput
+    gw: GatewayPort, params: models.GetExecutionLogsInput
 ) -> models.GetExecutionLogsOutput:
     """Checkpoint logs (time-ordered), then runner output; the newest ``tail`` entries
     (before ``cursor``), within the result budget."""

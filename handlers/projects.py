@@ -9,16 +9,16 @@ from kitaru_mcp.generated import models
 from kitaru_mcp import cursor
 from kitaru_mcp.context import current
 from kitaru_mcp.errors import NotFound, Unsupported
-from kitaru_mcp.gateway import Gateway
+from kitaru_mcp.gateway.ports import GatewayPort
 
 
-def _sorted(gw: Gateway) -> list[dict[str, Any]]:
+def _sorted(gw: GatewayPort) -> list[dict[str, Any]]:
     """Active first, then by name."""
     return sorted(gw.list_projects(), key=lambda p: (not p["active"], p["name"]))
 
 
 def list_projects(
-    gw: Gateway, params: models.KitaruProjectsListInput
+    gw: GatewayPort, params: models.KitaruProjectsListInput
 ) -> models.KitaruProjectsListOutput:
     """Every project, active first, one page at a time."""
     projects = _sorted(gw)
@@ -37,12 +37,12 @@ def list_projects(
     )
 
 
-def current_project(gw: Gateway, params: models.KitaruProjectsCurrentInput) -> models.Project:
+def current_project(gw: GatewayPort, params: models.KitaruProjectsCurrentInput) -> models.Project:
     """The active project."""
     return models.Project.model_validate(gw.current_project())
 
 
-def _not_found(gw: Gateway, name_or_id: str) -> NotFound:
+def _not_found(gw: GatewayPort, name_or_id: str) -> NotFound:
     names = ", ".join(sorted(p["name"] for p in gw.list_projects())) or "(none)"
     return NotFound(
         f"No project {name_or_id!r}; the projects here are: {names}.",
@@ -51,7 +51,7 @@ def _not_found(gw: Gateway, name_or_id: str) -> NotFound:
     )
 
 
-def _exists(gw: Gateway, name_or_id: str) -> bool:
+def _exists(gw: GatewayPort, name_or_id: str) -> bool:
     """Whether a project has this name or id, or an id starting with it."""
     return any(
         name_or_id in (p["name"], p["id"]) or p["id"].startswith(name_or_id)
@@ -59,7 +59,7 @@ def _exists(gw: Gateway, name_or_id: str) -> bool:
     )
 
 
-def show_project(gw: Gateway, params: models.KitaruProjectsShowInput) -> models.Project:
+def show_project(gw: GatewayPort, params: models.KitaruProjectsShowInput) -> models.Project:
     """One project by name, id or id prefix; a miss lists the projects there are."""
     try:
         project = gw.get_project(params.name_or_id)
@@ -70,7 +70,7 @@ def show_project(gw: Gateway, params: models.KitaruProjectsShowInput) -> models.
     return models.Project.model_validate(project)
 
 
-def use_project(gw: Gateway, params: models.KitaruProjectsUseInput) -> models.Project:
+def use_project(gw: GatewayPort, params: models.KitaruProjectsUseInput) -> models.Project:
     """Switch the active project (ZenML Pro/Cloud only)."""
     try:
         project = gw.use_project(params.name_or_id)

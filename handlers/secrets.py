@@ -22,13 +22,13 @@ from kitaru_mcp.errors import (
     ToolFailure,
     logger,
 )
-from kitaru_mcp.gateway import Gateway
+from kitaru_mcp.gateway.ports import GatewayPort
 
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def list_secrets(
-    gw: Gateway, params: models.KitaruSecretsListInput
+    gw: GatewayPort, params: models.KitaruSecretsListInput
 ) -> models.KitaruSecretsListOutput:
     """Names, ids and visibility, filtered by name; values are never fetched."""
     needle = (params.name_contains or "").lower()
@@ -110,7 +110,7 @@ def _failure(exc: BaseException, name: str, values: dict[str, str]) -> ToolFailu
     return Internal(f"Creating secret {name!r} failed: {message}")
 
 
-def create_secret(gw: Gateway, params: models.KitaruSecretsCreateInput) -> models.SecretSummary:
+def create_secret(gw: GatewayPort, params: models.KitaruSecretsCreateInput) -> models.SecretSummary:
     """Create the secret; return its name, id and key names only."""
     values = _text_values(dict(params.values))
     try:

@@ -9,13 +9,15 @@ from kitaru_mcp.generated import models
 from kitaru_mcp import cursor
 from kitaru_mcp.context import current
 from kitaru_mcp.errors import Conflict, InvalidArgument, NotFound
-from kitaru_mcp.gateway import Gateway
+from kitaru_mcp.gateway.ports import GatewayPort
 from kitaru_mcp.statuses import UNFINISHED
 
 _BUSY_SCAN = 200  # unfinished executions looked at per status when deciding "in use"
 
 
-def list_stacks(gw: Gateway, params: models.KitaruStacksListInput) -> models.KitaruStacksListOutput:
+def list_stacks(
+    gw: GatewayPort, params: models.KitaruStacksListInput
+) -> models.KitaruStacksListOutput:
     """Every stack of the connection, with its components, and which one is active."""
     stacks = sorted(gw.list_stacks(), key=lambda s: (not s["active"], s["name"]))
     active = next(iter(sorted(s["name"] for s in stacks if s["active"])), None)
@@ -32,7 +34,7 @@ def list_stacks(gw: Gateway, params: models.KitaruStacksListInput) -> models.Kit
     )
 
 
-def _unfinished_executions(gw: Gateway, stack_name: str) -> list[str]:
+def _unfinished_executions(gw: GatewayPort, stack_name: str) -> list[str]:
     return [
         execution["exec_id"]
         for status in sorted(UNFINISHED)
@@ -41,7 +43,7 @@ def _unfinished_executions(gw: Gateway, stack_name: str) -> list[str]:
     ]
 
 
-def _create(gw: Gateway, params: models.ManageStackInput) -> dict[str, Any]:
+def _create(gw: GatewayPort, params: models.ManageStackInput) -> dict[str, Any]:
     if params.force:
         raise InvalidArgument(
             "force applies only to action delete.", field="force", hint="Drop `force`."
@@ -71,7 +73,7 @@ def _create(gw: Gateway, params: models.ManageStackInput) -> dict[str, Any]:
     }
 
 
-def _delete(gw: Gateway, params: models.ManageStackInput) -> dict[str, Any]:
+def _delete(gw: GatewayPort, params: models.ManageStackInput) -> dict[str, Any]:
     if params.activate:
         raise InvalidArgument(
             "activate applies only to action create.", field="activate", hint="Drop `activate`."
@@ -124,7 +126,7 @@ def _delete(gw: Gateway, params: models.ManageStackInput) -> dict[str, Any]:
     }
 
 
-def manage_stack(gw: Gateway, params: models.ManageStackInput) -> models.ManageStackOutput:
+def manage_stack(gw: GatewayPort, params: models.ManageStackInput) -> models.ManageStackOutput:
     """Create a local stack (activated only when asked) or delete one (force for active/in use)."""
     result = _create(gw, params) if params.action == "create" else _delete(gw, params)
     return models.ManageStackOutput.model_validate(result)

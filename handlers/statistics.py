@@ -7,11 +7,11 @@ from kitaru_mcp.handlers.inspection import window
 
 from kitaru_mcp import budget
 from kitaru_mcp.context import current
-from kitaru_mcp.gateway import Gateway
+from kitaru_mcp.gateway.ports import GatewayPort
 
 
 def statistics(
-    gw: Gateway, params: models.KitaruExecutionsStatisticsInput
+    gw: GatewayPort, params: models.KitaruExecutionsStatisticsInput
 ) -> models.KitaruExecutionsStatisticsOutput:
     """Execution counts grouped by status/flow/stack/day, within an optional time window."""
     since, until = window(params.since, params.until)

@@ -9,7 +9,7 @@ from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import executions, lifecycle
 
 from kitaru_mcp.context import current
-from kitaru_mcp.gateway import Gateway
+from kitaru_mcp.gateway.ports import GatewayPort
 from kitaru_mcp.statuses import FINISHED
 
 POLL_S = 1.0  # the longest pause between two looks
@@ -31,7 +31,7 @@ def _progress_message(execution: dict[str, Any]) -> tuple[int, str]:
 
 
 def wait_for(
-    gw: Gateway, params: models.KitaruExecutionsWaitInput
+    gw: GatewayPort, params: models.KitaruExecutionsWaitInput
 ) -> models.KitaruExecutionsWaitOutput:
     """Poll until the execution finishes (or waits), time runs out, or the call is cancelled."""
     call = current()
@@ -88,7 +88,7 @@ def form_schema(schema: dict[str, Any] | None) -> tuple[dict[str, Any] | None, b
 
 
 def ask_user(
-    gw: Gateway, params: models.KitaruExecutionsAskUserInput
+    gw: GatewayPort, params: models.KitaruExecutionsAskUserInput
 ) -> models.KitaruExecutionsAskUserOutput:
     """Elicit the wait's answer from the user and send it; send nothing otherwise.
 

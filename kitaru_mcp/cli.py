@@ -8,6 +8,9 @@
   same validation, handler and error boundary as an MCP call; the result (or
   the tool error) is printed as JSON on stdout; exit 1 on a tool error.
 - ``kitaru-mcp contract``: print the machine-readable contract.
+- ``kitaru-mcp install CLIENT`` / ``uninstall CLIENT``: add this server to an
+  assistant's configuration, or remove it; ``kitaru-mcp doctor``: check this
+  installation (see ``kitaru_mcp.clients``).
 
 Exit status 2 means bad usage (unknown tool, arguments not a JSON object).
 Only ``call`` and serving import Kitaru, and only when a tool needs it.
@@ -24,6 +27,7 @@ import sys
 from typing import Any
 
 from kitaru_mcp import __version__
+from kitaru_mcp.toolsets import parse_toolsets
 
 USAGE_ERROR = 2
 
@@ -33,22 +37,6 @@ def _quiet_kitaru() -> None:
     for name in ("ZENML_ANALYTICS_OPT_IN", "KITARU_ANALYTICS_OPT_IN"):
         os.environ.setdefault(name, "false")
     os.environ.setdefault("ZENML_LOGGING_COLORS_DISABLED", "true")
-
-
-def _toolsets(value: str) -> frozenset[str]:
-    """Toolset names (or aliases, e.g. ``connection`` for all five admin toolsets)."""
-    from kitaru_mcp.generated.tools import TOOLSET_ALIASES, TOOLSETS
-
-    names = {part.strip() for part in value.split(",") if part.strip()}
-    unknown = names - set(TOOLSETS) - set(TOOLSET_ALIASES)
-    if unknown:
-        raise argparse.ArgumentTypeError(
-            f"unknown toolset(s) {', '.join(sorted(unknown))}; choose from {', '.join(TOOLSETS)}"
-        )
-    expanded = set()
-    for name in names:
-        expanded.update(TOOLSET_ALIASES.get(name, (name,)))
-    return frozenset(expanded)
 
 
 def _serve_options(parser: argparse.ArgumentParser) -> None:
@@ -69,7 +57,7 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--toolsets",
-        type=_toolsets,
+        type=parse_toolsets,
         default=os.environ.get("KITARU_MCP_TOOLSETS") or None,
         help="serve only these toolsets, comma-separated (execution, artifact, connection, "
         "stacks, deployments, projects, secrets; connection also selects the last four). "
@@ -135,6 +123,84 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
         metavar="HOST",
         help="a Host header value allowed besides loopback ones and --host (repeatable)",
     )
+    _auth_options(http)
+
+
+def _auth_options(http: Any) -> None:
+    """``--auth oauth`` and its settings, and the HTTP front's limits (kitaru_mcp.auth)."""
+    env = os.environ.get
+    http.add_argument(
+        "--auth",
+        choices=("none", "oauth"),
+        default=env("KITARU_MCP_AUTH", "none"),
+        help="oauth: an OAuth 2.1 resource server; access tokens of --auth-issuer decide who "
+        "may call what (scopes kitaru:read/write/destructive). Exclusive with --token. "
+        "Env: KITARU_MCP_AUTH.",
+    )
+    http.add_argument(
+        "--auth-issuer",
+        metavar="URL",
+        help="the authorization server (https, or http on loopback). Env: KITARU_MCP_AUTH_ISSUER.",
+    )
+    http.add_argument(
+        "--auth-audience",
+        metavar="URL",
+        help="the audience tokens must carry (default: the public /mcp URL). "
+        "Env: KITARU_MCP_AUTH_AUDIENCE.",
+    )
+    http.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="this server's URL as clients reach it, behind a proxy (e.g. https://mcp.example.com)."
+        " Env: KITARU_MCP_PUBLIC_URL.",
+    )
+    http.add_argument(
+        "--auth-jwks-url",
+        metavar="URL",
+        help="the issuer's JWKS (default: found through its metadata). "
+        "Env: KITARU_MCP_AUTH_JWKS_URL.",
+    )
+    http.add_argument(
+        "--auth-introspection-url",
+        metavar="URL",
+        help="RFC 7662 introspection endpoint for opaque tokens; this server's client "
+        "credentials come from KITARU_MCP_AUTH_CLIENT_ID and KITARU_MCP_AUTH_CLIENT_SECRET. "
+        "Env: KITARU_MCP_AUTH_INTROSPECTION_URL.",
+    )
+    http.add_argument(
+        "--auth-leeway",
+        type=float,
+        default=float(env("KITARU_MCP_AUTH_LEEWAY", "30")),
+        metavar="S",
+        help="clock leeway for exp/nbf, in seconds (default 30)",
+    )
+    http.add_argument(
+        "--header-timeout",
+        type=float,
+        default=float(env("KITARU_MCP_HEADER_TIMEOUT", "10")),
+        metavar="S",
+        help="close a connection whose request headers take longer (default 10 s)",
+    )
+    http.add_argument(
+        "--max-connections",
+        type=int,
+        default=int(env("KITARU_MCP_MAX_CONNECTIONS", "256")),
+        metavar="N",
+        help="open connections beyond this get 503 and are closed (default 256)",
+    )
+
+
+def _oauth_args(args: argparse.Namespace) -> dict[str, Any] | None:
+    if args.auth != "oauth":
+        return None
+    return {
+        "issuer": args.auth_issuer,
+        "audience": args.auth_audience,
+        "public_url": args.public_url,
+        "jwks_url": args.auth_jwks_url,
+        "introspection_url": args.auth_introspection_url,
+        "leeway_s": args.auth_leeway,
+    }
 
 
 def _observe_options(parser: argparse.ArgumentParser) -> None:
@@ -176,7 +242,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default=os.environ.get("KITARU_MCP_LOG_LEVEL", "WARNING"))
     _serve_options(parser)
     _observe_options(parser)
-    commands = parser.add_subparsers(dest="command", metavar="{tools,call,contract}")
+    commands = parser.add_subparsers(
+        dest="command", metavar="{tools,call,contract,install,uninstall,doctor}"
+    )
     tools = commands.add_parser("tools", help="list the tools (name, read-only, purpose)")
     tools.add_argument("--json", action="store_true", help="print a JSON array instead")
     call = commands.add_parser(
@@ -194,6 +262,9 @@ def _parser() -> argparse.ArgumentParser:
         help="the arguments as one JSON object (default {}); - reads them from stdin",
     )
     commands.add_parser("contract", help="print the contract (generated/contract.json)")
+    from kitaru_mcp.clients.commands import add_commands
+
+    add_commands(commands)
     return parser
 
 
@@ -283,7 +354,7 @@ def _options(args: argparse.Namespace) -> Any:
     """The serve options (mode, toolsets, time limit) the command line asks for."""
     from kitaru_mcp.dispatch import ServeOptions
 
-    toolsets = _toolsets(args.toolsets) if isinstance(args.toolsets, str) else args.toolsets
+    toolsets = parse_toolsets(args.toolsets) if isinstance(args.toolsets, str) else args.toolsets
     return ServeOptions(
         mode=args.mode,
         toolsets=toolsets,
@@ -304,19 +375,37 @@ def _apply_target_roots(roots: list[str] | None) -> None:
 def serve(args: argparse.Namespace) -> int:
     import anyio
 
+    if args.transport == "stdio":
+        from kitaru_mcp.clients.hint import print_hint
+
+        print_hint(sys.stdin, sys.stderr)
+
     from kitaru_mcp.server import background, build_server, serve_stdio
 
     http_options = None
+    if args.auth == "oauth" and args.transport != "http":
+        print("kitaru-mcp: --auth oauth needs --transport http.", file=sys.stderr)
+        return USAGE_ERROR
     if args.transport == "http":
         from kitaru_mcp.http_transport import HttpConfigError, HttpOptions
 
         try:
             http_options = HttpOptions.build(
-                args.host, args.port, args.token, args.allow_origins, args.allow_hosts
+                args.host,
+                args.port,
+                args.token,
+                args.allow_origins,
+                args.allow_hosts,
+                oauth=_oauth_args(args),
+                header_timeout_s=args.header_timeout,
+                max_connections=args.max_connections,
             )
         except HttpConfigError as exc:
             print(f"kitaru-mcp: {exc}", file=sys.stderr)
             return USAGE_ERROR
+        from kitaru_mcp.stdio_transport import guard_stdout
+
+        guard_stdout()  # over HTTP stdout carries nothing: whatever prints goes to stderr
     _apply_target_roots(args.target_roots)
     from kitaru_mcp.request_state import KeyConfigError
 
@@ -398,6 +487,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "contract":
         sys.stdout.write(_contract_text())
         return 0
+    if args.command in ("install", "uninstall", "doctor"):
+        from kitaru_mcp.clients.commands import run as run_clients_command
+
+        return run_clients_command(args)
     _quiet_kitaru()
     if args.command == "call":
         _apply_target_roots(args.target_roots)

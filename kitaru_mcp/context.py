@@ -31,6 +31,7 @@ from typing import Any
 
 from kitaru_mcp.budget import DEFAULT_MAX_RESULT_CHARS
 from kitaru_mcp.errors import Conflict, InvalidArgument
+from kitaru_mcp.runs_port import RunsPort
 
 LEGACY = "2025-11-25"  # the handshake era: pushed elicitation, progress on the session
 MODERN = "2026-07-28"  # no back channel: input-required round trips
@@ -79,6 +80,7 @@ class CallContext:
     transport: str = "stdio"  # "stdio", "http" or "cli"
     protocol: str | None = None  # the protocol revision the call came in on
     scopes: frozenset[str] | None = None  # the token's scopes; None: not limited by a token
+    runs: RunsPort | None = None  # how the call starts runners (set by the dispatcher)
 
     def progress(self, done: float, total: float | None = None, message: str | None = None):
         """Send a progress notification if the client asked for them (never raises)."""
@@ -165,6 +167,14 @@ _current: ContextVar[CallContext | None] = ContextVar("kitaru_mcp_call", default
 
 def current() -> CallContext:
     return _current.get() or CallContext()
+
+
+def runs() -> RunsPort:
+    """The call's runs port (``kitaru_mcp.runs_port``), as the dispatcher handed it."""
+    port = current().runs
+    if port is None:
+        raise RuntimeError("no runs port: handlers that start runners run through a Dispatcher")
+    return port
 
 
 def activate(call: CallContext) -> Any:

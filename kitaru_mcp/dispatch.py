@@ -17,6 +17,7 @@ import anyio
 import anyio.to_thread
 
 from kitaru_mcp import budget, layout
+from kitaru_mcp.auth.scopes import allows
 from kitaru_mcp.context import CallContext, InputRequired, activate
 from kitaru_mcp.errors import (
     BackendUnavailable,
@@ -27,6 +28,7 @@ from kitaru_mcp.errors import (
     to_failure,
 )
 from kitaru_mcp.observe import tracing
+from kitaru_mcp.runs_port import RunsPort
 from kitaru_mcp.stubs import ToolStub
 
 DEFAULT_CALL_TIMEOUT_S = float(os.environ.get("KITARU_MCP_CALL_TIMEOUT", "120"))
@@ -129,8 +131,10 @@ class Dispatcher:
         options: ServeOptions | None = None,
         tools: dict[str, ToolStub] | None = None,
         gateway: Callable[[], Any] | None = None,
+        runs: RunsPort | None = None,
     ) -> None:
         self.options = options or ServeOptions()
+        self._runs = runs
         self.every = tools if tools is not None else all_tools()
         self.served = {n: s for n, s in self.every.items() if self.options.serves(s)}
         self._gateway = gateway
@@ -147,6 +151,13 @@ class Dispatcher:
         from kitaru_mcp.gateway import default
 
         return default()
+
+    def runs(self) -> RunsPort:
+        if self._runs is None:
+            from kitaru_mcp.runs import ProcessRuns
+
+            self._runs = ProcessRuns()
+        return self._runs
 
     def lookup(self, name: str) -> ToolStub:
         stub = self.served.get(name)
@@ -207,10 +218,13 @@ class Dispatcher:
         self, name: str, arguments: Any, call: CallContext | None = None
     ) -> dict[str, Any]:
         stub = self.lookup(name)
+        if call is not None and not allows(call.scopes, stub.scope):  # the HTTP gate's twin
+            raise NotServed(name, f"the caller's access token does not grant {stub.scope}")
         if self.closing:
             raise _shutting_down()
         call = call or CallContext()
         call.max_result_chars = self.options.max_result_chars
+        call.runs = self.runs()
         limit = self.limit_for(stub)
         try:
             # bad input is refused whatever the time limit (off the event loop: a 5 MB

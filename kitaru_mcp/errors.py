@@ -128,6 +128,11 @@ def _from_backend(exc: BaseException) -> bool:
     return False
 
 
+def is_not_found(exc: BaseException) -> bool:
+    """Whether the backend said the thing asked for is not there (the one not-found rule)."""
+    return isinstance(to_failure(exc, log=False), NotFound)
+
+
 def to_failure(exc: BaseException, *, log: bool = True) -> ToolFailure:
     """Map any exception onto the error ladder; anything unexpected is ``internal``.
 

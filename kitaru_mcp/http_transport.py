@@ -1,14 +1,19 @@
 """Serve the same MCP server over streamable HTTP (``kitaru-mcp --transport http``).
 
 - Loopback (127.0.0.1) by default. Binding any other address needs a bearer
-  token (``--token`` or ``KITARU_MCP_TOKEN``); without one the server refuses
-  to start.
+  token (``--token`` or ``KITARU_MCP_TOKEN``) or ``--auth oauth``; without
+  one the server refuses to start.
 - With a token, every request must carry ``Authorization: Bearer <token>``;
   anything else gets 401 from a pure-ASGI middleware in front of the MCP app,
   so it never reaches a session or a tool. Tokens are compared in constant time.
 - ``Origin`` (and ``Host``) are checked by the SDK's DNS-rebinding protection
   (``TransportSecuritySettings``): loopback origins plus every
   ``--allow-origin``; a browser page from anywhere else gets 403.
+- ``--auth oauth`` instead makes the server an OAuth 2.1 resource server
+  (``kitaru_mcp.auth``): access tokens checked against the issuer's keys,
+  scopes deciding which tools each caller sees and may call.
+- In front of it all, ``kitaru_mcp.http_front``: a header-read timeout and a
+  connection cap, and clean JSON-RPC errors for bodies that are not one message.
 
 The tools, validation and results are those of the stdio server: the app wraps
 the very ``Server`` that ``build_server`` returns.
@@ -31,7 +36,9 @@ from typing import Any
 import anyio
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from kitaru_mcp.observe import callers
+from kitaru_mcp import http_front
+from kitaru_mcp.auth.config import AuthConfig, AuthConfigError
+from kitaru_mcp.auth.verify import Identity
 
 logger = logging.getLogger("kitaru_mcp")
 
@@ -66,6 +73,9 @@ class HttpOptions:
     token: str | None = None
     allow_origins: tuple[str, ...] = ()
     allow_hosts: tuple[str, ...] = field(default=())
+    auth: AuthConfig | None = None  # --auth oauth
+    header_timeout_s: float = http_front.DEFAULT_HEADER_TIMEOUT_S
+    max_connections: int = http_front.DEFAULT_MAX_CONNECTIONS
 
     @classmethod
     def build(
@@ -75,9 +85,41 @@ class HttpOptions:
         token: str | None = None,
         allow_origins: Sequence[str] = (),
         allow_hosts: Sequence[str] = (),
+        *,
+        oauth: dict[str, Any] | None = None,
+        header_timeout_s: float = http_front.DEFAULT_HEADER_TIMEOUT_S,
+        max_connections: int = http_front.DEFAULT_MAX_CONNECTIONS,
     ) -> HttpOptions:
-        """Check the options (token for a non-loopback bind, sane origins) and freeze them."""
+        """Check the options (token or OAuth for a non-loopback bind, sane origins, the
+        front's limits) and freeze them. ``oauth``: the ``AuthConfig.build`` arguments."""
         token = token if token is not None else os.environ.get(TOKEN_ENV) or None
+        if header_timeout_s <= 0 or max_connections < 1:
+            raise HttpConfigError(
+                "--header-timeout must be above 0 s and --max-connections at least 1."
+            )
+        auth = None
+        if oauth is not None:
+            if token is not None:
+                raise HttpConfigError(
+                    f"--auth oauth and a static token (--token or {TOKEN_ENV}) are mutually "
+                    "exclusive: use one or the other."
+                )
+            shown = f"[{host}]" if ":" in host else host
+            bound = None if host in _WILDCARD else f"http://{shown}:{port}"
+            try:
+                auth = AuthConfig.build(bound_url=bound, **oauth)
+            except AuthConfigError as exc:
+                raise HttpConfigError(str(exc)) from None
+            return cls(
+                host,
+                port,
+                None,
+                _origins(allow_origins),
+                tuple(allow_hosts),
+                auth,
+                header_timeout_s,
+                max_connections,
+            )
         if token is not None and len(token.strip()) < 16:
             raise HttpConfigError(
                 "the bearer token is too short: use at least 16 characters "
@@ -89,14 +131,17 @@ class HttpOptions:
                 f"address is reachable from other machines. Set {TOKEN_ENV} (or pass --token), "
                 f"or bind {DEFAULT_HOST}."
             )
-        origins = tuple(origin.rstrip("/") for origin in allow_origins)
-        for origin in origins:
-            if origin == "*" or "://" not in origin:
-                raise HttpConfigError(
-                    f"--allow-origin {origin!r}: give a full origin such as "
-                    "https://app.example.com (or http://host:* for any port); '*' is not allowed."
-                )
-        return cls(host, port, token, origins, tuple(allow_hosts))
+        origins = _origins(allow_origins)
+        return cls(
+            host,
+            port,
+            token,
+            origins,
+            tuple(allow_hosts),
+            None,
+            header_timeout_s,
+            max_connections,
+        )
 
     @property
     def url(self) -> str:
@@ -119,6 +164,17 @@ class HttpOptions:
             allowed_hosts=hosts,
             allowed_origins=[*_LOOPBACK_ORIGINS, *self.allow_origins],
         )
+
+
+def _origins(allow_origins: Sequence[str]) -> tuple[str, ...]:
+    origins = tuple(origin.rstrip("/") for origin in allow_origins)
+    for origin in origins:
+        if origin == "*" or "://" not in origin:
+            raise HttpConfigError(
+                f"--allow-origin {origin!r}: give a full origin such as "
+                "https://app.example.com (or http://host:* for any port); '*' is not allowed."
+            )
+    return origins
 
 
 async def _reply(send: Send, status: int, message: str, headers: list[tuple[bytes, bytes]]):
@@ -154,10 +210,7 @@ class BearerAuth:
         return False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self._authorized(scope):
-            callers.mark_token(scope)  # the call context and the audit log say "token"
-        elif scope["type"] == "http":
-            _audit_refused(scope, "unauthorized", "token")
+        if scope["type"] == "http" and not self._authorized(scope):
             await _reply(
                 send,
                 401,
@@ -168,15 +221,69 @@ class BearerAuth:
         await self.app(scope, receive, send)
 
 
+class AuditRefusals:
+    """Pure-ASGI: an audit line for each request the layer inside answers with ``status``
+    (401 from a token check, 403 from the scope gate), so it never reached the server.
+    Installed only when an audit log is (``kitaru_mcp.observe.audit``)."""
+
+    def __init__(self, app: ASGIApp, status: int, outcome: str, stage: str) -> None:
+        self.app = app
+        self.status = status
+        self.outcome = outcome
+        self.stage = stage
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def watched(message: Any) -> None:
+            if message["type"] == "http.response.start" and message.get("status") == self.status:
+                _audit_refused(scope, self.outcome, self.stage)
+            await send(message)
+
+        await self.app(scope, receive, watched)
+
+
 def _audit_refused(scope: Scope, outcome: str, stage: str) -> None:
     """An audit line for a request refused here (what it asked for, from its MCP headers)."""
+    from kitaru_mcp.auth.middleware import IDENTITY_KEY
     from kitaru_mcp.observe import audit
 
     headers = {name.lower(): value for name, value in scope.get("headers", [])}
     method = headers.get(b"mcp-method", b"").decode("latin-1") or None
     name = headers.get(b"mcp-name", b"").decode("latin-1") or None
     protocol = headers.get(b"mcp-protocol-version", b"").decode("latin-1")[:32] or None
-    audit.refused(method=method, name=name, outcome=outcome, stage=stage, protocol=protocol)
+    identity = scope.get(IDENTITY_KEY)  # known past the token check (a scope refusal)
+    audit.refused(
+        method=method,
+        name=name,
+        outcome=outcome,
+        stage=stage,
+        caller=identity.caller if identity is not None else "anonymous",
+        client_id=identity.client_id if identity is not None else None,
+        protocol=protocol,
+    )
+
+
+def _audited(app: ASGIApp, status: int, outcome: str, stage: str) -> ASGIApp:
+    from kitaru_mcp.observe import audit
+
+    return AuditRefusals(app, status, outcome, stage) if audit.installed() else app
+
+
+class StaticCaller:
+    """Pure-ASGI: the static token's callers are all "token" (for the call context)."""
+
+    IDENTITY = Identity("token")
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        from kitaru_mcp.auth.middleware import IDENTITY_KEY
+
+        await self.app({**scope, IDENTITY_KEY: self.IDENTITY}, receive, send)
 
 
 class OriginGuard:
@@ -220,18 +327,37 @@ class TrimHeaderValues:
         await self.app(scope, receive, send)
 
 
-def build_app(server: Any, options: HttpOptions) -> ASGIApp:
-    """The SDK's streamable HTTP app for ``server``, behind the Origin and token checks."""
+def build_app(server: Any, options: HttpOptions, verifier: Any = None) -> ASGIApp:
+    """The SDK's streamable HTTP app for ``server``, behind the Origin and token checks
+    (``verifier``: the OAuth token verifier, with ``--auth oauth``), the body guard and,
+    outermost, the OAuth gate or the static token check."""
     security = options.transport_security()
     app: ASGIApp = server.streamable_http_app(
         host=options.host, transport_security=security, streamable_http_path=MCP_PATH
     )
-    app = TrimHeaderValues(app)
     if not security.enable_dns_rebinding_protection:
         app = OriginGuard(app, security.allowed_origins)
-    if options.token is not None:
-        app = BearerAuth(app, options.token)  # outermost: nothing unauthenticated gets in
-    return app
+    if options.auth is not None:
+        from kitaru_mcp.auth import middleware, scopes
+
+        if verifier is None:
+            from kitaru_mcp.auth.verify import Verifier
+
+            verifier = Verifier(options.auth)
+        dispatcher = server.dispatcher
+        app = middleware.ScopeGate(app, options.auth, middleware.needs_for(dispatcher))
+        app = _audited(app, 403, "forbidden", "scope")
+        app = http_front.BodyGuard(app)
+        supported = scopes.supported(dispatcher.options.mode)
+        app = middleware.OAuthGate(app, options.auth, verifier, supported)
+        app = _audited(app, 401, "unauthorized", "token")
+    elif options.token is not None:
+        app = http_front.BodyGuard(StaticCaller(app))
+        app = BearerAuth(app, options.token)  # nothing unauthenticated gets in
+        app = _audited(app, 401, "unauthorized", "token")
+    else:
+        app = http_front.BodyGuard(app)
+    return TrimHeaderValues(app)
 
 
 async def serve_http(server: Any, options: HttpOptions) -> None:
@@ -248,8 +374,14 @@ async def serve_http(server: Any, options: HttpOptions) -> None:
         def capture_signals(self) -> Iterator[None]:  # signals are ours (below)
             yield
 
+    verifier = None
+    if options.auth is not None:
+        from kitaru_mcp.auth.verify import Verifier
+
+        verifier = Verifier(options.auth)
     config = uvicorn.Config(
-        build_app(server, options),
+        build_app(server, options, verifier),
+        http=http_front.front_protocol(options.header_timeout_s, options.max_connections),
         host=options.host,
         port=options.port,
         log_level="warning",
@@ -269,12 +401,21 @@ async def serve_http(server: Any, options: HttpOptions) -> None:
                 web.should_exit = True
                 return
 
-    auth = "bearer token required" if options.token else "no token (loopback only)"
+    if options.auth is not None:
+        auth = f"OAuth access tokens of {options.auth.issuer} for {options.auth.audience}"
+    elif options.token:
+        auth = "bearer token required"
+    else:
+        auth = "no token (loopback only)"
     print(
         f"kitaru-mcp: serving MCP over streamable HTTP at {options.url} ({auth})",
         file=sys.stderr,
     )
+    auth_jwks = options.auth.jwks_url if options.auth is not None else None
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(stop_on_signal)
+        jwts = verifier is not None and (verifier.introspector is None or bool(auth_jwks))
+        if verifier is not None and jwts:
+            tasks.start_soon(verifier.keys.keep_trying)  # the JWKS, in the background
         await web.serve()
         tasks.cancel_scope.cancel()

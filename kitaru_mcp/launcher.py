@@ -40,13 +40,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kitaru_mcp import processes, state
 from kitaru_mcp.errors import Internal, Timeout, failure_from_dict
 from kitaru_mcp.observe import tracing
+from kitaru_mcp.runs_port import Launched
 
 START_TIMEOUT_S = float(os.environ.get("KITARU_MCP_START_TIMEOUT", "300"))
 FORK_REPLY_TIMEOUT_S = 30.0
@@ -54,12 +54,6 @@ WARM_RUNNER_ENV = "KITARU_MCP_WARM_RUNNER"
 REPLY_FD_ENV = "KITARU_MCP_TEMPLATE_REPLY_FD"
 
 logger = logging.getLogger("kitaru_mcp")
-
-
-@dataclass(frozen=True)
-class Launched:
-    exec_id: str
-    log_file: str | None
 
 
 class TemplateUnavailable(Exception):

@@ -25,6 +25,8 @@ import threading
 from typing import Any
 
 from kitaru_mcp import launcher, processes, state
+from kitaru_mcp.errors import is_not_found
+from kitaru_mcp.statuses import LIVE_RUN_STATUSES
 
 INTERVAL_S = 2.0
 logger = logging.getLogger("kitaru_mcp")
@@ -90,13 +92,13 @@ def reconcile(fail: Any = None, status: Any = None) -> int:
             fail = fail or runtime.mark_failed
         try:
             current = status(exec_id)
-            if current in _live_statuses():
+            if current in LIVE_RUN_STATUSES:
                 reason = launcher.exit_reason(record.get("token"), record.get("pid"))
                 fail(exec_id, reason)
                 logger.warning("execution %s: %s; marked failed", exec_id, reason)
                 record["reconciled"] = reason
         except Exception as exc:  # the store may be busy or gone; try again next pass
-            if not _not_found(exc):
+            if not is_not_found(exc):
                 logger.info("reaper: cannot reconcile %s: %s", exec_id, exc)
                 continue
             record["reconciled"] = "not in this store"
@@ -104,23 +106,6 @@ def reconcile(fail: Any = None, status: Any = None) -> int:
         if latest.get("pid") == record.get("pid"):  # no new runner reported meanwhile
             state.write_json(path, {**latest, **record, "settled": True})
     return live
-
-
-def _not_found(exc: BaseException) -> bool:
-    """ZenML's KeyError / *NotFound* errors: the execution is not in this store."""
-    current: BaseException | None = exc
-    while current is not None:
-        names = {cls.__name__ for cls in type(current).__mro__}
-        if "KeyError" in names or any("NotFound" in name for name in names):
-            return True
-        current = current.__cause__ or current.__context__
-    return False
-
-
-def _live_statuses() -> frozenset[str]:
-    from kitaru_mcp.gateway.runtime import LIVE_STATUSES
-
-    return LIVE_STATUSES
 
 
 BEGIN_AT_THE_LATEST_S = 10.0

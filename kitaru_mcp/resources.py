@@ -75,16 +75,19 @@ def served(dispatcher: Dispatcher) -> list[Template]:
     return [t for t in TEMPLATES if t.tool in dispatcher.served]
 
 
-async def read(uri: str, dispatcher: Dispatcher, modern: bool = False) -> types.ReadResourceResult:
+async def read(
+    uri: str, dispatcher: Dispatcher, modern: bool = False, call: Any = None
+) -> types.ReadResourceResult:
     """Resolve ``uri`` against the templates and read it through the tool's dispatch path
-    (``modern``: the request came in on 2026-07-28, which has its own not-found code)."""
+    (``modern``: the request came in on 2026-07-28, which has its own not-found code;
+    ``call``: the request's CallContext, with who is calling)."""
     for template in served(dispatcher):
         match = template.pattern.match(uri)
         if match is None:
             continue
         arguments = {**match.groupdict(), **dict(template.extra)}
         try:
-            data = await dispatcher.run(template.tool, arguments)
+            data = await dispatcher.run(template.tool, arguments, call)
         except ToolFailure as failure:
             if failure.code == "not_found":
                 raise _not_found(uri, failure_text(failure), modern) from None

@@ -26,9 +26,9 @@ from kitaru_mcp import (
     request_state,
     resources,
 )
+from kitaru_mcp.auth import scopes as auth_scopes
 from kitaru_mcp.context import MODERN, CallContext
 from kitaru_mcp.dispatch import Dispatcher, NotServed, ServeOptions
-from kitaru_mcp.observe import callers
 from kitaru_mcp.stubs import ToolStub
 
 __all__ = ["ServeOptions", "build_server", "serve_stdio", "to_mcp_tool"]
@@ -72,15 +72,6 @@ def _call_context(ctx: Any, params: Any = None) -> CallContext:
     """
     if ctx is None:
         return CallContext()
-    call = _bare_call_context(ctx, params)
-    who = callers.identify(ctx)
-    call.caller, call.client_id, call.transport = who.caller, who.client_id, who.transport
-    call.scopes = who.scopes
-    call.protocol = getattr(ctx, "protocol_version", None)
-    return call
-
-
-def _bare_call_context(ctx: Any, params: Any = None) -> CallContext:
     session = ctx.session
 
     def report(done: float, total: float | None, message: str | None) -> None:
@@ -112,6 +103,29 @@ def _bare_call_context(ctx: Any, params: Any = None) -> CallContext:
     return CallContext(report=report, elicit=elicit, can_elicit=can_elicit)
 
 
+def identity_of(ctx: Any) -> Any:
+    """Who sent this request over HTTP: the ``Identity`` the OAuth gate or the static token
+    check put on the request (``kitaru_mcp.auth``); None over stdio or without a token."""
+    from kitaru_mcp.auth.middleware import IDENTITY_KEY
+
+    scope = getattr(getattr(ctx, "request", None), "scope", None)
+    return scope.get(IDENTITY_KEY) if isinstance(scope, dict) else None
+
+
+def identify(call: CallContext, ctx: Any) -> CallContext:
+    """Fill the call's ``caller``, ``client_id``, ``transport`` and ``scopes`` from the
+    request: the token's subject (or "token" for the static token) over HTTP, "local" else."""
+    call.protocol = getattr(ctx, "protocol_version", None)
+    if isinstance(getattr(getattr(ctx, "request", None), "scope", None), dict):
+        call.transport = "http"
+    identity = identity_of(ctx)
+    if identity is not None:
+        call.caller = identity.caller
+        call.client_id = identity.client_id
+        call.scopes = identity.scopes
+    return call
+
+
 def build_server(
     options: ServeOptions | None = None,
     tools: dict[str, ToolStub] | None = None,
@@ -120,25 +134,32 @@ def build_server(
     """A Server answering tools, resources, prompts and completions through one Dispatcher
     (``gateway``: a factory for the gateway, for tests; default the Kitaru one)."""
     dispatcher = Dispatcher(options, tools, gateway)
-    listed = [to_mcp_tool(stub) for stub in dispatcher.served.values()]
+    listed = [(stub.scope, to_mcp_tool(stub)) for stub in dispatcher.served.values()]
     warm_up = WarmUp()
 
     async def on_list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
         warm_up.soon(0.05)  # the user reads the tool list now: get Kitaru ready meanwhile
         reaper.begin()  # runner deaths are reconciled from now on
-        return types.ListToolsResult(tools=listed)
+        identity = identity_of(ctx)  # a token's scopes show a caller only what it may call
+        granted = identity.scopes if identity is not None else None
+        return types.ListToolsResult(
+            tools=[tool for scope, tool in listed if auth_scopes.allows(granted, scope)]
+        )
 
     async def on_call_tool(
         ctx: Any, params: types.CallToolRequestParams
     ) -> types.CallToolResult | types.InputRequiredResult:
         reaper.begin()
         try:
-            call = _call_context(ctx, params)
+            call = identify(_call_context(ctx, params), ctx)
             return await dispatcher.call_tool(params.name, params.arguments, call)
         except NotServed as exc:
             from kitaru_mcp.observe import audit
 
-            audit.mark_refused("mode" if exc.name in dispatcher.every else "unknown")
+            scope = exc.reason.startswith("the caller's access token")
+            audit.mark_refused(
+                "scope" if scope else "mode" if exc.name in dispatcher.every else "unknown"
+            )
             raise MCPError(types.INVALID_PARAMS, str(exc)) from None
 
     async def on_list_resources(ctx: Any, params: Any) -> types.ListResourcesResult:
@@ -153,7 +174,8 @@ def build_server(
         if app_view.serves(str(params.uri)):
             return app_view.read(str(params.uri))
         modern = getattr(ctx, "protocol_version", None) in MODERN_PROTOCOL_VERSIONS
-        return await resources.read(str(params.uri), dispatcher, modern=modern)
+        call = identify(CallContext(), ctx)  # who reads it, as for a tool call
+        return await resources.read(str(params.uri), dispatcher, modern=modern, call=call)
 
     async def on_list_prompts(ctx: Any, params: Any) -> types.ListPromptsResult:
         return types.ListPromptsResult(prompts=prompts.listing(dispatcher))

@@ -9,6 +9,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from kitaru_mcp import layout
+from kitaru_mcp.auth.scopes import scope_for
 from kitaru_mcp.errors import Internal, InvalidArgument, quote
 
 if TYPE_CHECKING:
@@ -77,12 +78,15 @@ class ToolStub:
         *,
         summary: str = "",
         starts_runner: bool = False,
+        scope: str | None = None,
     ) -> None:
         self.spec = spec
         self.name: str = spec["name"]
         self.call = call
         self.summary = summary
         self.starts_runner = starts_runner
+        # the OAuth scope a caller needs (kitaru_mcp.auth.scopes), from the annotations
+        self.scope: str = scope or scope_for(spec["annotations"])
 
     @cached_property
     def _input(self) -> Draft202012Validator:

@@ -64,7 +64,14 @@ class ClaudeCode:
         self.home = home
         self.standin = standin
         self.claude = node_clients.binary("claude")
-        self.env = node_clients.env(home, **home_env(home))
+        self.env = node_clients.env(
+            home,
+            **home_env(home),
+            # headless runs start the first model request without waiting for MCP servers
+            # by default; on a loaded machine ours may not be connected yet: wait for it
+            MCP_CONNECTION_NONBLOCKING="0",
+            MCP_TIMEOUT="60000",
+        )
 
     def cli(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
         return subprocess.run(

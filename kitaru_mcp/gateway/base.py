@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from kitaru_mcp.errors import NotFound, to_failure
+from kitaru_mcp.errors import NotFound, is_not_found
 from kitaru_mcp.gateway import session
 
 _projects: dict[tuple[int, str | None], Any] = {}  # (store, project name) -> project id
@@ -68,7 +68,7 @@ def not_found_as(message: str, *, field: str, hint: str) -> Iterator[None]:
     try:
         yield
     except Exception as exc:
-        if not isinstance(to_failure(exc, log=False), NotFound):
+        if not is_not_found(exc):
             raise
         raise NotFound(message, field=field, hint=hint) from exc
 

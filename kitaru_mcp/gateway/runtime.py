@@ -12,9 +12,9 @@ from typing import Any
 from kitaru_mcp.gateway import sdk
 from kitaru_mcp.gateway.sdk import import_sdk
 from kitaru_mcp.gateway.store_lock import ensure_store
+from kitaru_mcp.statuses import LIVE_RUN_STATUSES
 
 # ZenML statuses of a run whose process is still carrying it (a dead runner cannot).
-LIVE_STATUSES = frozenset({"initializing", "provisioning", "queued", "running", "resuming"})
 
 # Modules every flow run imports on its way to the first checkpoint (ZenML loads them lazily).
 RUN_MODULES = (
@@ -64,7 +64,7 @@ def mark_failed(exec_id: str, reason: str) -> None:
     store = client.zen_store
     run = client.get_pipeline_run(exec_id)
     for step in (run.steps or {}).values():
-        if str(step.status.value) in LIVE_STATUSES:
+        if str(step.status.value) in LIVE_RUN_STATUSES:
             store.update_run_step(step.id, StepRunUpdate(status=ExecutionStatus.FAILED))
     # Kitaru 0.21 reads a run's failure message from ``exception_info`` (its
     # ``status_reason`` mapping looks for an attribute ZenML's response lacks).

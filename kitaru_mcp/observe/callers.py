@@ -1,10 +1,9 @@
 """Who is calling, as the transport tells it: one answer for the call context and the audit.
 
 - stdio: ``local``;
-- HTTP with the static bearer token: ``token`` (``BearerAuth`` marks the
-  request's ASGI scope with ``mark_token``);
-- HTTP with an OAuth access token (the SDK's auth middleware): the token's
-  subject (or its client id when it has none), with its client id and scopes;
+- HTTP with the static bearer token: ``token``; with an OAuth access token: the
+  token's subject, its client id and scopes (both from the ``Identity`` that
+  ``kitaru_mcp.auth`` puts on the request's ASGI scope);
 - HTTP on loopback without a token: ``local``.
 """
 
@@ -13,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-STATE_KEY = "kitaru_mcp.caller"  # in the ASGI scope's "state"
+# kitaru_mcp.auth.middleware.IDENTITY_KEY, by value: auth sits above this wing (a unit
+# test holds the two equal)
+IDENTITY_KEY = "kitaru_mcp.identity"
 
 
 @dataclass(frozen=True)
@@ -22,11 +23,6 @@ class Caller:
     client_id: str | None = None
     transport: str = "stdio"
     scopes: frozenset[str] | None = None
-
-
-def mark_token(scope: Any, caller: str = "token") -> None:
-    """Record on an ASGI scope that the request passed the static token check."""
-    scope.setdefault("state", {})[STATE_KEY] = caller
 
 
 def _access_token() -> Any:
@@ -38,13 +34,16 @@ def _access_token() -> Any:
 
 
 def of_scope(scope: Any) -> Caller:
-    """The caller of an HTTP request, from its ASGI scope (and the SDK's auth context)."""
+    """The caller of an HTTP request, from its ASGI scope: the ``Identity`` the OAuth gate
+    or the static token check put there (``kitaru_mcp.auth``), else the SDK's auth context."""
+    identity = (scope or {}).get(IDENTITY_KEY)
+    if identity is not None:
+        return Caller(identity.caller, identity.client_id, "http", identity.scopes)
     token = _access_token()
     if token is not None:
         name = token.subject or token.client_id
         return Caller(str(name), token.client_id, "http", frozenset(token.scopes))
-    state = (scope or {}).get("state") or {}
-    return Caller(str(state.get(STATE_KEY) or "local"), None, "http", None)
+    return Caller("local", None, "http", None)
 
 
 def identify(ctx: Any) -> Caller:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fakes import FakeGateway, execution
+from fakes import FakeGateway, FakeRuns, execution
+
+from kitaru_mcp.context import CallContext, _current, activate
 
 
 @pytest.fixture
@@ -34,3 +37,12 @@ def _no_kitaru_import():
     yield
     leaked = sorted(n for n in ("kitaru", "zenml") if n in sys.modules and n not in before)
     assert not leaked, f"a unit test imported {leaked}"
+
+
+@pytest.fixture(autouse=True)
+def runs() -> Iterator[FakeRuns]:
+    """The runs port a handler called directly sees (a Dispatcher hands its own)."""
+    fake = FakeRuns()
+    token = activate(CallContext(runs=fake))
+    yield fake
+    _current.reset(token)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import copy
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kitaru_mcp.errors import NotFound
+from kitaru_mcp.runs_port import Launched
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -72,6 +74,10 @@ class FakeGateway:
 
     def check_reachable(self) -> None:
         """The backend always answers here."""
+
+    def prepare(self) -> None:
+        """Nothing to warm up."""
+        self.calls.append(("prepare", ()))
 
     def _newest_first(self) -> list[dict[str, Any]]:
         return sorted(self.executions.values(), key=lambda e: e["started_at"], reverse=True)
@@ -138,3 +144,60 @@ class FakeGateway:
     def names(self) -> list[str]:
         """The names of the calls made, in order."""
         return [name for name, _ in self.calls]
+
+
+if TYPE_CHECKING:  # mypy: the fake offers what the gateway's ports say, with their signatures
+    from kitaru_mcp.gateway.ports import CallPort, ExecutionsPort
+
+    _call: CallPort = FakeGateway()
+    _executions: ExecutionsPort = FakeGateway()
+
+
+class FakeRuns:
+    """The runs port in memory: launches recorded, each a new execution in the gateway.
+
+    ``records`` is what the server remembers of executions it started; ``fail``,
+    when set, is raised by the next launch (a runner that cannot start).
+    """
+
+    def __init__(self, gateway: FakeGateway | None = None) -> None:
+        self.gateway = gateway
+        self.launched: list[tuple[str, dict[str, str | None]]] = []
+        self.records: dict[str, dict[str, Any]] = {}
+        self.keys: dict[tuple[str, str], str] = {}
+        self.stopped: list[int | None] = []
+        self.fail: Exception | None = None
+
+    def launch(self, operation: str, **options: str | None) -> Launched:
+        if self.fail is not None:
+            raise self.fail
+        self.launched.append((operation, options))
+        exec_id = f"0000e{len(self.launched):03d}"  # hex, as Kitaru's ids
+        if self.gateway is not None:
+            self.gateway.executions[exec_id] = execution(exec_id, status="running", minutes=-1)
+        log = f"/runs/{exec_id}.log"
+        self.records[exec_id] = {"target": options.get("target"), "logs": [log]}
+        return Launched(exec_id, log)
+
+    def start_once(
+        self, tool: str, key: str | None, arguments: dict[str, Any], start: Callable[[], str]
+    ) -> tuple[str, bool]:
+        if key is None:
+            return start(), False
+        if (tool, key) in self.keys:
+            return self.keys[(tool, key)], True
+        self.keys[(tool, key)] = start()
+        return self.keys[(tool, key)], False
+
+    def record(self, exec_id: str) -> dict[str, Any] | None:
+        return self.records.get(exec_id)
+
+    def stop_runner(self, pid: int | None) -> bool:
+        self.stopped.append(pid)
+        return pid is not None
+
+
+if TYPE_CHECKING:  # mypy: the fake runs port fits the port
+    from kitaru_mcp.runs_port import RunsPort
+
+    _runs: RunsPort = FakeRuns()

@@ -4,7 +4,8 @@ deployments and environment, held in memory, every call recorded."""
 from __future__ import annotations
 
 import copy
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from fakes import FakeGateway
@@ -167,7 +168,7 @@ class FakeAdminGateway(FakeGateway):
         matches = [
             p
             for p in self.projects
-            if name_or_id in (p["name"], p["id"]) or p["id"].startswith(name_or_id)
+            if name_or_id in (p["name"], p["id"]) or str(p["id"]).startswith(name_or_id)
         ]
         if len(matches) != 1:
             raise NotFound(f"No project {name_or_id!r}.", field="name_or_id")
@@ -250,7 +251,7 @@ class FakeAdminGateway(FakeGateway):
         return copy.deepcopy(found)
 
 
-def deployment(flow: str, version: int, *, tags: list[str] = ()) -> dict[str, Any]:
+def deployment(flow: str, version: int, *, tags: Sequence[str] = ()) -> dict[str, Any]:
     """One deployment version in the Deployment shape."""
     return {
         "flow": flow,
@@ -271,3 +272,21 @@ def raised(kind: type[BaseException], call: Any, *args: Any, **kwargs: Any) -> A
     with pytest.raises(kind) as caught:
         call(*args, **kwargs)
     return caught.value
+
+
+if TYPE_CHECKING:  # mypy: the fake offers what the gateway's ports say, with their signatures
+    from kitaru_mcp.gateway.ports import (
+        ConnectionPort,
+        DeploymentsPort,
+        EnvironmentPort,
+        ProjectsPort,
+        SecretsPort,
+        StacksPort,
+    )
+
+    _connection: ConnectionPort = FakeAdminGateway()
+    _stacks: StacksPort = FakeAdminGateway()
+    _projects: ProjectsPort = FakeAdminGateway()
+    _secrets: SecretsPort = FakeAdminGateway()
+    _deployments: DeploymentsPort = FakeAdminGateway()
+    _environment: EnvironmentPort = FakeAdminGateway()

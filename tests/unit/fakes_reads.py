@@ -12,7 +12,7 @@ import copy
 import math
 from collections import Counter
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fakes import FakeGateway
 
@@ -262,3 +262,11 @@ def comparison_item(
         "cost_delta_usd": None,
         "artifact_hashes": hashes or {},
     }
+
+
+if TYPE_CHECKING:  # mypy: the fake offers what the gateway's ports say, with their signatures
+    from kitaru_mcp.gateway.ports import ArtifactsPort, InspectionPort, LogsPort
+
+    _artifacts: ArtifactsPort = ReadsFake()
+    _logs: LogsPort = ReadsFake()
+    _inspection: InspectionPort = ReadsFake()

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="union-attr,index,operator,var-annotated"
 """The result budget on a fake gateway: cutting helpers, each handler's own cut, the
 dispatcher's last resort and the command line's check (no server, no store)."""
 
@@ -16,7 +17,7 @@ from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import artifacts, diff, executions, logs
 
 from kitaru_mcp import budget, layout
-from kitaru_mcp.context import CallContext, activate
+from kitaru_mcp.context import CallContext, activate, current
 from kitaru_mcp.dispatch import Dispatcher, ServeOptions, check_budget
 from kitaru_mcp.errors import InvalidArgument
 
@@ -34,7 +35,7 @@ def sent(result) -> dict:
 @pytest.fixture
 def small_budget():
     """Handlers called directly see a 10,000-character budget."""
-    token = activate(CallContext(max_result_chars=SMALL))
+    token = activate(CallContext(max_result_chars=SMALL, runs=current().runs))
     yield SMALL
     from kitaru_mcp.context import _current
 
@@ -78,9 +79,7 @@ def _runner_lines(tmp_path, monkeypatch, exec_id: str, count: int) -> None:
     monkeypatch.setenv("KITARU_MCP_STATE_DIR", str(tmp_path / "state"))
     log = tmp_path / "runner.log"
     log.write_text("".join(f"line {i:05d} of the big flow\n" for i in range(count)))
-    runs = tmp_path / "state" / "runs"
-    runs.mkdir(parents=True)
-    (runs / f"{exec_id}.json").write_text(json.dumps({"logs": [str(log)]}))
+    current().runs.records[exec_id] = {"logs": [str(log)]}
 
 
 def _logs(gw, **arguments):

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="union-attr,index,operator,var-annotated"
 """Both protocol revisions on the one dispatch path, in process, on a fake gateway.
 
 2025-11-25 (``mcp.Client(..., mode="legacy")``): the form is pushed.
@@ -17,6 +18,7 @@ import mcp
 import mcp.types as types
 import pytest
 from fakes import FakeGateway, execution
+from kitaru_mcp.handlers import waiting
 
 from kitaru_mcp import request_state
 from kitaru_mcp.server import build_server
@@ -401,11 +403,13 @@ def test_a_cancelled_wait_stops_polling_in_both_eras(wgw, era) -> None:
                 await client.call_tool(wait, args, progress_callback=on_progress)
 
             tasks.start_soon(call)
-            await anyio.sleep(2.5)
+            with anyio.fail_after(30):
+                while reads() < 2 or not progress:  # polling, and progress sent
+                    await anyio.sleep(0.02)
             tasks.cancel_scope.cancel()
-        await anyio.sleep(0.5)
+        await anyio.sleep(0.2)  # a read under way when the cancel came may still land
         stopped_at = reads()
-        await anyio.sleep(2.5)
+        await anyio.sleep(waiting.POLL_S * 1.5)  # longer than any pause between two reads
         return stopped_at, reads()
 
     wgw.executions["cccc0003"] = execution("cccc0003", flow="sum", status="running", minutes=2)
@@ -415,17 +419,14 @@ def test_a_cancelled_wait_stops_polling_in_both_eras(wgw, era) -> None:
     assert later == stopped_at, "the wait kept polling after the client cancelled"
 
 
-def test_input_is_answered_when_resuming_the_paused_execution_fails(wgw, monkeypatch) -> None:
+def test_input_is_answered_when_resuming_the_paused_execution_fails(wgw, runs, monkeypatch) -> None:
     """The input is in: the answer says resuming failed and how to go on, not an error."""
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import lifecycle
 
     from kitaru_mcp.errors import BackendUnavailable
 
-    def no_runner(*args, **kwargs):
-        raise BackendUnavailable("cannot start a runner: the store is locked.")
-
-    monkeypatch.setattr(lifecycle.launcher, "launch", no_runner)
+    runs.fail = BackendUnavailable("cannot start a runner: the store is locked.")
     monkeypatch.setattr(lifecycle.time, "sleep", lambda s: None)
     wgw.statuses["aaaa0001"] = "paused"
     params = models.KitaruExecutionsInputInput(exec_id="aaaa0001", wait="approve", value=True)

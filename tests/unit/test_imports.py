@@ -26,6 +26,7 @@ BELOW_THE_GATEWAY = {
     "kitaru_mcp.errors",
     "kitaru_mcp.state",
     "kitaru_mcp.processes",
+    "kitaru_mcp.statuses",
     "kitaru_mcp.settings",
     "kitaru_mcp.targets",
 }

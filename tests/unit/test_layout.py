@@ -1,3 +1,4 @@
+# mypy: disable-error-code="union-attr,index,operator,var-annotated"
 """The result layout: lead keys first, arrays last, repeated entries without empty fields."""
 
 from __future__ import annotations

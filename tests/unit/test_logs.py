@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from fakes import execution
+from fakes import FakeRuns, execution
 from fakes_reads import ReadsFake
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import logs
 
+from kitaru_mcp.context import current
 from kitaru_mcp.errors import InvalidArgument, NotFound
 
 pytestmark = pytest.mark.unit
@@ -38,9 +39,9 @@ def _logs(gw, **arguments):
 def _runner_log(tmp_path, exec_id: str, text: str) -> None:
     log = tmp_path / "runner.log"
     log.write_text(text)
-    runs = tmp_path / "state" / "runs"
-    runs.mkdir(parents=True)
-    (runs / f"{exec_id}.json").write_text(json.dumps({"logs": [str(log)]}))
+    runs = current().runs
+    assert isinstance(runs, FakeRuns)
+    runs.records[exec_id] = {"logs": [str(log)]}
 
 
 def test_checkpoint_records_are_merged_oldest_first(reads):

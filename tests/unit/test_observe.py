@@ -9,6 +9,7 @@ import stat
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -31,7 +32,7 @@ CATALOG = audit.Catalog(
 
 
 def entry(method: str = "tools/call", params: dict | None = None, **overrides) -> dict:
-    fields = {
+    fields: dict[str, Any] = {
         "catalog": CATALOG,
         "key": KEY,
         "method": method,
@@ -304,10 +305,16 @@ def test_tracing_off_costs_a_shared_no_op() -> None:
 
 
 def test_callers() -> None:
+    from kitaru_mcp.auth.middleware import IDENTITY_KEY
+    from kitaru_mcp.auth.verify import Identity
+
+    assert callers.IDENTITY_KEY == IDENTITY_KEY
     scope: dict = {"type": "http"}
     assert callers.of_scope(scope) == callers.Caller("local", None, "http", None)
-    callers.mark_token(scope)
-    assert callers.of_scope(scope).caller == "token"
+    assert callers.of_scope({IDENTITY_KEY: Identity("token")}).caller == "token"
+    alice = Identity("alice", "claude-code", frozenset({"kitaru:read"}))
+    who = callers.of_scope({IDENTITY_KEY: alice})
+    assert who == callers.Caller("alice", "claude-code", "http", frozenset({"kitaru:read"}))
 
     class Ctx:
         request = None

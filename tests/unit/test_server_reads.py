@@ -1,3 +1,4 @@
+# mypy: disable-error-code="union-attr,index,operator,var-annotated"
 """Artifact kinds on a server connection: batched listings, and the SDK's way as fallback."""
 
 from __future__ import annotations

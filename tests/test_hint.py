@@ -1,0 +1,67 @@
+"""Started by hand in a terminal, kitaru-mcp says on stderr what it is and how to add it to
+a client; started by a client (stdin a pipe), stderr stays as it was."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import home_env
+from mcp_client import StdioClient
+
+pytestmark = [pytest.mark.server, pytest.mark.timeout(300)]
+
+OURS = str(Path(sys.executable).parent / "kitaru-mcp")
+NOTE = "It now waits for an MCP client on stdin"
+
+
+def test_a_terminal_gets_the_note_and_the_server_keeps_serving(tmp_path: Path) -> None:
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen(
+        [OURS],
+        stdin=secondary,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **home_env(tmp_path)},
+        cwd=tmp_path,
+        start_new_session=True,
+    )
+    os.close(secondary)
+    try:
+        said = b""
+        deadline = time.monotonic() + 120
+        while b"Ctrl-C" not in said and time.monotonic() < deadline:
+            ready, _, _ = select.select([process.stderr], [], [], deadline - time.monotonic())
+            if not ready:
+                break
+            chunk = os.read(process.stderr.fileno(), 4096)  # type: ignore[union-attr]
+            if not chunk:
+                break
+            said += chunk
+        text = said.decode()
+        assert NOTE in text, text
+        assert "kitaru-mcp install <client>" in text and "kitaru-mcp doctor" in text
+        assert len(text.strip().splitlines()) == 2
+        assert process.poll() is None  # still serving, waiting on the terminal
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+        os.close(primary)
+
+
+def test_a_client_on_a_pipe_sees_no_note(tmp_path: Path) -> None:
+    log = tmp_path / "stderr.log"
+    client = StdioClient([OURS], env=home_env(tmp_path), cwd=tmp_path)
+    client.start(errlog_path=log)
+    try:
+        assert any(tool.name == "kitaru_executions_list" for tool in client.list_tools())
+    finally:
+        client.close()
+    assert NOTE not in log.read_text()
