@@ -336,3 +336,49 @@ def test_an_endpoint_without_the_exporter_says_what_to_install(
     monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
     assert tracing.configure() is False
     assert capsys.readouterr().err == ""  # disabled: not a word
+
+
+def test_http_refusals_are_audited_with_what_is_known(tmp_path: Path) -> None:
+    import anyio
+
+    from kitaru_mcp.auth.middleware import IDENTITY_KEY
+    from kitaru_mcp.auth.verify import Identity
+    from kitaru_mcp.http_transport import AuditRefusals
+
+    def replying(status: int) -> Any:
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            await send({"type": "http.response.start", "status": status, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+
+        return app
+
+    async def sent(message: Any) -> None:
+        pass
+
+    async def request(app: Any, scope: dict[str, Any]) -> None:
+        await app(scope, None, sent)
+
+    headers = [(b"mcp-method", b"tools/call"), (b"mcp-name", b"kitaru_executions_cancel")]
+    log = audit.open_log(tmp_path / "audit.log")
+    audit.install(log)
+    try:
+        scope = {"type": "http", "headers": headers}
+        anyio.run(request, AuditRefusals(replying(401), 401, "unauthorized", "token"), scope)
+        alice = {**scope, IDENTITY_KEY: Identity("alice", "claude-code", frozenset())}
+        anyio.run(request, AuditRefusals(replying(403), 403, "forbidden", "scope"), alice)
+        anyio.run(request, AuditRefusals(replying(200), 403, "forbidden", "scope"), alice)
+    finally:
+        audit.install(None)
+        log.close()
+    token, scoped = map(json.loads, (tmp_path / "audit.log").read_text().splitlines())
+    assert (token["caller"], token["refused"], token["outcome"]) == (
+        "anonymous",
+        "token",
+        "unauthorized",
+    )
+    assert (scoped["caller"], scoped["client_id"], scoped["refused"]) == (
+        "alice",
+        "claude-code",
+        "scope",
+    )
+    assert scoped["method"] == "tools/call" and "kitaru_executions_cancel" not in json.dumps(scoped)
