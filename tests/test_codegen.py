@@ -126,7 +126,8 @@ def test_every_schema_names_a_handler_with_the_stubs_signature() -> None:
             lambda s, h: (
                 s,
                 h.replace(
-                    "def get_execution(gw: Gateway,", "def get_execution(gw: Gateway, extra: int,"
+                    "def get_execution(gw: GatewayPort,",
+                    "def get_execution(gw: GatewayPort, extra: int,",
                 ),
             ),
             "takes (gw, extra, params)",
@@ -135,8 +136,8 @@ def test_every_schema_names_a_handler_with_the_stubs_signature() -> None:
             lambda s, h: (
                 s,
                 h.replace(
-                    "def get_execution(gw: Gateway, params: models.KitaruExecutionsGetInput",
-                    "def get_execution(gw: Gateway, params: models.KitaruExecutionsListInput",
+                    "def get_execution(gw: GatewayPort, params: models.KitaruExecutionsGetInput",
+                    "def get_execution(gw: GatewayPort, params: models.KitaruExecutionsListInput",
                 ),
             ),
             "expected models.KitaruExecutionsGetInput",
