@@ -179,7 +179,11 @@ def test_a_client_dropping_its_body_midway_leaves_no_traceback(
     _healthy(server)  # answered after the 30 dropped requests were handled
     added = server.stderr[len(before) :]
     assert "Traceback" not in added and "ClientDisconnect" not in added, added[-3000:]
-    assert len(added.splitlines()) <= 2, added[-3000:]
+    # Other work (a first store load) may log meanwhile; the drops themselves
+    # must leave neither a warning nor a line each.
+    lines = added.splitlines()
+    assert not [line for line in lines if " WARNING " in line or " ERROR " in line], added[-3000:]
+    assert len(lines) < 30, added[-3000:]
 
 
 BAD_BODIES = [
