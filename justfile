@@ -33,7 +33,7 @@ lint:
     {{venv}}/ruff check .
     {{venv}}/ruff format --check codegen handlers kitaru_mcp tests
 
-# Rebuild the execution view (MCP App) from app/ into kitaru_mcp/app/execution.html (needs node)
+# Rebuild the execution view (MCP App) from app/ into kitaru_mcp/surface/app/execution.html (needs node)
 app:
     cd app && npm install --no-package-lock --no-audit --no-fund && node build.mjs
 

@@ -1,6 +1,6 @@
 // Bundle the execution view (and the test host) into single, self-contained HTML files.
 //
-//   node build.mjs              writes ../kitaru_mcp/app/execution.html and ../tests/app_host/host.html
+//   node build.mjs              writes ../kitaru_mcp/surface/app/execution.html and ../tests/app_host/host.html
 //   node build.mjs --out DIR    writes DIR/execution.html and DIR/host.html (the drift test compares)
 //
 // The output is deterministic: same sources and pinned versions, same bytes.
@@ -18,7 +18,7 @@ const targets = [
     name: "execution.html",
     entry: join(here, "src", "execution.ts"),
     template: join(here, "src", "execution.html"),
-    dest: join(repo, "kitaru_mcp", "app"),
+    dest: join(repo, "kitaru_mcp", "surface", "app"),
   },
   {
     name: "host.html",

@@ -67,9 +67,9 @@ def in_process(rounds: int, sink: Sink) -> dict[str, float]:
     """Medians (µs) of Dispatcher.run on a handler that returns at once, off then on."""
     import anyio
 
-    from kitaru_mcp.dispatch import Dispatcher
+    from kitaru_mcp.calls.stubs import ToolStub
     from kitaru_mcp.observe import tracing
-    from kitaru_mcp.stubs import ToolStub
+    from kitaru_mcp.surface.dispatch import Dispatcher
 
     class Out:
         def model_dump(self, **_: Any) -> dict[str, Any]:

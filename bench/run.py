@@ -108,7 +108,7 @@ except ImportError:  # pragma: no cover - depends on how the script is started
 
 @functools.cache
 def _dispatcher() -> Any:
-    from kitaru_mcp.dispatch import Dispatcher, ServeOptions
+    from kitaru_mcp.surface.dispatch import Dispatcher, ServeOptions
 
     return Dispatcher(ServeOptions(mode="destructive"))
 
@@ -660,7 +660,7 @@ def warm_runners(home: Path, waiting_only: bool = True) -> list[int]:
     for process in psutil.process_iter(["pid", "cmdline", "status"]):
         with contextlib.suppress(psutil.Error):
             cmdline = " ".join(process.info["cmdline"] or [])
-            if "kitaru_mcp.runner --template" not in cmdline:
+            if "kitaru_mcp.runs.runner --template" not in cmdline:
                 continue
             if process.info["status"] == psutil.STATUS_ZOMBIE:
                 continue
@@ -726,7 +726,9 @@ def _server_and_template(before: set[int]) -> tuple[int | None, int | None]:
     server = template = None
     for child in psutil.Process().children():
         with contextlib.suppress(psutil.Error):
-            if child.pid not in before and "kitaru_mcp.runner" not in " ".join(child.cmdline()):
+            if child.pid not in before and "kitaru_mcp.runs.runner" not in " ".join(
+                child.cmdline()
+            ):
                 server = child.pid
     if server is not None:
         with contextlib.suppress(psutil.Error):

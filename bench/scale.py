@@ -94,7 +94,7 @@ class Pairs:
     """Each read tool and its SDK call, timed alternately."""
 
     def __init__(self, templates: list[str]) -> None:
-        from kitaru_mcp.dispatch import Dispatcher, ServeOptions
+        from kitaru_mcp.surface.dispatch import Dispatcher, ServeOptions
 
         self.dispatcher = Dispatcher(ServeOptions(mode="destructive"))
         self.completed, self.other = templates[0], templates[1]

@@ -17,7 +17,7 @@ from .text import summary
 
 _PREFIX = "#/$defs/"
 
-# What each ToolError code tells the caller (the ladder in kitaru_mcp/errors.py).
+# What each ToolError code tells the caller (the ladder in kitaru_mcp/core/errors.py).
 ERROR_MEANINGS = {
     "not_found": "the execution, flow, wait or other object named does not exist",
     "invalid_argument": "an argument breaks the input schema or a rule of the tool; "

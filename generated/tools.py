@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kitaru_mcp.stubs import ToolStub, load_contract
+from kitaru_mcp.calls.stubs import ToolStub, load_contract
 
 if TYPE_CHECKING:
     from kitaru_mcp.gateway import Gateway

@@ -8,9 +8,9 @@ from typing import Any
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import values
 
-from kitaru_mcp import budget, cursor
-from kitaru_mcp.context import current
-from kitaru_mcp.errors import Unsupported
+from kitaru_mcp.calls import budget, cursor
+from kitaru_mcp.calls.context import current
+from kitaru_mcp.core.errors import Unsupported
 from kitaru_mcp.gateway.artifacts import ArtifactLoadFailed
 from kitaru_mcp.gateway.ports import GatewayPort
 

@@ -10,9 +10,9 @@ from typing import Any
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers.inspection import bounded, same_json, window
 
-from kitaru_mcp import budget
-from kitaru_mcp.context import current
-from kitaru_mcp.errors import InvalidArgument, NotFound
+from kitaru_mcp.calls import budget
+from kitaru_mcp.calls.context import current
+from kitaru_mcp.core.errors import InvalidArgument, NotFound
 from kitaru_mcp.gateway.ports import GatewayPort
 
 

@@ -6,7 +6,7 @@ from urllib.parse import urlparse
 
 from kitaru_mcp.generated import models
 
-from kitaru_mcp.errors import Conflict, Unsupported, redact, to_failure
+from kitaru_mcp.core.errors import Conflict, Unsupported, redact, to_failure
 from kitaru_mcp.gateway.connection import LocalServer
 from kitaru_mcp.gateway.ports import GatewayPort
 

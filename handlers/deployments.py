@@ -17,9 +17,10 @@ from jsonschema import Draft202012Validator
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers.executions import fitted_execution
 
-from kitaru_mcp import cursor, settings
-from kitaru_mcp.context import current
-from kitaru_mcp.errors import Conflict, InvalidArgument, NotFound, Unsupported, to_failure
+from kitaru_mcp.calls import cursor
+from kitaru_mcp.calls.context import current
+from kitaru_mcp.core import settings
+from kitaru_mcp.core.errors import Conflict, InvalidArgument, NotFound, Unsupported, to_failure
 from kitaru_mcp.gateway.ports import GatewayPort
 
 T = TypeVar("T")

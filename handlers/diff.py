@@ -7,8 +7,8 @@ from typing import Any
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers.inspection import PREVIEW_CHARS, bounded, same_json
 
-from kitaru_mcp import budget
-from kitaru_mcp.context import current
+from kitaru_mcp.calls import budget
+from kitaru_mcp.calls.context import current
 from kitaru_mcp.gateway.ports import GatewayPort
 
 MAX_OUTPUTS = 50

@@ -7,7 +7,7 @@ from typing import Any
 
 from kitaru_mcp.generated import models
 
-from kitaru_mcp.errors import NotFound, is_secret_name, redact
+from kitaru_mcp.core.errors import NotFound, is_secret_name, redact
 from kitaru_mcp.gateway.ports import GatewayPort
 
 _MAX_VALUE = 500

@@ -6,9 +6,9 @@ from typing import Any
 
 from kitaru_mcp.generated import models
 
-from kitaru_mcp import budget, cursor
-from kitaru_mcp.context import current
-from kitaru_mcp.errors import NotFound
+from kitaru_mcp.calls import budget, cursor
+from kitaru_mcp.calls.context import current
+from kitaru_mcp.core.errors import NotFound
 from kitaru_mcp.gateway.ports import GatewayPort
 
 _SLACK = 50  # executions that may arrive between two pages without costing a refetch

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from kitaru_mcp.errors import InvalidArgument
+from kitaru_mcp.core.errors import InvalidArgument
 
 PREVIEW_CHARS = 300
 

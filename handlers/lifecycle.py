@@ -16,12 +16,12 @@ from jsonschema import Draft202012Validator
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers.executions import fitted_execution
 
-from kitaru_mcp import settings
-from kitaru_mcp.context import runs
-from kitaru_mcp.errors import Conflict, InvalidArgument, to_failure
+from kitaru_mcp.calls.context import runs
+from kitaru_mcp.core import settings
+from kitaru_mcp.core.errors import Conflict, InvalidArgument, to_failure
+from kitaru_mcp.core.statuses import FINISHED
 from kitaru_mcp.gateway.ports import GatewayPort
-from kitaru_mcp.runs_port import Launched
-from kitaru_mcp.statuses import FINISHED
+from kitaru_mcp.runs.port import Launched
 
 
 def _started(

@@ -17,9 +17,9 @@ from typing import Any
 
 from kitaru_mcp.generated import models
 
-from kitaru_mcp import budget, cursor
-from kitaru_mcp.context import current, runs
-from kitaru_mcp.errors import InvalidArgument
+from kitaru_mcp.calls import budget, cursor
+from kitaru_mcp.calls.context import current, runs
+from kitaru_mcp.core.errors import InvalidArgument
 from kitaru_mcp.gateway.ports import GatewayPort
 
 MAX_MESSAGE = 4000  # characters kept of one log message

@@ -12,9 +12,9 @@ from typing import Any
 
 from kitaru_mcp.generated import models
 
-from kitaru_mcp import cursor
-from kitaru_mcp.context import current
-from kitaru_mcp.errors import (
+from kitaru_mcp.calls import cursor
+from kitaru_mcp.calls.context import current
+from kitaru_mcp.core.errors import (
     BackendUnavailable,
     Conflict,
     Internal,

@@ -6,11 +6,11 @@ from typing import Any
 
 from kitaru_mcp.generated import models
 
-from kitaru_mcp import cursor
-from kitaru_mcp.context import current
-from kitaru_mcp.errors import Conflict, InvalidArgument, NotFound
+from kitaru_mcp.calls import cursor
+from kitaru_mcp.calls.context import current
+from kitaru_mcp.core.errors import Conflict, InvalidArgument, NotFound
+from kitaru_mcp.core.statuses import UNFINISHED
 from kitaru_mcp.gateway.ports import GatewayPort
-from kitaru_mcp.statuses import UNFINISHED
 
 _BUSY_SCAN = 200  # unfinished executions looked at per status when deciding "in use"
 

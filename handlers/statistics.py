@@ -5,8 +5,8 @@ from __future__ import annotations
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers.inspection import window
 
-from kitaru_mcp import budget
-from kitaru_mcp.context import current
+from kitaru_mcp.calls import budget
+from kitaru_mcp.calls.context import current
 from kitaru_mcp.gateway.ports import GatewayPort
 
 

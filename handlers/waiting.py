@@ -8,9 +8,9 @@ from typing import Any
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import executions, lifecycle
 
-from kitaru_mcp.context import current
+from kitaru_mcp.calls.context import current
+from kitaru_mcp.core.statuses import FINISHED
 from kitaru_mcp.gateway.ports import GatewayPort
-from kitaru_mcp.statuses import FINISHED
 
 POLL_S = 1.0  # the longest pause between two looks
 FIRST_POLL_S = 0.1  # short flows end within a second or two: look often at first

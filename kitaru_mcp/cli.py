@@ -2,7 +2,7 @@
 
 - ``kitaru-mcp``: serve MCP over stdio.
 - ``kitaru-mcp --transport http [--host 127.0.0.1] [--port 8765]``: serve MCP
-  over streamable HTTP (see ``kitaru_mcp.http_transport``).
+  over streamable HTTP (see ``kitaru_mcp.surface.http_transport``).
 - ``kitaru-mcp tools [--json]``: list the tools.
 - ``kitaru-mcp call <tool> ['<json arguments>' | -]``: run one tool through the
   same validation, handler and error boundary as an MCP call; the result (or
@@ -27,7 +27,7 @@ import sys
 from typing import Any
 
 from kitaru_mcp import __version__
-from kitaru_mcp.toolsets import parse_toolsets
+from kitaru_mcp.surface.toolsets import parse_toolsets
 
 USAGE_ERROR = 2
 
@@ -303,7 +303,7 @@ def _usage_error(message: str) -> int:
 
 def call_tool(args: argparse.Namespace) -> int:
     """``kitaru-mcp call``: resolve the tool under the mode, parse the arguments, run, print."""
-    from kitaru_mcp.dispatch import Dispatcher, NotServed
+    from kitaru_mcp.surface.dispatch import Dispatcher, NotServed
 
     dispatcher = Dispatcher(_options(args))
     try:
@@ -352,7 +352,7 @@ def run_call(dispatcher: Any, name: str, arguments: dict[str, Any]) -> int:
 
 def _options(args: argparse.Namespace) -> Any:
     """The serve options (mode, toolsets, time limit) the command line asks for."""
-    from kitaru_mcp.dispatch import ServeOptions
+    from kitaru_mcp.surface.dispatch import ServeOptions
 
     toolsets = parse_toolsets(args.toolsets) if isinstance(args.toolsets, str) else args.toolsets
     return ServeOptions(
@@ -365,7 +365,7 @@ def _options(args: argparse.Namespace) -> Any:
 
 def _apply_target_roots(roots: list[str] | None) -> None:
     """``--allow-target-root`` -> KITARU_MCP_TARGET_ROOTS, set once before serving."""
-    from kitaru_mcp.settings import TARGET_ROOTS_ENV
+    from kitaru_mcp.core.settings import TARGET_ROOTS_ENV
 
     if roots:
         resolved = [os.path.realpath(os.path.expanduser(root)) for root in roots]
@@ -380,14 +380,14 @@ def serve(args: argparse.Namespace) -> int:
 
         print_hint(sys.stdin, sys.stderr)
 
-    from kitaru_mcp.server import background, build_server, serve_stdio
+    from kitaru_mcp.surface.server import background, build_server, serve_stdio
 
     http_options = None
     if args.auth == "oauth" and args.transport != "http":
         print("kitaru-mcp: --auth oauth needs --transport http.", file=sys.stderr)
         return USAGE_ERROR
     if args.transport == "http":
-        from kitaru_mcp.http_transport import HttpConfigError, HttpOptions
+        from kitaru_mcp.surface.http_transport import HttpConfigError, HttpOptions
 
         try:
             http_options = HttpOptions.build(
@@ -403,11 +403,11 @@ def serve(args: argparse.Namespace) -> int:
         except HttpConfigError as exc:
             print(f"kitaru-mcp: {exc}", file=sys.stderr)
             return USAGE_ERROR
-        from kitaru_mcp.stdio_transport import guard_stdout
+        from kitaru_mcp.surface.stdio_transport import guard_stdout
 
         guard_stdout()  # over HTTP stdout carries nothing: whatever prints goes to stderr
     _apply_target_roots(args.target_roots)
-    from kitaru_mcp.request_state import KeyConfigError
+    from kitaru_mcp.surface.request_state import KeyConfigError
 
     options = _options(args)
     refused = _start_observing(args)
@@ -421,7 +421,7 @@ def serve(args: argparse.Namespace) -> int:
     try:
         with background(options):  # runner template + reaper; released on exit
             if http_options is not None:
-                from kitaru_mcp.http_transport import serve_http
+                from kitaru_mcp.surface.http_transport import serve_http
 
                 anyio.run(serve_http, server, http_options)
             else:
@@ -451,7 +451,7 @@ def _exit_now(code: int) -> None:
 
 def _check_budget(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """``--max-result-chars`` (or its env) as a number; below the minimum: exit 2, clearly."""
-    from kitaru_mcp import budget
+    from kitaru_mcp.calls import budget
 
     raw = args.max_result_chars
     try:
@@ -467,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _check_budget(parser, args)
 
-    from kitaru_mcp.errors import RedactingFormatter
+    from kitaru_mcp.core.errors import RedactingFormatter
 
     log_format = "%(asctime)s %(levelname)s %(name)s: %(message)s"
     logging.basicConfig(stream=sys.stderr, level=args.log_level.upper(), format=log_format)

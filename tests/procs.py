@@ -39,7 +39,7 @@ def server_pids() -> set[int]:
         for p in processes()
         if p.ppid == os.getpid()
         and "kitaru_mcp" in p.cmdline
-        and "kitaru_mcp.runner" not in p.cmdline
+        and "kitaru_mcp.runs.runner" not in p.cmdline
     }
 
 
@@ -77,6 +77,6 @@ def template_of(server: int) -> int | None:
     found = [
         p.pid
         for p in processes()
-        if p.ppid == server and "kitaru_mcp.runner --template" in p.cmdline
+        if p.ppid == server and "kitaru_mcp.runs.runner --template" in p.cmdline
     ]
     return found[0] if found else None

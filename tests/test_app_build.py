@@ -1,6 +1,6 @@
 """The committed execution view (and test host) are exactly what app/ builds.
 
-kitaru_mcp/app/execution.html is package data, so installing and running the
+kitaru_mcp/surface/app/execution.html is package data, so installing and running the
 server needs no Node. This test rebuilds both files from app/ (with the exact
 versions pinned in app/package.json) and compares them byte for byte; it skips
 only when node/npm are missing.
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.node
 
 APP = ROOT / "app"
 BUILT = {
-    "execution.html": ROOT / "kitaru_mcp" / "app" / "execution.html",
+    "execution.html": ROOT / "kitaru_mcp" / "surface" / "app" / "execution.html",
     "host.html": ROOT / "tests" / "app_host" / "host.html",
 }
 

@@ -9,9 +9,9 @@ import pytest
 from conftest import ROOT
 from mcp.shared.exceptions import MCPError
 
-from kitaru_mcp import app_view
-from kitaru_mcp.dispatch import Dispatcher
-from kitaru_mcp.server import ServeOptions, build_server, to_mcp_tool
+from kitaru_mcp.surface import app_view
+from kitaru_mcp.surface.dispatch import Dispatcher
+from kitaru_mcp.surface.server import ServeOptions, build_server, to_mcp_tool
 
 pytestmark = pytest.mark.store
 

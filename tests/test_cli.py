@@ -112,8 +112,8 @@ def test_call_keeps_tool_output_off_stdout(tmp_path: Path) -> None:
             import os, sys
             from pydantic import BaseModel
             from kitaru_mcp.cli import run_call
-            from kitaru_mcp.dispatch import Dispatcher, ServeOptions
-            from kitaru_mcp.stubs import ToolStub
+            from kitaru_mcp.surface.dispatch import Dispatcher, ServeOptions
+            from kitaru_mcp.calls.stubs import ToolStub
 
             class Out(BaseModel):
                 answer: int

@@ -41,9 +41,9 @@ for folder in ("generated", "handlers"):  # the copy's packages stand in for the
     setattr(kitaru_mcp, folder, package)
 import anyio, mcp
 from fakes import FakeGateway, execution
-from kitaru_mcp.server import build_server
-import kitaru_mcp.server
-kitaru_mcp.server._start_warm_up = lambda: None
+from kitaru_mcp.surface.server import build_server
+import kitaru_mcp.surface.server
+kitaru_mcp.surface.server._start_warm_up = lambda: None
 gw = FakeGateway([
     execution("aaaa0001", flow="greet", status="completed", minutes=0),
     execution("bbbb0002", flow="greet", status="failed", minutes=1),

@@ -381,7 +381,7 @@ def test_cohort_and_statistics_bad_input_run_no_query(gw) -> None:
     from kitaru_mcp.handlers import cohort, statistics
     from sqlalchemy import event
 
-    from kitaru_mcp.errors import InvalidArgument, NotFound
+    from kitaru_mcp.core.errors import InvalidArgument, NotFound
 
     engine = gw.store_sql()[0]
     statements: list[str] = []

@@ -12,7 +12,7 @@ from conftest import ROOT, wait_until
 from mcp_client import StdioClient
 from procs import children, cmdline, has_open_file, processes, session_members
 
-from kitaru_mcp import state
+from kitaru_mcp.core import state
 
 pytestmark = pytest.mark.server
 
@@ -20,11 +20,11 @@ FINISHED = {"completed", "failed", "cancelled"}
 
 
 def runner_processes(log_file: str | None = None) -> dict[int, str]:
-    """Live ``kitaru_mcp.runner`` processes (pid -> command line), optionally of one log file."""
+    """Live ``kitaru_mcp.runs.runner`` processes (pid -> command line), maybe of one log file."""
     return {
         p.pid: p.cmdline
         for p in processes()
-        if "kitaru_mcp.runner" in p.cmdline
+        if "kitaru_mcp.runs.runner" in p.cmdline
         and p.session == p.pid  # a runner leads its session (the template does not)
         and (log_file is None or has_open_file(p.pid, log_file))
     }
@@ -47,7 +47,7 @@ def test_a_restarted_server_lists_executions_of_a_killed_one_and_no_runner_remai
         (server,) = {
             pid
             for pid in children(os.getpid()) - others
-            if "kitaru_mcp" in cmdline(pid) and "kitaru_mcp.runner" not in cmdline(pid)
+            if "kitaru_mcp" in cmdline(pid) and "kitaru_mcp.runs.runner" not in cmdline(pid)
         }
         os.kill(server, signal.SIGKILL)
     finally:

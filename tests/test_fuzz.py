@@ -8,7 +8,7 @@
   must come back as ``invalid_argument`` naming a field the schema rejected. In
   process the handler is replaced by one that fails the test if it is reached.
 
-Most cases run in process through ``kitaru_mcp.dispatch.Dispatcher`` (the code
+Most cases run in process through ``kitaru_mcp.surface.dispatch.Dispatcher`` (the code
 path of an MCP call, minus the transport); a smaller sample goes through the
 real stdio server. Every call is bounded: a hang fails the test. Examples are
 derandomized, so a run is reproducible.
@@ -35,7 +35,7 @@ from hypothesis_jsonschema import from_schema
 from jsonschema import Draft202012Validator
 from mcp_client import StdioClient
 
-from kitaru_mcp.stubs import ToolStub, _field_path
+from kitaru_mcp.calls.stubs import ToolStub, _field_path
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
@@ -75,7 +75,7 @@ def schema_values(tool: str) -> st.SearchStrategy[Any]:
 
 @functools.cache
 def _dispatcher() -> Any:
-    from kitaru_mcp.dispatch import Dispatcher, ServeOptions
+    from kitaru_mcp.surface.dispatch import Dispatcher, ServeOptions
 
     return Dispatcher(ServeOptions(mode="destructive"))
 

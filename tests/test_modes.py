@@ -7,7 +7,7 @@ import sys
 import pytest
 from mcp_client import StdioClient
 
-from kitaru_mcp.dispatch import Dispatcher, ServeOptions
+from kitaru_mcp.surface.dispatch import Dispatcher, ServeOptions
 
 pytestmark = pytest.mark.server
 

@@ -30,7 +30,7 @@ from kitaru_mcp.generated.tools import TOOLS
 from oauth_issuer import DESTRUCTIVE, READ, RESOURCE_CLIENT, WRITE, Issuer
 
 from kitaru_mcp.auth import scopes
-from kitaru_mcp.auth.middleware import UNAVAILABLE
+from kitaru_mcp.surface.http_auth import UNAVAILABLE
 
 pytestmark = pytest.mark.server
 

@@ -9,8 +9,8 @@ import pytest
 from conftest import run_example
 from mcp_client import StdioClient
 
-from kitaru_mcp import cursor
-from kitaru_mcp.errors import InvalidArgument
+from kitaru_mcp.calls import cursor
+from kitaru_mcp.core.errors import InvalidArgument
 
 pytestmark = pytest.mark.server
 

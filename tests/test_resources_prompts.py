@@ -81,7 +81,7 @@ def test_completion_offers_ids_and_flows_from_the_store(
 def test_readme_names_every_resource_template_and_prompt() -> None:
     from conftest import ROOT
 
-    from kitaru_mcp import prompts, resources
+    from kitaru_mcp.surface import prompts, resources
 
     readme = (ROOT / "README.md").read_text()
     for template in resources.TEMPLATES:

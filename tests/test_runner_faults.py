@@ -18,8 +18,9 @@ from mcp_client import StdioClient
 from procs import server_pids
 from test_lifecycle import FINISHED, until_status
 
-from kitaru_mcp import idempotency, state
-from kitaru_mcp import processes as kprocesses
+from kitaru_mcp.core import processes as kprocesses
+from kitaru_mcp.core import state
+from kitaru_mcp.runs import idempotency
 
 pytestmark = pytest.mark.server
 

@@ -16,8 +16,8 @@ import pytest
 from conftest import EXAMPLES, ROOT
 from mcp_client import StdioClient
 
-from kitaru_mcp import settings
-from kitaru_mcp.errors import InvalidArgument
+from kitaru_mcp.core import settings
+from kitaru_mcp.core.errors import InvalidArgument
 
 pytestmark = pytest.mark.server
 

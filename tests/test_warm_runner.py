@@ -22,8 +22,8 @@ from mcp_client import StdioClient
 from procs import server_pids, template_of
 from test_lifecycle import FINISHED, until_status
 
-from kitaru_mcp import processes as kprocesses
-from kitaru_mcp import state
+from kitaru_mcp.core import processes as kprocesses
+from kitaru_mcp.core import state
 
 pytestmark = pytest.mark.server
 

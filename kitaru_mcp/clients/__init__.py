@@ -13,5 +13,6 @@
   doctor``; ``hint``: the note printed when the server is started in a terminal.
 
 Nothing here imports Kitaru or ZenML, and nothing here is imported when the
-server serves MCP.
+server serves MCP. This wing may import ``core`` and ``surface.toolsets`` (to
+check ``--toolsets``).
 """

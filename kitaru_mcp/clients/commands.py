@@ -117,7 +117,7 @@ def _change(args: argparse.Namespace) -> int:
         if args.command == "uninstall":
             return install.uninstall(target, args.force, args.dry_run, sys.stdout)
         if args.entry_toolsets:
-            from kitaru_mcp.toolsets import parse_toolsets
+            from kitaru_mcp.surface.toolsets import parse_toolsets
 
             parse_toolsets(args.entry_toolsets)  # unknown names: ArgumentTypeError below
         env = parse_env(args.entry_env)

@@ -165,7 +165,7 @@ def connection() -> list[Check]:
 
 
 def target_roots() -> Check:
-    from kitaru_mcp.settings import TARGET_ROOTS_ENV
+    from kitaru_mcp.core.settings import TARGET_ROOTS_ENV
 
     raw = os.environ.get(TARGET_ROOTS_ENV, "")
     roots = [Path(p).expanduser() for p in raw.split(os.pathsep) if p.strip()]

@@ -6,7 +6,10 @@ the shapes of ``schemas/defs``) or raises Kitaru/ZenML exceptions or our own
 ``ToolFailure`` ladder, which the error boundary maps. Each private API use
 says in a comment what it needs; ``tests/test_gateway_pins.py`` covers them
 against Kitaru 0.21. Importing this package imports neither Kitaru nor ZenML.
-Unit tests pass a fake with the same methods.
+Unit tests pass a fake checked against the same protocols (``ports``).
+
+This wing may import ``core`` and the ``kitaru_mcp`` package; nothing of ours
+above it.
 """
 
 from __future__ import annotations

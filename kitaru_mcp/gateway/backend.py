@@ -16,8 +16,8 @@ import os
 import socket
 from urllib.parse import urlparse
 
-from kitaru_mcp import state
-from kitaru_mcp.errors import BackendUnavailable, redact
+from kitaru_mcp.core import state
+from kitaru_mcp.core.errors import BackendUnavailable, redact
 
 CONNECT_TIMEOUT_S = float(os.environ.get("KITARU_MCP_CONNECT_TIMEOUT", "3"))
 URL_VARIABLES = ("KITARU_SERVER_URL", "ZENML_STORE_URL")

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from kitaru_mcp.errors import NotFound, is_not_found
+from kitaru_mcp.core.errors import NotFound, is_not_found
 from kitaru_mcp.gateway import session
 
 _projects: dict[tuple[int, str | None], Any] = {}  # (store, project name) -> project id

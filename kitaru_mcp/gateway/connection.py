@@ -7,7 +7,7 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any
 
-from kitaru_mcp.errors import BackendUnavailable
+from kitaru_mcp.core.errors import BackendUnavailable
 from kitaru_mcp.gateway import backend
 from kitaru_mcp.gateway.base import GatewayBase
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from kitaru_mcp.errors import InvalidArgument, Unsupported
+from kitaru_mcp.core.errors import InvalidArgument, Unsupported
 from kitaru_mcp.gateway import serialize
 from kitaru_mcp.gateway.base import GatewayBase
 
@@ -102,7 +102,7 @@ class DeploymentsGateway(GatewayBase):
         """
         from kitaru._interface_deployments import build_deployment_deploy_kwargs
 
-        from kitaru_mcp.targets import TargetError, load_target
+        from kitaru_mcp.core.targets import TargetError, load_target
 
         self.sync()
         try:

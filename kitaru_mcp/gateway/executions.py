@@ -8,7 +8,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from kitaru_mcp.errors import InvalidArgument
+from kitaru_mcp.core.errors import InvalidArgument
 from kitaru_mcp.gateway import serialize, server_reads, sql
 from kitaru_mcp.gateway.base import GatewayBase, missing_execution
 

@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from kitaru_mcp.errors import NotFound
+from kitaru_mcp.core.errors import NotFound
 from kitaru_mcp.gateway import serialize, sql, unchanged
 from kitaru_mcp.gateway.base import GatewayBase, missing_execution, not_found_as
 

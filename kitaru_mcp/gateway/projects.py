@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kitaru_mcp.errors import Unsupported
+from kitaru_mcp.core.errors import Unsupported
 from kitaru_mcp.gateway.base import GatewayBase, not_found_as
 
 # Kitaru's answers when the connection has a single project (local store, open-source server).

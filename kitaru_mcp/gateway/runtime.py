@@ -9,10 +9,10 @@ import contextlib
 import importlib
 from typing import Any
 
+from kitaru_mcp.core.statuses import LIVE_RUN_STATUSES
 from kitaru_mcp.gateway import sdk
 from kitaru_mcp.gateway.sdk import import_sdk
 from kitaru_mcp.gateway.store_lock import ensure_store
-from kitaru_mcp.statuses import LIVE_RUN_STATUSES
 
 # ZenML statuses of a run whose process is still carrying it (a dead runner cannot).
 

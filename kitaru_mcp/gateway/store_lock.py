@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from kitaru_mcp import state
+from kitaru_mcp.core import state
 
 try:
     import fcntl

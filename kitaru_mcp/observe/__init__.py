@@ -10,7 +10,6 @@
   both the audit log and the call context).
 
 Nothing here imports Kitaru; the OpenTelemetry SDK and exporter are imported
-only when tracing is configured. This wing may import ``kitaru_mcp.errors``,
-``kitaru_mcp.state`` and ``kitaru_mcp.context``; the call pipeline and the
-server import it, never the reverse.
+only when tracing is configured. This wing may import ``core`` and the standard
+library; the call pipeline, the runs and the server import it, never the reverse.
 """

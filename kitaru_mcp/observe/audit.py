@@ -51,7 +51,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kitaru_mcp.errors import is_secret_name
+from kitaru_mcp.core.errors import is_secret_name
 
 try:
     import fcntl
@@ -366,7 +366,7 @@ class AuditLog:
 
 
 def default_path() -> Path:
-    from kitaru_mcp import state
+    from kitaru_mcp.core import state
 
     return state.state_dir() / "audit.log"
 

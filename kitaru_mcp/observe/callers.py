@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-# kitaru_mcp.auth.middleware.IDENTITY_KEY, by value: auth sits above this wing (a unit
+# kitaru_mcp.surface.http_auth.IDENTITY_KEY, by value: the surface sits above this wing (a unit
 # test holds the two equal)
 IDENTITY_KEY = "kitaru_mcp.identity"
 

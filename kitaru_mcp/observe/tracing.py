@@ -31,7 +31,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from kitaru_mcp.errors import redact
+from kitaru_mcp.core.errors import redact
 
 logger = logging.getLogger("kitaru_mcp")
 

@@ -11,7 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from fakes import FakeGateway, FakeRuns, execution
 
-from kitaru_mcp.context import CallContext, _current, activate
+from kitaru_mcp.calls.context import CallContext, _current, activate
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from kitaru_mcp.errors import NotFound
-from kitaru_mcp.runs_port import Launched
+from kitaru_mcp.core.errors import NotFound
+from kitaru_mcp.runs.port import Launched
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -198,6 +198,6 @@ class FakeRuns:
 
 
 if TYPE_CHECKING:  # mypy: the fake runs port fits the port
-    from kitaru_mcp.runs_port import RunsPort
+    from kitaru_mcp.runs.port import RunsPort
 
     _runs: RunsPort = FakeRuns()

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from fakes import FakeGateway
 
-from kitaru_mcp.errors import NotFound, Unsupported
+from kitaru_mcp.core.errors import NotFound, Unsupported
 from kitaru_mcp.gateway.connection import LocalServer, LocalServerAction, RuntimeSnapshot
 from kitaru_mcp.gateway.environment import CleanupPreview
 

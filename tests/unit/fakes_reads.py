@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from fakes import FakeGateway
 
-from kitaru_mcp.errors import InvalidArgument, NotFound
+from kitaru_mcp.core.errors import InvalidArgument, NotFound
 from kitaru_mcp.gateway.artifacts import ArtifactLoadFailed, LoadedArtifact
 
 

@@ -11,7 +11,7 @@ from fakes_reads import ReadsFake, artifact, uuid
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import artifacts, values
 
-from kitaru_mcp.errors import InvalidArgument, NotFound, Unsupported
+from kitaru_mcp.core.errors import InvalidArgument, NotFound, Unsupported
 from kitaru_mcp.gateway.values import metadata
 
 pytestmark = pytest.mark.unit

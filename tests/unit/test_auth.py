@@ -26,8 +26,8 @@ from kitaru_mcp.auth.verify import (
     TokenRejected,
     Verifier,
 )
-from kitaru_mcp.dispatch import ServeOptions
-from kitaru_mcp.http_front import classify
+from kitaru_mcp.surface.dispatch import ServeOptions
+from kitaru_mcp.surface.http_front import classify
 
 pytestmark = pytest.mark.unit
 
@@ -399,10 +399,10 @@ def test_messages_pass_the_classifier() -> None:
 def test_the_call_context_gets_subject_client_transport_and_scopes(issuer: Issuer) -> None:
     from types import SimpleNamespace
 
-    from kitaru_mcp.auth.middleware import OAuthGate
-    from kitaru_mcp.context import CallContext
-    from kitaru_mcp.http_transport import BearerAuth, StaticCaller
-    from kitaru_mcp.server import identify
+    from kitaru_mcp.calls.context import CallContext
+    from kitaru_mcp.surface.http_auth import OAuthGate
+    from kitaru_mcp.surface.http_transport import BearerAuth, StaticCaller
+    from kitaru_mcp.surface.server import identify
 
     verifier = _verifier(issuer)
     token = issuer.mint(f"{WRITE} openid", sub="alice", email="alice@kitaru.test")
@@ -450,8 +450,8 @@ def test_the_call_context_gets_subject_client_transport_and_scopes(issuer: Issue
 
 
 def test_dispatch_refuses_what_the_scopes_do_not_cover() -> None:
-    from kitaru_mcp.context import CallContext
-    from kitaru_mcp.dispatch import Dispatcher, NotServed
+    from kitaru_mcp.calls.context import CallContext
+    from kitaru_mcp.surface.dispatch import Dispatcher, NotServed
 
     dispatcher = Dispatcher(ServeOptions(mode="destructive"), gateway=lambda: None)
     reader = CallContext(scopes=frozenset({READ}))

@@ -16,10 +16,10 @@ from fakes_reads import ReadsFake
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import artifacts, diff, executions, logs
 
-from kitaru_mcp import budget, layout
-from kitaru_mcp.context import CallContext, activate, current
-from kitaru_mcp.dispatch import Dispatcher, ServeOptions, check_budget
-from kitaru_mcp.errors import InvalidArgument
+from kitaru_mcp.calls import budget, layout
+from kitaru_mcp.calls.context import CallContext, activate, current
+from kitaru_mcp.core.errors import InvalidArgument
+from kitaru_mcp.surface.dispatch import Dispatcher, ServeOptions, check_budget
 
 pytestmark = pytest.mark.unit
 
@@ -37,7 +37,7 @@ def small_budget():
     """Handlers called directly see a 10,000-character budget."""
     token = activate(CallContext(max_result_chars=SMALL, runs=current().runs))
     yield SMALL
-    from kitaru_mcp.context import _current
+    from kitaru_mcp.calls.context import _current
 
     _current.reset(token)
 

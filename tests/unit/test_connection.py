@@ -7,7 +7,7 @@ from fakes_admin import FakeAdminGateway, raised
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import connection
 
-from kitaru_mcp.errors import BackendUnavailable, Conflict, Unsupported
+from kitaru_mcp.core.errors import BackendUnavailable, Conflict, Unsupported
 from kitaru_mcp.gateway.connection import LocalServer
 
 pytestmark = pytest.mark.unit

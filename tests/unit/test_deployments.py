@@ -8,7 +8,7 @@ from fakes_admin import FakeAdminGateway, deployment, raised
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import deployments
 
-from kitaru_mcp.errors import InvalidArgument, NotFound, Unsupported
+from kitaru_mcp.core.errors import InvalidArgument, NotFound, Unsupported
 
 pytestmark = pytest.mark.unit
 

@@ -10,9 +10,15 @@ import anyio
 import pytest
 from fakes import FakeGateway
 
-from kitaru_mcp.dispatch import MAX_DEPTH, Dispatcher, NotServed, ServeOptions, nesting_depth
-from kitaru_mcp.errors import NotFound, ToolFailure
-from kitaru_mcp.stubs import ToolStub, load_contract
+from kitaru_mcp.calls.stubs import ToolStub, load_contract
+from kitaru_mcp.core.errors import NotFound, ToolFailure
+from kitaru_mcp.surface.dispatch import (
+    MAX_DEPTH,
+    Dispatcher,
+    NotServed,
+    ServeOptions,
+    nesting_depth,
+)
 
 pytestmark = pytest.mark.unit
 

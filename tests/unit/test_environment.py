@@ -7,7 +7,7 @@ from fakes_admin import FakeAdminGateway, raised
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import environment
 
-from kitaru_mcp.errors import NotFound
+from kitaru_mcp.core.errors import NotFound
 from kitaru_mcp.gateway.environment import CleanupPreview
 
 pytestmark = pytest.mark.unit

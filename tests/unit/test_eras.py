@@ -20,8 +20,8 @@ import pytest
 from fakes import FakeGateway, execution
 from kitaru_mcp.handlers import waiting
 
-from kitaru_mcp import request_state
-from kitaru_mcp.server import build_server
+from kitaru_mcp.surface import request_state
+from kitaru_mcp.surface.server import build_server
 
 pytestmark = pytest.mark.unit
 
@@ -59,8 +59,8 @@ class WaitingGateway(FakeGateway):
 def _isolated(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("KITARU_MCP_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.delenv(request_state.KEY_ENV, raising=False)
-    monkeypatch.setattr("kitaru_mcp.server._start_warm_up", lambda: None)
-    monkeypatch.setattr("kitaru_mcp.reaper.begin", lambda: None)
+    monkeypatch.setattr("kitaru_mcp.surface.server._start_warm_up", lambda: None)
+    monkeypatch.setattr("kitaru_mcp.runs.reaper.begin", lambda: None)
 
 
 @pytest.fixture
@@ -424,7 +424,7 @@ def test_input_is_answered_when_resuming_the_paused_execution_fails(wgw, runs, m
     from kitaru_mcp.generated import models
     from kitaru_mcp.handlers import lifecycle
 
-    from kitaru_mcp.errors import BackendUnavailable
+    from kitaru_mcp.core.errors import BackendUnavailable
 
     runs.fail = BackendUnavailable("cannot start a runner: the store is locked.")
     monkeypatch.setattr(lifecycle.time, "sleep", lambda s: None)

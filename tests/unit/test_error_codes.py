@@ -9,7 +9,7 @@ import pytest
 import yaml
 from kitaru_mcp.codegen.docs import ERROR_MEANINGS
 
-from kitaru_mcp import errors
+from kitaru_mcp.core import errors
 
 pytestmark = pytest.mark.unit
 

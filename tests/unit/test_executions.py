@@ -6,7 +6,7 @@ import pytest
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import executions
 
-from kitaru_mcp.errors import InvalidArgument, NotFound
+from kitaru_mcp.core.errors import InvalidArgument, NotFound
 
 pytestmark = pytest.mark.unit
 

@@ -10,7 +10,7 @@ from fakes_reads import ReadsFake, artifact, comparison_item, uuid
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import cohort, diff, statistics
 
-from kitaru_mcp.errors import InvalidArgument, NotFound
+from kitaru_mcp.core.errors import InvalidArgument, NotFound
 from kitaru_mcp.gateway.inspection import time_conditions
 
 pytestmark = pytest.mark.unit

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from kitaru_mcp import budget, layout
-from kitaru_mcp.stubs import load_contract
+from kitaru_mcp.calls import budget, layout
+from kitaru_mcp.calls.stubs import load_contract
 
 pytestmark = pytest.mark.unit
 

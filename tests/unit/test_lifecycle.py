@@ -10,7 +10,7 @@ from fakes import FakeGateway, FakeRuns, execution
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import lifecycle
 
-from kitaru_mcp.errors import Conflict, InvalidArgument
+from kitaru_mcp.core.errors import Conflict, InvalidArgument
 
 pytestmark = pytest.mark.unit
 

@@ -10,8 +10,8 @@ from fakes_reads import ReadsFake
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import logs
 
-from kitaru_mcp.context import current
-from kitaru_mcp.errors import InvalidArgument, NotFound
+from kitaru_mcp.calls.context import current
+from kitaru_mcp.core.errors import InvalidArgument, NotFound
 
 pytestmark = pytest.mark.unit
 

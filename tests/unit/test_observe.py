@@ -305,8 +305,8 @@ def test_tracing_off_costs_a_shared_no_op() -> None:
 
 
 def test_callers() -> None:
-    from kitaru_mcp.auth.middleware import IDENTITY_KEY
     from kitaru_mcp.auth.verify import Identity
+    from kitaru_mcp.surface.http_auth import IDENTITY_KEY
 
     assert callers.IDENTITY_KEY == IDENTITY_KEY
     scope: dict = {"type": "http"}
@@ -341,9 +341,9 @@ def test_an_endpoint_without_the_exporter_says_what_to_install(
 def test_http_refusals_are_audited_with_what_is_known(tmp_path: Path) -> None:
     import anyio
 
-    from kitaru_mcp.auth.middleware import IDENTITY_KEY
     from kitaru_mcp.auth.verify import Identity
-    from kitaru_mcp.http_transport import AuditRefusals
+    from kitaru_mcp.surface.http_auth import IDENTITY_KEY
+    from kitaru_mcp.surface.http_transport import AuditRefusals
 
     def replying(status: int) -> Any:
         async def app(scope: Any, receive: Any, send: Any) -> None:

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from kitaru_mcp import idempotency, launcher, processes, reaper, runner, state
+from kitaru_mcp.core import processes, state
 from kitaru_mcp.gateway import store_lock
+from kitaru_mcp.runs import idempotency, launcher, reaper, runner
 
 pytestmark = pytest.mark.unit
 
@@ -56,13 +57,13 @@ def test_is_runner_needs_the_runner_module_and_its_own_session() -> None:
     assert not processes.is_runner(os.getpid())
     # a process running the runner module in its own session: a runner
     leader = subprocess.Popen(
-        [sys.executable, "-m", "kitaru_mcp.runner", "--job", "/nonexistent", "x"],
+        [sys.executable, "-m", "kitaru_mcp.runs.runner", "--job", "/nonexistent", "x"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     sleeper = subprocess.Popen(
-        [sys.executable, "-c", "import time; time.sleep(30)", "kitaru_mcp.runner"],
+        [sys.executable, "-c", "import time; time.sleep(30)", "kitaru_mcp.runs.runner"],
         start_new_session=True,
     )
     try:
@@ -177,7 +178,7 @@ def test_a_job_file_carries_megabytes_and_dashes_and_is_deleted() -> None:
 
 def test_runner_refuses_anything_but_a_job_file_or_template() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "kitaru_mcp.runner", "run", "--target", "x:y"],
+        [sys.executable, "-m", "kitaru_mcp.runs.runner", "run", "--target", "x:y"],
         capture_output=True,
         text=True,
         timeout=60,

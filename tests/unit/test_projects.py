@@ -7,7 +7,7 @@ from fakes_admin import DEFAULT_PROJECT_ID, FakeAdminGateway, raised
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import projects
 
-from kitaru_mcp.errors import BackendUnavailable, NotFound, Unsupported
+from kitaru_mcp.core.errors import BackendUnavailable, NotFound, Unsupported
 
 pytestmark = pytest.mark.unit
 

@@ -9,7 +9,7 @@ from fakes_admin import FakeAdminGateway, raised
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import secrets
 
-from kitaru_mcp.errors import BackendUnavailable, Conflict, Internal, InvalidArgument
+from kitaru_mcp.core.errors import BackendUnavailable, Conflict, Internal, InvalidArgument
 
 pytestmark = pytest.mark.unit
 

@@ -8,7 +8,7 @@ from fakes_admin import FakeAdminGateway, raised
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import stacks
 
-from kitaru_mcp.errors import Conflict, InvalidArgument, NotFound
+from kitaru_mcp.core.errors import Conflict, InvalidArgument, NotFound
 
 pytestmark = pytest.mark.unit
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from kitaru_mcp.errors import InvalidArgument
+from kitaru_mcp.core.errors import InvalidArgument
 
 TARGET_ROOTS_ENV = "KITARU_MCP_TARGET_ROOTS"
 

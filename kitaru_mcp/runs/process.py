@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kitaru_mcp import idempotency, launcher, state
-from kitaru_mcp.runs_port import Launched
+from kitaru_mcp.core import state
+from kitaru_mcp.runs import idempotency, launcher
+from kitaru_mcp.runs.port import Launched
 
 
 class ProcessRuns:

@@ -3,7 +3,7 @@
 ``tools/call``, ``resources/read``, ``prompts/get`` and ``kitaru-mcp call``
 all go through ``Dispatcher``: the mode/toolset check, the input check, the
 handler in a worker thread under a time limit, the output check, and the one
-error boundary (``kitaru_mcp.errors.to_failure``).
+error boundary (``kitaru_mcp.core.errors.to_failure``).
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
-from kitaru_mcp import budget, layout
 from kitaru_mcp.auth.scopes import allows
-from kitaru_mcp.context import CallContext, InputRequired, activate
-from kitaru_mcp.errors import (
+from kitaru_mcp.calls import budget, layout
+from kitaru_mcp.calls.context import CallContext, InputRequired, activate
+from kitaru_mcp.calls.stubs import ToolStub
+from kitaru_mcp.core.errors import (
     BackendUnavailable,
     InvalidArgument,
     Timeout,
@@ -28,8 +29,7 @@ from kitaru_mcp.errors import (
     to_failure,
 )
 from kitaru_mcp.observe import tracing
-from kitaru_mcp.runs_port import RunsPort
-from kitaru_mcp.stubs import ToolStub
+from kitaru_mcp.runs.port import RunsPort
 
 DEFAULT_CALL_TIMEOUT_S = float(os.environ.get("KITARU_MCP_CALL_TIMEOUT", "120"))
 MAX_DEPTH = 32  # arguments nested deeper than this are refused before any check runs
@@ -154,7 +154,7 @@ class Dispatcher:
 
     def runs(self) -> RunsPort:
         if self._runs is None:
-            from kitaru_mcp.runs import ProcessRuns
+            from kitaru_mcp.runs.process import ProcessRuns
 
             self._runs = ProcessRuns()
         return self._runs

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kitaru_mcp.settings import is_file_target
+from kitaru_mcp.core.settings import is_file_target
 
 
 class TargetError(Exception):

@@ -29,9 +29,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from kitaru_mcp.budget import DEFAULT_MAX_RESULT_CHARS
-from kitaru_mcp.errors import Conflict, InvalidArgument
-from kitaru_mcp.runs_port import RunsPort
+from kitaru_mcp.calls.budget import DEFAULT_MAX_RESULT_CHARS
+from kitaru_mcp.core.errors import Conflict, InvalidArgument
+from kitaru_mcp.runs.port import RunsPort
 
 LEGACY = "2025-11-25"  # the handshake era: pushed elicitation, progress on the session
 MODERN = "2026-07-28"  # no back channel: input-required round trips
@@ -170,7 +170,7 @@ def current() -> CallContext:
 
 
 def runs() -> RunsPort:
-    """The call's runs port (``kitaru_mcp.runs_port``), as the dispatcher handed it."""
+    """The call's runs port (``kitaru_mcp.runs.port``), as the dispatcher handed it."""
     port = current().runs
     if port is None:
         raise RuntimeError("no runs port: handlers that start runners run through a Dispatcher")

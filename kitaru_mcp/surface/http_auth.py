@@ -32,7 +32,7 @@ from kitaru_mcp.auth.verify import (
     TokenRejected,
     Verifier,
 )
-from kitaru_mcp.http_front import MESSAGE_KEY, send_json
+from kitaru_mcp.surface.http_front import MESSAGE_KEY, send_json
 
 logger = logging.getLogger("kitaru_mcp.auth")
 
@@ -199,7 +199,7 @@ def _target(method: str, params: dict[str, Any]) -> str:
 def needs_for(dispatcher: Any) -> Needs:
     """What each gated request needs on this server: a tool's scope; a resource's, its tool's;
     a prompt's, the highest of the tools it needs; a completion, read."""
-    from kitaru_mcp import prompts, resources
+    from kitaru_mcp.surface import prompts, resources
 
     def needs(method: str, name: str) -> str | None:
         if method == "tools/call":

@@ -71,7 +71,7 @@ def exit_path(token: str) -> Path:
 
 
 def pid_alive(pid: int | None, create_time: float | None = None) -> bool:
-    """Whether ``pid`` is a live process (a zombie is not); see ``kitaru_mcp.processes``."""
-    from kitaru_mcp import processes
+    """Whether ``pid`` is a live process (a zombie is not); see ``kitaru_mcp.core.processes``."""
+    from kitaru_mcp.core import processes
 
     return processes.alive(pid, create_time)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import mcp.types as types
 from mcp.shared.exceptions import MCPError
 
-from kitaru_mcp.dispatch import Dispatcher
+from kitaru_mcp.surface.dispatch import Dispatcher
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,12 @@ The job travels as data: a JSON job file under the state dir (no tool argument
 ever reaches a command line, so no option injection and no argv size limit).
 
 Fork-server: a serving process calls ``start_template()`` once; one template
-process (``python -m kitaru_mcp.runner --template``, see
-``kitaru_mcp.template``) imports Kitaru and waits. ``launch`` writes the job
+process (``python -m kitaru_mcp.runs.runner --template``, see
+``kitaru_mcp.runs.template``) imports Kitaru and waits. ``launch`` writes the job
 file and asks the template to ``fork()``: the child is a ready runner at once,
 and the template stays for the next start (nothing to refill). If the template
 is dead or missing, or ``fork`` is unavailable, the start falls back to a cold
-runner (``python -m kitaru_mcp.runner --job <file>``), logs why, and a new
+runner (``python -m kitaru_mcp.runs.runner --job <file>``), logs why, and a new
 template is started. ``shutdown()`` lets the template go (never a runner).
 ``KITARU_MCP_WARM_RUNNER=0`` turns the template off.
 
@@ -43,10 +43,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from kitaru_mcp import processes, state
-from kitaru_mcp.errors import Internal, Timeout, failure_from_dict
+from kitaru_mcp.core import processes, state
+from kitaru_mcp.core.errors import Internal, Timeout, failure_from_dict
 from kitaru_mcp.observe import tracing
-from kitaru_mcp.runs_port import Launched
+from kitaru_mcp.runs.port import Launched
 
 START_TIMEOUT_S = float(os.environ.get("KITARU_MCP_START_TIMEOUT", "300"))
 FORK_REPLY_TIMEOUT_S = 30.0
@@ -78,10 +78,10 @@ def _runner_env(log_file: Path) -> dict[str, str]:
 
 
 def _spawn_cold(job_file: Path, log_file: Path) -> subprocess.Popen:
-    """``python -m kitaru_mcp.runner --job <file>`` in its own session, output to ``log_file``."""
+    """``python -m kitaru_mcp.runs.runner --job <file>``: own session, output to ``log_file``."""
     with open(log_file, "ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "kitaru_mcp.runner", "--job", str(job_file)],
+            [sys.executable, "-m", "kitaru_mcp.runs.runner", "--job", str(job_file)],
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -103,7 +103,7 @@ class _Template:
             env = {**_runner_env(self.log_file), REPLY_FD_ENV: str(write_fd)}
             with open(self.log_file, "ab") as out:
                 self.process = subprocess.Popen(
-                    [sys.executable, "-m", "kitaru_mcp.runner", "--template"],
+                    [sys.executable, "-m", "kitaru_mcp.runs.runner", "--template"],
                     stdin=subprocess.PIPE,
                     stdout=out,  # never the server's fd 1: that is the protocol's
                     stderr=subprocess.STDOUT,

@@ -12,7 +12,7 @@
 - ``--auth oauth`` instead makes the server an OAuth 2.1 resource server
   (``kitaru_mcp.auth``): access tokens checked against the issuer's keys,
   scopes deciding which tools each caller sees and may call.
-- In front of it all, ``kitaru_mcp.http_front``: a header-read timeout and a
+- In front of it all, ``kitaru_mcp.surface.http_front``: a header-read timeout and a
   connection cap, and clean JSON-RPC errors for bodies that are not one message.
 
 The tools, validation and results are those of the stdio server: the app wraps
@@ -36,9 +36,9 @@ from typing import Any
 import anyio
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from kitaru_mcp import http_front
 from kitaru_mcp.auth.config import AuthConfig, AuthConfigError
 from kitaru_mcp.auth.verify import Identity
+from kitaru_mcp.surface import http_front
 
 logger = logging.getLogger("kitaru_mcp")
 
@@ -247,8 +247,8 @@ class AuditRefusals:
 
 def _audit_refused(scope: Scope, outcome: str, stage: str) -> None:
     """An audit line for a request refused here (what it asked for, from its MCP headers)."""
-    from kitaru_mcp.auth.middleware import IDENTITY_KEY
     from kitaru_mcp.observe import audit
+    from kitaru_mcp.surface.http_auth import IDENTITY_KEY
 
     headers = {name.lower(): value for name, value in scope.get("headers", [])}
     method = headers.get(b"mcp-method", b"").decode("latin-1") or None
@@ -281,7 +281,7 @@ class StaticCaller:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        from kitaru_mcp.auth.middleware import IDENTITY_KEY
+        from kitaru_mcp.surface.http_auth import IDENTITY_KEY
 
         await self.app({**scope, IDENTITY_KEY: self.IDENTITY}, receive, send)
 
@@ -338,7 +338,8 @@ def build_app(server: Any, options: HttpOptions, verifier: Any = None) -> ASGIAp
     if not security.enable_dns_rebinding_protection:
         app = OriginGuard(app, security.allowed_origins)
     if options.auth is not None:
-        from kitaru_mcp.auth import middleware, scopes
+        from kitaru_mcp.auth import scopes
+        from kitaru_mcp.surface import http_auth as middleware
 
         if verifier is None:
             from kitaru_mcp.auth.verify import Verifier

@@ -1,7 +1,7 @@
 """The runner template: one process that forks a ready runner per start.
 
-Started by the server (``python -m kitaru_mcp.runner --template``, see
-``kitaru_mcp.launcher``). It imports Kitaru and everything a run needs, then
+Started by the server (``python -m kitaru_mcp.runs.runner --template``, see
+``kitaru_mcp.runs.launcher``). It imports Kitaru and everything a run needs, then
 waits on its stdin for jobs while holding no store connection, open database
 file, lock, or thread besides its main one. (When the embedded store exists it
 makes one read first, so SQLAlchemy's statement cache is warm in every child,
@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kitaru_mcp import state
+from kitaru_mcp.core import state
 
 REPLY_FD_ENV = "KITARU_MCP_TEMPLATE_REPLY_FD"
 POLL_S = 0.25
@@ -48,8 +48,8 @@ def _warm_up() -> None:
     # seconds would make the server's first call wait for this warm-up.
     runtime.preload()
     runtime.freeze_python_packages()
-    import kitaru_mcp.errors  # the runner's error mapping
-    import kitaru_mcp.runner  # noqa: F401
+    import kitaru_mcp.core.errors  # the runner's error mapping
+    import kitaru_mcp.runs.runner  # noqa: F401
     from kitaru_mcp.observe import tracing
 
     tracing.preload()  # configured only in each child, after the fork
@@ -84,8 +84,8 @@ def _child(job_file: str, log: str, reply_fd: int) -> None:
         os.dup2(out, 1)
         os.dup2(out, 2)
         os.close(out)
-        from kitaru_mcp import runner
         from kitaru_mcp.gateway import runtime
+        from kitaru_mcp.runs import runner
 
         print(f"kitaru-mcp runner forked from template {os.getppid()} (pid {os.getpid()})")
         runtime.after_fork()  # its own connections (and `kitaru login` since the warm-up)
@@ -132,7 +132,7 @@ class Template:
         if pid == 0:
             _child(str(request["job"]), str(request["log"]), self.reply_fd)
         self.children[pid] = token
-        from kitaru_mcp import processes
+        from kitaru_mcp.core import processes
 
         self.reply({"token": token, "pid": pid, "create_time": processes.create_time(pid)})
 

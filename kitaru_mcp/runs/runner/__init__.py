@@ -1,4 +1,4 @@
-"""``python -m kitaru_mcp.runner``: start, replay, retry or resume one execution.
+"""``python -m kitaru_mcp.runs.runner``: start, replay, retry or resume one execution.
 
 Kitaru's local orchestrator runs a flow inside the process that starts it and
 changes process-wide settings while it runs, so the server never does that
@@ -8,13 +8,13 @@ exists, then keeps running the flow to its end (or to its wait), with its
 output in a log file. The server returns as soon as the report arrives.
 
 The job reaches the runner as data, never as command-line options: a JSON job
-file written by ``kitaru_mcp.launcher`` (``{"token", "operation", "options",
+file written by ``kitaru_mcp.runs.launcher`` (``{"token", "operation", "options",
 "report", "log", "cwd"}``; ``options`` holds the tool's arguments, e.g. a 5 MB
 ``args`` string). The runner reads it, deletes it and runs it.
 
-- ``python -m kitaru_mcp.runner --job <file>``: a cold runner.
-- ``python -m kitaru_mcp.runner --template``: the runner template
-  (``kitaru_mcp.template``), which forks one runner per job; a forked runner
+- ``python -m kitaru_mcp.runs.runner --job <file>``: a cold runner.
+- ``python -m kitaru_mcp.runs.runner --template``: the runner template
+  (``kitaru_mcp.runs.template``), which forks one runner per job; a forked runner
   runs ``run_job`` exactly as a cold one does.
 
 Report file: ``{"exec_id": ...}`` on success, or ``{"error": {code, message,
@@ -31,8 +31,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kitaru_mcp import state
-from kitaru_mcp.targets import TargetError, check_args, load_target
+from kitaru_mcp.core import state
+from kitaru_mcp.core.targets import TargetError, check_args, load_target
 
 
 class Reporter:
@@ -47,7 +47,7 @@ class Reporter:
         if self.sent or not exec_id:
             return
         self.sent = True
-        from kitaru_mcp import processes
+        from kitaru_mcp.core import processes
 
         previous = state.read_record(exec_id) or {}
         previous.pop("settled", None)  # a new runner carries it now
@@ -83,7 +83,7 @@ def _install_exec_id_hook(reporter: Reporter) -> None:
 
 
 def _classify(exc: BaseException) -> str:
-    from kitaru_mcp.errors import to_failure
+    from kitaru_mcp.core.errors import to_failure
 
     return to_failure(exc).code
 

@@ -33,7 +33,7 @@ import mcp.types as types
 from mcp.shared._context_streams import create_context_streams
 from mcp.shared.message import SessionMessage
 
-from kitaru_mcp.dispatch import MAX_DEPTH
+from kitaru_mcp.surface.dispatch import MAX_DEPTH
 
 GRACE_S = 2.0
 logger = logging.getLogger("kitaru_mcp")

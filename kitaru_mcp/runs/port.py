@@ -2,7 +2,7 @@
 
 Handlers never import the launcher, the idempotency keys or the state
 records: they ask ``context.runs()`` for the call's ``RunsPort``. The server's
-dispatcher hands every call the process implementation (``kitaru_mcp.runs``);
+dispatcher hands every call the process implementation (``kitaru_mcp.runs.process``);
 unit tests hand a fake. Imports nothing of ours.
 """
 

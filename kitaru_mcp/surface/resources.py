@@ -14,9 +14,9 @@ from typing import Any
 import mcp.types as types
 from mcp.shared.exceptions import MCPError
 
-from kitaru_mcp import layout
-from kitaru_mcp.dispatch import Dispatcher
-from kitaru_mcp.errors import ToolFailure, failure_text
+from kitaru_mcp.calls import layout
+from kitaru_mcp.core.errors import ToolFailure, failure_text
+from kitaru_mcp.surface.dispatch import Dispatcher
 
 RESOURCE_NOT_FOUND = -32002  # an unknown resource, up to 2025-11-25
 RESOURCE_NOT_FOUND_MODERN = types.INVALID_PARAMS  # from 2026-07-28 (SEP-2164)

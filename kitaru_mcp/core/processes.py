@@ -13,7 +13,7 @@ import os
 
 import psutil
 
-RUNNER_MODULE = "kitaru_mcp.runner"
+RUNNER_MODULE = "kitaru_mcp.runs.runner"
 TEMPLATE_FLAG = "--template"
 
 
@@ -53,12 +53,12 @@ def cmdline(pid: int) -> list[str]:
 
 
 def _runs_module(argv: list[str]) -> bool:
-    """``python -m kitaru_mcp.runner ...`` (not merely the word somewhere in argv)."""
+    """``python -m kitaru_mcp.runs.runner ...`` (not merely the word somewhere in argv)."""
     return any(a == "-m" and b == RUNNER_MODULE for a, b in itertools.pairwise(argv))
 
 
 def is_runner(pid: int | None, create_time: float | None = None) -> bool:
-    """A live runner: ``python -m kitaru_mcp.runner`` (cold, or forked from the template)
+    """A live runner: ``python -m kitaru_mcp.runs.runner`` (cold, or forked from the template)
     that leads its own session. The template itself never leads a session."""
     process = _process(pid, create_time)
     if process is None:
@@ -76,7 +76,7 @@ def is_runner(pid: int | None, create_time: float | None = None) -> bool:
 
 
 def is_template(pid: int | None) -> bool:
-    """A live runner template (``kitaru_mcp.runner --template``, no session of its own)."""
+    """A live runner template (``kitaru_mcp.runs.runner --template``, no session of its own)."""
     process = _process(pid)
     if process is None:
         return False

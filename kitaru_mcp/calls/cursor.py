@@ -15,7 +15,7 @@ import base64
 import json
 from typing import Any
 
-from kitaru_mcp.errors import InvalidArgument
+from kitaru_mcp.core.errors import InvalidArgument
 
 
 def encode(position: int, last_id: str, filters: dict[str, Any], key: str | None = None) -> str:
@@ -97,7 +97,7 @@ def paginate(
     With ``max_chars`` (the result budget), the page also stops before the items whose
     JSON would take the result past it (``has_more`` and ``next_cursor`` then lead on).
     """
-    from kitaru_mcp import budget
+    from kitaru_mcp.calls import budget
 
     position, last_id = decode(token, filters)
     kept, start = page(items, key, position, last_id, limit)

@@ -24,8 +24,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from kitaru_mcp import state
-from kitaru_mcp.errors import InvalidArgument, failure_text
+from kitaru_mcp.core import state
+from kitaru_mcp.core.errors import InvalidArgument, failure_text
 
 logger = logging.getLogger("kitaru_mcp")
 

@@ -4,7 +4,7 @@ A result is measured as the characters of its JSON text (what the text block
 carries: ``json.dumps(result, ensure_ascii=False)``). The server's budget
 (``--max-result-chars`` / ``KITARU_MCP_MAX_RESULT_CHARS``, default 40,000:
 Claude Code shows a result of up to 50,000 characters inline and saves a larger
-one to a file) reaches handlers through the call context (``kitaru_mcp.context.current()``);
+one to a file) reaches handlers through the call context (``kitaru_mcp.calls.context.current()``);
 handlers cut their own output with the helpers below (log tails, list pages,
 previews, checkpoint pages), flag it ``truncated`` and say how to go on. The
 dispatcher checks every result once more as a last resort.
@@ -19,7 +19,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from kitaru_mcp import layout
+from kitaru_mcp.calls import layout
 
 DEFAULT_MAX_RESULT_CHARS = 40_000
 MIN_MAX_RESULT_CHARS = 10_000

@@ -17,19 +17,13 @@ from mcp.server.lowlevel import Server
 from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from kitaru_mcp import (
-    __version__,
-    app_view,
-    completion,
-    prompts,
-    reaper,
-    request_state,
-    resources,
-)
+from kitaru_mcp import __version__
 from kitaru_mcp.auth import scopes as auth_scopes
-from kitaru_mcp.context import MODERN, CallContext
-from kitaru_mcp.dispatch import Dispatcher, NotServed, ServeOptions
-from kitaru_mcp.stubs import ToolStub
+from kitaru_mcp.calls.context import MODERN, CallContext
+from kitaru_mcp.calls.stubs import ToolStub
+from kitaru_mcp.runs import reaper
+from kitaru_mcp.surface import app_view, completion, prompts, request_state, resources
+from kitaru_mcp.surface.dispatch import Dispatcher, NotServed, ServeOptions
 
 __all__ = ["ServeOptions", "build_server", "serve_stdio", "to_mcp_tool"]
 
@@ -106,7 +100,7 @@ def _call_context(ctx: Any, params: Any = None) -> CallContext:
 def identity_of(ctx: Any) -> Any:
     """Who sent this request over HTTP: the ``Identity`` the OAuth gate or the static token
     check put on the request (``kitaru_mcp.auth``); None over stdio or without a token."""
-    from kitaru_mcp.auth.middleware import IDENTITY_KEY
+    from kitaru_mcp.surface.http_auth import IDENTITY_KEY
 
     scope = getattr(getattr(ctx, "request", None), "scope", None)
     return scope.get(IDENTITY_KEY) if isinstance(scope, dict) else None
@@ -189,7 +183,7 @@ def build_server(
     async def shutdown() -> None:
         await dispatcher.shutdown()
         if dispatcher.starts_runners:
-            from kitaru_mcp import launcher
+            from kitaru_mcp.runs import launcher
 
             await anyio.to_thread.run_sync(launcher.shutdown)
 
@@ -309,7 +303,7 @@ def background(options: ServeOptions) -> Iterator[None]:
     if not Dispatcher(options).starts_runners:
         yield
         return
-    from kitaru_mcp import launcher
+    from kitaru_mcp.runs import launcher
 
     launcher.start_template()
     reaper.start()
@@ -321,6 +315,6 @@ def background(options: ServeOptions) -> Iterator[None]:
 
 
 async def serve_stdio(server: Server[Any]) -> None:
-    from kitaru_mcp import stdio_transport
+    from kitaru_mcp.surface import stdio_transport
 
     await stdio_transport.serve_stdio(server, on_shutdown=getattr(server, "shutdown", None))

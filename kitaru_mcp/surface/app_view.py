@@ -4,7 +4,7 @@ Hosts that render MCP Apps (Claude, VS Code Copilot, ChatGPT, Goose, ...) show
 the tools whose contract carries ``_meta.ui.resourceUri`` (declared as ``ui:``
 in ``schemas/tools/*.yaml``) through the ``ui://`` resource served here: one
 self-contained HTML document, built from ``app/`` and committed as
-``kitaru_mcp/app/execution.html``, so running the server needs no Node.
+``kitaru_mcp/surface/app/execution.html``, so running the server needs no Node.
 
 Everything stays additive: tool results are unchanged, hosts without Apps
 ignore the tool ``_meta`` and never read the resource. This module must stay
@@ -39,8 +39,8 @@ UI_META: dict[str, Any] = {
 
 @cache
 def execution_html() -> str:
-    """The built view (kitaru_mcp/app/execution.html), read once."""
-    path = importlib_resources.files("kitaru_mcp") / "app" / "execution.html"
+    """The built view (kitaru_mcp/surface/app/execution.html), read once."""
+    path = importlib_resources.files("kitaru_mcp.surface") / "app" / "execution.html"
     return path.read_text(encoding="utf-8")
 
 

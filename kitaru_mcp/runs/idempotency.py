@@ -27,8 +27,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from kitaru_mcp import processes, state
-from kitaru_mcp.errors import Conflict
+from kitaru_mcp.core import processes, state
+from kitaru_mcp.core.errors import Conflict
 
 WINDOW_S = float(os.environ.get("KITARU_MCP_IDEMPOTENCY_WINDOW", "900"))
 
@@ -127,7 +127,7 @@ def start_once(
     """Run ``start`` (which returns an exec_id) once per key; return (exec_id, reused)."""
     if key is None:
         return start(), False
-    from kitaru_mcp import launcher
+    from kitaru_mcp.runs import launcher
 
     path = _key_path(tool, key)
     fingerprint = _digest({k: v for k, v in arguments.items() if k != "idempotency_key"})

@@ -24,9 +24,10 @@ import logging
 import threading
 from typing import Any
 
-from kitaru_mcp import launcher, processes, state
-from kitaru_mcp.errors import is_not_found
-from kitaru_mcp.statuses import LIVE_RUN_STATUSES
+from kitaru_mcp.core import processes, state
+from kitaru_mcp.core.errors import is_not_found
+from kitaru_mcp.core.statuses import LIVE_RUN_STATUSES
+from kitaru_mcp.runs import launcher
 
 INTERVAL_S = 2.0
 logger = logging.getLogger("kitaru_mcp")

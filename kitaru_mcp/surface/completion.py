@@ -21,8 +21,8 @@ import anyio
 import anyio.to_thread
 import mcp.types as types
 
-from kitaru_mcp import prompts, resources
-from kitaru_mcp.dispatch import Dispatcher
+from kitaru_mcp.surface import prompts, resources
+from kitaru_mcp.surface.dispatch import Dispatcher
 
 logger = logging.getLogger("kitaru_mcp")
 

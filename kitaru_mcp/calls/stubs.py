@@ -8,9 +8,9 @@ from functools import cache, cached_property
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from kitaru_mcp import layout
 from kitaru_mcp.auth.scopes import scope_for
-from kitaru_mcp.errors import Internal, InvalidArgument, quote
+from kitaru_mcp.calls import layout
+from kitaru_mcp.core.errors import Internal, InvalidArgument, quote
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -121,7 +121,7 @@ class ToolStub:
 
     def run(self, gateway: Any, arguments: dict[str, Any]) -> dict[str, Any]:
         """Call the handler (blocking) and return its result, laid out as the contract says
-        (``kitaru_mcp.layout``) and checked against the output schema."""
+        (``kitaru_mcp.calls.layout``) and checked against the output schema."""
         result = self.call(gateway, arguments)
         data = layout.lay_out(result.model_dump(mode="json", by_alias=True, exclude_unset=True))
         error = next(iter(self._output.iter_errors(data)), None)

@@ -1,0 +1,14 @@
+"""The processes that run flows, outside the server's own process.
+
+- ``launcher``: writes a job, starts a runner (forked from the template or
+  cold) and waits for its exec_id report;
+- ``template``: the warm process that imports Kitaru once and forks runners;
+- ``runner``: ``python -m kitaru_mcp.runs.runner``, one execution's process;
+- ``reaper``: records runners' exits and stops orphaned ones;
+- ``idempotency``: idempotency keys for run, replay and retry;
+- ``port`` / ``process``: the ``RunsPort`` protocol handlers use, and its
+  implementation on these processes.
+
+This wing may import ``core``, ``observe`` and ``gateway``; never the call
+pipeline, handlers or the surface.
+"""
