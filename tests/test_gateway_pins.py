@@ -87,7 +87,7 @@ def test_public_secret_helpers(name: str) -> None:
     assert callable(getattr(kitaru.secrets, name))
 
 
-# --- the embedded store's SQL reads (kitaru_mcp/gateway/sql.py) -------------------------
+# --- the embedded store's SQL reads (kitaru_mcp/gateway/store/) --------------------------
 
 _COLUMNS = {  # table class -> the columns the gateway's queries use
     "PipelineRunSchema": {

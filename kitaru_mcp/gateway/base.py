@@ -29,10 +29,10 @@ class GatewayBase:
         Private Kitaru API: ``KitaruClient._project`` (the project Kitaru's
         own queries are scoped to; None means ZenML's active project).
         """
-        from kitaru_mcp.gateway import sql
+        from kitaru_mcp.gateway.store import tables
 
         zen = self.zen()
-        engine = sql.engine(zen)
+        engine = tables.engine(zen)
         if engine is None:
             return None
         project = self.client()._project

@@ -9,8 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from kitaru_mcp.core.errors import InvalidArgument
-from kitaru_mcp.gateway import serialize, server_reads, sql
+from kitaru_mcp.gateway import keyset, names, serialize, server_reads
 from kitaru_mcp.gateway.base import GatewayBase, missing_execution
+from kitaru_mcp.gateway.store import detail, summaries
 
 _LIVE = {"running", "waiting"}  # statuses Kitaru tells apart by looking for a pending wait
 
@@ -37,7 +38,7 @@ class ExecutionsGateway(GatewayBase):
         server connection. Each key resumes right after its execution.
         """
         try:
-            resume = sql.decode_key(after) if after else None
+            resume = keyset.decode_key(after) if after else None
         except ValueError:
             raise InvalidArgument(
                 "cursor is not one this server issued.",
@@ -49,7 +50,7 @@ class ExecutionsGateway(GatewayBase):
             rows = self._page_by_rest(flow=flow, status=status, limit=limit, after=resume)
         else:
             engine, project_id = store
-            rows = sql.list_summaries(
+            rows = summaries.list_summaries(
                 engine, project_id, flow=flow, status=status, limit=limit, after=resume
             )
         return {"executions": [s for s, _ in rows], "keys": [k for _, k in rows]}
@@ -74,7 +75,7 @@ class ExecutionsGateway(GatewayBase):
         from kitaru import client as kitaru_client
         from kitaru._client._mappers import _coerce_status_filter, _map_execution
 
-        if flow is not None and sql.public_flow_name(flow) is None:
+        if flow is not None and names.public_flow_name(flow) is None:
             return []  # a name no flow can have (Kitaru lists nothing for it)
         kitaru = self.client()
         wanted = _coerce_status_filter(status)
@@ -84,7 +85,7 @@ class ExecutionsGateway(GatewayBase):
         if wanted is not None:
             filters["status"] = kitaru_client._list_status_filter_value(wanted)
         if after is not None:
-            filters["created"] = f"lte:{sql.whole_second_after(after[0])}"
+            filters["created"] = f"lte:{keyset.whole_second_after(after[0])}"
         size = max(50, limit)
         rows: list[tuple[dict[str, Any], str]] = []
         for page in itertools.count(1):
@@ -101,7 +102,7 @@ class ExecutionsGateway(GatewayBase):
                 .items
             )
             for run in runs:
-                key = sql.run_key(run.created, run.id)
+                key = keyset.run_key(run.created, run.id)
                 if after is not None and not key < after:
                     continue
                 execution = _map_execution(
@@ -114,7 +115,7 @@ class ExecutionsGateway(GatewayBase):
                     continue
                 if wanted is not None and execution.status != wanted:
                     continue
-                rows.append((serialize.execution_summary(execution), sql.encode_key(*key)))
+                rows.append((serialize.execution_summary(execution), keyset.encode_key(*key)))
                 if len(rows) == limit:
                     return rows
             if len(runs) < size:
@@ -125,23 +126,23 @@ class ExecutionsGateway(GatewayBase):
         """Whether a flow of this name was ever run or deployed in the project."""
         store = self.store_sql()
         if store is not None:
-            return sql.pipeline_exists(*store, flow)
-        names = sql.flow_names(flow)
-        wanted = f"oneof:{json.dumps(names, separators=(',', ':'))}"
+            return summaries.pipeline_exists(*store, flow)
+        both = names.flow_names(flow)
+        wanted = f"oneof:{json.dumps(both, separators=(',', ':'))}"
         return bool(self.zen().list_pipelines(name=wanted, size=1, hydrate=False).total)
 
     def get_execution(self, exec_id: str) -> dict[str, Any]:
         """One execution in full (the Execution shape); NotFound naming the id.
 
         On the embedded store, a few small queries with one steps listing
-        (``sql.execution``); on a server, the run, one steps listing and one
+        (``detail.execution``); on a server, the run, one steps listing and one
         artifacts request (``server_reads.execution``); the SDK's
         ``executions.get`` for what those leave to it (an unknown id on the
         embedded store, adapter checkpoints).
         """
         store = self.store_sql()
         if store is not None:
-            found = sql.execution(store[0], exec_id)
+            found = detail.execution(store[0], exec_id)
             if found is not None:
                 return found
         with missing_execution(exec_id):

@@ -10,8 +10,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from kitaru_mcp.core.errors import NotFound
-from kitaru_mcp.gateway import serialize, sql, unchanged
+from kitaru_mcp.gateway import groups, names, serialize, unchanged
 from kitaru_mcp.gateway.base import GatewayBase, missing_execution, not_found_as
+from kitaru_mcp.gateway.store import inputs
+from kitaru_mcp.gateway.store import statistics as store_statistics
 
 _ZENML_TIME = "%Y-%m-%d %H:%M:%S"  # the only format ZenML's datetime filters accept
 _GROUPINGS = {"day": "time:day"}  # our group_by name -> Kitaru's, where they differ
@@ -126,7 +128,7 @@ class InspectionGateway(GatewayBase):
 
         ``group_by`` names are ours (status, flow, stack, day); times are naive
         UTC. On the embedded store: one grouped aggregate over the run table
-        (``sql.statistics``); on a server: the store's statistics endpoint,
+        (``store_statistics.statistics``); on a server: the store's statistics endpoint,
         once (``_one_aggregate``). Both give what Kitaru's helper gives
         (``sdk_statistics``), as ``tests/test_differential.py`` checks.
         """
@@ -145,7 +147,7 @@ class InspectionGateway(GatewayBase):
             return unchanged.answer(
                 unchanged.database_file(engine),
                 (*question, since, until, max_groups),
-                lambda: sql.statistics(
+                lambda: store_statistics.statistics(
                     engine, project_id, group_by=group_by, flow=flow, status=status,
                     stack=stack, since=since, until=until, max_groups=max_groups,
                 ),
@@ -199,7 +201,7 @@ class InspectionGateway(GatewayBase):
             else SimpleGrouping(type=kinds[name], name=name)
             for name in group_by
         ]
-        raws = sql.raw_for(status) if status else []
+        raws = names.raw_for(status) if status else []
         wanted = raws[0] if len(raws) == 1 else f"oneof:{json.dumps(raws, separators=(',', ':'))}"
         run_filter = PipelineRunFilter(
             project=client._project, pipeline=flow, stack=stack, status=wanted if raws else None
@@ -223,7 +225,7 @@ class InspectionGateway(GatewayBase):
             if "day" in keys:
                 row["day"] = None if keys["day"] is None else str(keys["day"])
             rows.append(row)
-        return sql.merge_groups(rows, group_by, max_groups, bool(response.truncated))
+        return groups.merge_groups(rows, group_by, max_groups, bool(response.truncated))
 
     def sdk_statistics(
         self,
@@ -267,7 +269,7 @@ class InspectionGateway(GatewayBase):
         """
         store = self.store_sql()
         if store is not None and _is_uuid(exec_id):
-            found = sql.flow_inputs(store[0], [exec_id])
+            found = inputs.flow_inputs(store[0], [exec_id])
             if exec_id not in found:
                 with missing_execution(exec_id):
                     raise NotFound(f"No execution with exec_id {exec_id!r}.")
@@ -286,7 +288,7 @@ class InspectionGateway(GatewayBase):
         wanted = [i for i in exec_ids if _is_uuid(i)]
         store = self.store_sql()
         if store is not None:
-            return sql.flow_inputs(store[0], wanted)
+            return inputs.flow_inputs(store[0], wanted)
         zen, found = self.zen(), {}
         for start in range(0, len(wanted), 100):
             chunk = wanted[start : start + 100]

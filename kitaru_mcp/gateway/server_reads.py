@@ -22,7 +22,7 @@ import json
 from typing import Any
 
 from kitaru_mcp.gateway import serialize
-from kitaru_mcp.gateway.sql import ADAPTER_TYPES
+from kitaru_mcp.gateway.names import ADAPTER_TYPES
 
 _PER_REQUEST = 100  # artifact ids per listing: keeps the URL short for any proxy
 

@@ -69,9 +69,11 @@ class StacksGateway(GatewayBase):
         active_id = _active_stack_id(zen)
         store = self.store_sql()
         if store is not None:  # the embedded store: two small queries, no models
-            from kitaru_mcp.gateway import sql
+            from kitaru_mcp.gateway.store import stacks
 
-            return [{**stack, "active": stack["id"] == active_id} for stack in sql.stacks(store[0])]
+            return [
+                {**stack, "active": stack["id"] == active_id} for stack in stacks.stacks(store[0])
+            ]
         found = zen.list_stacks(hydrate=True, size=1000).items
         return [_stack(stack, active=str(stack.id) == active_id) for stack in found]
 

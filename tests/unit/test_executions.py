@@ -51,19 +51,19 @@ def test_latest_with_no_match_names_the_filters(gw):
 
 
 def test_keys_compare_as_naive_utc_and_round_up_to_the_second() -> None:
-    """The keyset helpers (sql.py imports nothing of Kitaru at module level)."""
+    """The keyset helpers (keyset.py imports nothing of Kitaru)."""
     import uuid
     from datetime import datetime, timedelta, timezone
 
-    from kitaru_mcp.gateway import sql
+    from kitaru_mcp.gateway import keyset
 
     run_id = "0" * 31 + "a"
-    naive = sql.decode_key(f"2026-11-30T10:00:00.250000|{run_id}")
-    shifted = sql.decode_key(f"2026-11-30T11:00:00.250000+01:00|{run_id}")
+    naive = keyset.decode_key(f"2026-11-30T10:00:00.250000|{run_id}")
+    shifted = keyset.decode_key(f"2026-11-30T11:00:00.250000+01:00|{run_id}")
     assert naive == shifted == (datetime(2026, 11, 30, 10, 0, 0, 250000), str(uuid.UUID(run_id)))
     aware = datetime(2026, 11, 30, 10, 0, 0, tzinfo=timezone(timedelta(hours=-2)))
-    assert sql.run_key(aware, run_id)[0] == datetime(2026, 11, 30, 12, 0, 0)
-    assert sql.whole_second_after(naive[0]) == "2026-11-30 10:00:01"
-    assert sql.whole_second_after(datetime(2026, 11, 30, 10, 0, 0)) == "2026-11-30 10:00:00"
+    assert keyset.run_key(aware, run_id)[0] == datetime(2026, 11, 30, 12, 0, 0)
+    assert keyset.whole_second_after(naive[0]) == "2026-11-30 10:00:01"
+    assert keyset.whole_second_after(datetime(2026, 11, 30, 10, 0, 0)) == "2026-11-30 10:00:00"
     with pytest.raises(ValueError):
-        sql.decode_key("2026-11-30T10:00:00|not-a-uuid")
+        keyset.decode_key("2026-11-30T10:00:00|not-a-uuid")

@@ -173,3 +173,14 @@ def test_each_wing_says_what_it_owns_and_what_it_may_import() -> None:
     for name in packages:
         doc = ast.get_docstring(ast.parse(modules[name].read_text())) or ""
         assert "may import" in doc, (name, doc)
+
+
+def test_every_package_folder_is_installed() -> None:
+    """A wing missing from pyproject's package list works in an editable install only."""
+    import tomllib
+
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {name for name, path in _modules().items() if path.name == "__init__.py"}
+    assert found == listed - {"kitaru_mcp.schemas"}  # schemas/: package data, no modules
