@@ -24,6 +24,11 @@ _PACKAGE_DOC = '''"""Generator output: contract, models, tool table.
 ``models`` may import only pydantic (handlers fill them); ``tools``, the tool
 table, may import ``calls.stubs``, the models and the handlers it binds.
 """'''
+_SHAPES_DOC = '''"""The gateway's answers as TypedDicts, from the shared definitions the models use.
+
+The gateway builds plain dicts in these shapes (the generated models sit above
+it); mypy holds its answers, its ports and the unit tier's fakes to them.
+"""'''
 _TEMPLATES = Path(__file__).parent / "templates"
 
 
@@ -70,6 +75,42 @@ def render_models(schemas: SchemaSet) -> str:
         keep_model_order=True,
     )
     return str(text)
+
+
+def render_shapes(schemas: SchemaSet) -> str:
+    """TypedDicts of the shared definitions: the shapes the gateway answers in.
+
+    The gateway sits below the models and builds plain dicts; these give those
+    dicts the contract's keys and types for mypy, at no cost when running.
+    """
+    from datamodel_code_generator import (
+        DataModelType,
+        Formatter,
+        InputFileType,
+        PythonVersion,
+        generate,
+    )
+
+    defs = {
+        name: schema
+        for name, schema in sorted(schemas.defs.items())
+        if not name.endswith(("Input", "Output"))
+    }
+    text = generate(
+        json.dumps({"$defs": defs}),
+        input_file_type=InputFileType.JsonSchema,
+        output_model_type=DataModelType.TypingTypedDict,
+        target_python_version=PythonVersion.PY_311,
+        disable_timestamp=True,
+        formatters=[Formatter.BUILTIN],
+        custom_file_header=f"{HEADER}\n{_SHAPES_DOC}",
+        use_schema_description=True,
+        use_union_operator=True,
+        use_standard_collections=True,
+        enum_field_as_literal="all",
+        keep_model_order=True,
+    )
+    return str(text).replace("\n\nModel: TypeAlias = Any\n", "\n")
 
 
 README_BEGIN = "<!-- tools:begin (generated from schemas/ by codegen; do not edit) -->"
@@ -132,6 +173,7 @@ def render_all(schemas: SchemaSet, readme: str | None = None) -> dict[str, str]:
         "generated/__init__.py": f"{HEADER}\n{_PACKAGE_DOC}\n",
         "generated/contract.json": json.dumps(bundle, indent=2, ensure_ascii=False) + "\n",
         "generated/models.py": render_models(schemas),
+        "kitaru_mcp/gateway/shapes.py": render_shapes(schemas),
         "generated/tools.py": env.get_template("tools.py.j2").render(
             header=HEADER,
             stubs=stubs,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers.inspection import bounded, same_json, window
@@ -15,18 +16,21 @@ from kitaru_mcp.calls.context import current
 from kitaru_mcp.core.errors import InvalidArgument, NotFound
 from kitaru_mcp.gateway.ports import GatewayPort
 
+if TYPE_CHECKING:
+    from kitaru_mcp.gateway.shapes import ExecutionSummary
+
 
 @dataclass
 class Scan:
     """The flow's newest executions that passed the cheap filters (no inputs or checkpoint)."""
 
-    candidates: list[dict[str, Any]]
+    candidates: list[ExecutionSummary]
     scanned: int
     partial: bool  # older executions exist beyond max_scan
     filtered: Counter[str] = field(default_factory=Counter)
 
 
-def _started(summary: dict[str, Any]) -> datetime | None:
+def _started(summary: Mapping[str, Any]) -> datetime | None:
     """The execution's start as a naive UTC datetime (how the window is expressed)."""
     text = summary.get("started_at")
     if not text:
@@ -89,7 +93,13 @@ def _reference(gw: GatewayPort, exec_id: str, flow: str | None) -> tuple[str, di
             f"Execution {exec_id} belongs to flow {reference['flow']!r}, not {flow!r}.",
             field="same_inputs_as",
         )
-    return reference["flow"], gw.flow_inputs(reference["exec_id"])
+    if not reference.get("flow"):
+        raise InvalidArgument(
+            f"Execution {exec_id} has no flow name to compare within.",
+            field="same_inputs_as",
+            hint="Pass flow as well.",
+        )
+    return str(reference.get("flow")), gw.flow_inputs(reference["exec_id"])
 
 
 def target(
@@ -118,7 +128,7 @@ def target(
     return flow, wanted
 
 
-def _member(summary: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
+def _member(summary: Mapping[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
     return {
         "exec_id": summary["exec_id"],
         "status": summary["status"],

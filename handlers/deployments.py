@@ -10,7 +10,7 @@ remotely. So on the local store every call but list answers with a clear
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from jsonschema import Draft202012Validator
@@ -154,7 +154,7 @@ def invoke(
     )
 
 
-def check_inputs(deployment: dict[str, Any], inputs: dict[str, Any]) -> None:
+def check_inputs(deployment: Mapping[str, Any], inputs: dict[str, Any]) -> None:
     """InvalidArgument naming the input (``inputs.<name>``) that the deployment's input schema
     refuses, or that it does not know; nothing is invoked then."""
     schema = deployment.get("input_schema")

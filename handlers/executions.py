@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kitaru_mcp.generated import models
@@ -50,7 +51,7 @@ def list_executions(
 
 
 def _page(
-    items: list[dict[str, Any]], has_more: bool, next_cursor: str | None
+    items: Sequence[Mapping[str, Any]], has_more: bool, next_cursor: str | None
 ) -> models.KitaruExecutionsListOutput:
     return models.KitaruExecutionsListOutput.model_validate(
         {
@@ -84,7 +85,7 @@ def _short_failure(item: dict[str, Any], room: int) -> dict[str, Any]:
     return {**item, "failure": {**failure, "message": _short(failure["message"], room)}}
 
 
-def _with_short_texts(execution: dict[str, Any], room: int) -> dict[str, Any]:
+def _with_short_texts(execution: Mapping[str, Any], room: int) -> dict[str, Any]:
     """The execution with its free texts (failure messages, status reason, the wait's
     question) cut: each to ``room`` characters of JSON, a checkpoint's to a tenth of it,
     so that no text alone fills the budget or keeps a checkpoint off every page."""
@@ -99,7 +100,7 @@ def _with_short_texts(execution: dict[str, Any], room: int) -> dict[str, Any]:
 
 
 def fit_execution(
-    execution: dict[str, Any],
+    execution: Mapping[str, Any],
     max_chars: int,
     limit: int | None = None,
     token: str | None = None,

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jsonschema import Draft202012Validator
 from kitaru_mcp.generated import models
@@ -22,6 +23,9 @@ from kitaru_mcp.core.errors import Conflict, InvalidArgument, to_failure
 from kitaru_mcp.core.statuses import FINISHED
 from kitaru_mcp.gateway.ports import GatewayPort
 from kitaru_mcp.runs.port import Launched
+
+if TYPE_CHECKING:
+    from kitaru_mcp.gateway.shapes import PendingWait
 
 
 def _started(
@@ -92,7 +96,7 @@ def run_flow(gw: GatewayPort, params: models.KitaruExecutionsRunInput) -> models
     )
 
 
-def pending_wait(gw: GatewayPort, exec_id: str, wait: str | None) -> dict[str, Any]:
+def pending_wait(gw: GatewayPort, exec_id: str, wait: str | None) -> PendingWait:
     """The execution's pending wait; Conflict if none, InvalidArgument if named otherwise."""
     execution = gw.get_execution(exec_id)
     pending = execution["pending_wait"]
@@ -140,7 +144,7 @@ def provide_input(
     return continue_after_wait(gw, params.exec_id)
 
 
-def check_value(pending: dict[str, Any], value: Any) -> None:
+def check_value(pending: Mapping[str, Any], value: Any) -> None:
     """InvalidArgument quoting the wait's schema when ``value`` does not satisfy it."""
     schema = pending.get("schema")
     if not schema:

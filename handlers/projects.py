@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kitaru_mcp.generated import models
 
@@ -11,8 +11,11 @@ from kitaru_mcp.calls.context import current
 from kitaru_mcp.core.errors import NotFound, Unsupported
 from kitaru_mcp.gateway.ports import GatewayPort
 
+if TYPE_CHECKING:
+    from kitaru_mcp.gateway.shapes import Project
 
-def _sorted(gw: GatewayPort) -> list[dict[str, Any]]:
+
+def _sorted(gw: GatewayPort) -> list[Project]:
     """Active first, then by name."""
     return sorted(gw.list_projects(), key=lambda p: (not p["active"], p["name"]))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from kitaru_mcp.generated import models
@@ -21,7 +22,7 @@ def poll_interval(looks: int) -> float:
     return min(POLL_S, FIRST_POLL_S * 1.5**looks)
 
 
-def _progress_message(execution: dict[str, Any]) -> tuple[int, str]:
+def _progress_message(execution: Mapping[str, Any]) -> tuple[int, str]:
     done = sum(1 for c in execution["checkpoints"] if c["status"] == "completed")
     count = len(execution["checkpoints"])
     text = f"{execution['status']}: {done} of {count} checkpoints done"

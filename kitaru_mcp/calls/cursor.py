@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kitaru_mcp.core.errors import InvalidArgument
@@ -75,7 +76,7 @@ def decode(cursor: str | None, filters: dict[str, Any]) -> tuple[int, str | None
     return position, last_id
 
 
-def page(items: list[Any], key: str, position: int, last_id: str | None, limit: int):
+def page(items: Sequence[Any], key: str, position: int, last_id: str | None, limit: int):
     """Cut one page from ``items`` (fetched from the top) after the cursor's item."""
     start = position
     if last_id is not None:
@@ -85,7 +86,7 @@ def page(items: list[Any], key: str, position: int, last_id: str | None, limit: 
 
 
 def paginate(
-    items: list[dict[str, Any]],
+    items: Sequence[Mapping[str, Any]],
     key: str,
     limit: int,
     token: str | None,

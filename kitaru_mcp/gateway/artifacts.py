@@ -3,36 +3,39 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kitaru_mcp.gateway import serialize, values
 from kitaru_mcp.gateway.base import GatewayBase, missing_execution, not_found_as
+
+if TYPE_CHECKING:
+    from kitaru_mcp.gateway.shapes import Artifact
 
 
 @dataclass(frozen=True)
 class LoadedArtifact:
     """An artifact (the Artifact shape, metadata included) and its loaded Python value."""
 
-    artifact: dict[str, Any]
+    artifact: Artifact
     value: Any
 
 
 class ArtifactLoadFailed(Exception):
     """The artifact exists but its value did not load; ``__cause__`` holds why."""
 
-    def __init__(self, artifact: dict[str, Any]) -> None:
+    def __init__(self, artifact: Artifact) -> None:
         super().__init__(f"artifact {artifact['artifact_id']} did not load")
         self.artifact = artifact
 
 
-def _artifact(ref: Any) -> dict[str, Any]:
+def _artifact(ref: Any) -> Artifact:
     return {**serialize.artifact_ref(ref), "metadata": values.metadata(ref.metadata)}
 
 
 class ArtifactsGateway(GatewayBase):
     def list_artifacts(
         self, exec_id: str, *, name: str | None = None, checkpoint: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[Artifact]:
         """The execution's artifacts (Artifact shape), filtered by name and producing checkpoint."""
         with missing_execution(exec_id):
             found = self.client().artifacts.list(exec_id, name=name, producing_call=checkpoint)

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kitaru_mcp.core.errors import InvalidArgument, Unsupported
 from kitaru_mcp.gateway import serialize
 from kitaru_mcp.gateway.base import GatewayBase
 
+if TYPE_CHECKING:
+    from kitaru_mcp.gateway.shapes import Deployment
 
-def _deployment(deployment: Any) -> dict[str, Any]:
+
+def _deployment(deployment: Any) -> Deployment:
     """Kitaru's Deployment in the Deployment shape of schemas/defs."""
     schema = getattr(deployment, "schema", None)
     return {
@@ -68,11 +71,11 @@ class DeploymentsGateway(GatewayBase):
 
         return bool(self.zen().zen_store.type == StoreType.SQL)
 
-    def list_deployments(self, flow: str | None = None) -> list[dict[str, Any]]:
+    def list_deployments(self, flow: str | None = None) -> list[Deployment]:
         """Every deployment version (optionally of one flow), in Kitaru's order."""
         return [_deployment(d) for d in self.client().deployments.list(flow=flow)]
 
-    def get_deployment(self, flow: str, version: int | None, tag: str | None) -> dict[str, Any]:
+    def get_deployment(self, flow: str, version: int | None, tag: str | None) -> Deployment:
         """One deployment version, by exact version or by tag.
 
         When Kitaru records no input schema for it, the flow's own input schema is read
@@ -94,7 +97,7 @@ class DeploymentsGateway(GatewayBase):
 
     def deploy(
         self, target: str, *, stack: str | None, tags: dict[str, bool], inputs: dict[str, Any]
-    ) -> dict[str, Any]:
+    ) -> Deployment:
         """Load ``<module_or_file>:<flow>`` here and freeze it into a new deployment version.
 
         Private Kitaru API: ``kitaru._interface_deployments.build_deployment_deploy_kwargs``
@@ -128,11 +131,11 @@ class DeploymentsGateway(GatewayBase):
     def delete_deployment(self, flow: str, version: int) -> None:
         self.client().deployments.delete(flow=flow, version=version)
 
-    def tag_deployment(self, flow: str, version: int, tag: str, exclusive: bool) -> dict[str, Any]:
+    def tag_deployment(self, flow: str, version: int, tag: str, exclusive: bool) -> Deployment:
         deployment = self.client().deployments.tag(
             flow=flow, version=version, tag=tag, exclusive=exclusive
         )
         return _deployment(deployment)
 
-    def untag_deployment(self, flow: str, version: int, tag: str) -> dict[str, Any]:
+    def untag_deployment(self, flow: str, version: int, tag: str) -> Deployment:
         return _deployment(self.client().deployments.untag(flow=flow, version=version, tag=tag))

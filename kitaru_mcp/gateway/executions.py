@@ -6,20 +6,30 @@ import contextlib
 import itertools
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from kitaru_mcp.core.errors import InvalidArgument
 from kitaru_mcp.gateway import keyset, names, serialize, server_reads
 from kitaru_mcp.gateway.base import GatewayBase, missing_execution
 from kitaru_mcp.gateway.store import detail, summaries
 
+if TYPE_CHECKING:
+    from kitaru_mcp.gateway.shapes import Execution, ExecutionSummary
+
 _LIVE = {"running", "waiting"}  # statuses Kitaru tells apart by looking for a pending wait
+
+
+class ExecutionPage(TypedDict):
+    """One keyset page of executions, and each one's key (a next page starts after one)."""
+
+    executions: list[ExecutionSummary]
+    keys: list[str]
 
 
 class ExecutionsGateway(GatewayBase):
     def list_executions(
         self, *, flow: str | None = None, status: str | None = None, limit: int = 20
-    ) -> list[dict[str, Any]]:
+    ) -> list[ExecutionSummary]:
         """Execution summaries, newest first (by creation, then id, as the SDK lists)."""
         return self.page_executions(flow=flow, status=status, limit=limit)["executions"]
 
@@ -30,7 +40,7 @@ class ExecutionsGateway(GatewayBase):
         status: str | None = None,
         limit: int = 20,
         after: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> ExecutionPage:
         """``{"executions": [...], "keys": [...]}`` strictly after the key ``after``.
 
         Keyset pagination, so a page costs the same at any depth: one indexed
@@ -62,7 +72,7 @@ class ExecutionsGateway(GatewayBase):
         status: str | None,
         limit: int,
         after: tuple[datetime, str] | None,
-    ) -> list[tuple[dict[str, Any], str]]:
+    ) -> list[tuple[ExecutionSummary, str]]:
         """The SDK's listing, started at the key: ZenML orders runs by (created, id)
         descending, as the embedded query does; its ``created`` filter takes whole
         seconds, so the runs of the key's second that come before the key are skipped.
@@ -87,7 +97,7 @@ class ExecutionsGateway(GatewayBase):
         if after is not None:
             filters["created"] = f"lte:{keyset.whole_second_after(after[0])}"
         size = max(50, limit)
-        rows: list[tuple[dict[str, Any], str]] = []
+        rows: list[tuple[ExecutionSummary, str]] = []
         for page in itertools.count(1):
             runs = (
                 self.zen()
@@ -131,7 +141,7 @@ class ExecutionsGateway(GatewayBase):
         wanted = f"oneof:{json.dumps(both, separators=(',', ':'))}"
         return bool(self.zen().list_pipelines(name=wanted, size=1, hydrate=False).total)
 
-    def get_execution(self, exec_id: str) -> dict[str, Any]:
+    def get_execution(self, exec_id: str) -> Execution:
         """One execution in full (the Execution shape); NotFound naming the id.
 
         On the embedded store, a few small queries with one steps listing

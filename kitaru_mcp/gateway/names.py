@@ -8,14 +8,23 @@ of a flow).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Final, cast
+
+if TYPE_CHECKING:
+    from kitaru_mcp.gateway.shapes import ExecutionStatus
+
 ADAPTER_TYPES = {"llm_call", "tool_call"}  # their inputs and fallback kinds: the SDK maps them
 _RAW_STATUS: dict[str, str] = {}  # ZenML run status -> execution status
 
 
-RUNNING = "running"
+RUNNING: Final = "running"
+WAITING: Final = "waiting"
 
 
-WAITING = "waiting"
+def public_status(value: Any) -> ExecutionStatus:
+    """An execution or checkpoint status as the contract spells it (from Kitaru's enum or
+    the mapped text; Kitaru's statuses are the contract's)."""
+    return cast("ExecutionStatus", str(getattr(value, "value", value)))
 
 
 def raw_statuses() -> dict[str, str]:

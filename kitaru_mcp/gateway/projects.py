@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kitaru_mcp.core.errors import Unsupported
 from kitaru_mcp.gateway.base import GatewayBase, not_found_as
+
+if TYPE_CHECKING:
+    from kitaru_mcp.gateway.shapes import Project
 
 # Kitaru's answers when the connection has a single project (local store, open-source server).
 _SINGLE_PROJECT = {"KitaruFeatureNotAvailableError", "NotImplementedError"}
 
 
-def _project(info: Any) -> dict[str, Any]:
+def _project(info: Any) -> Project:
     """Kitaru's ProjectInfo in the Project shape of schemas/defs."""
     return {
         "id": str(info.id),
@@ -38,20 +41,20 @@ class ProjectsGateway(GatewayBase):
 
         return KitaruClient.for_project_management().projects
 
-    def list_projects(self) -> list[dict[str, Any]]:
+    def list_projects(self) -> list[Project]:
         """Every project the user can see (Project shape), the active one marked."""
         return [_project(info) for info in self._projects().list()]
 
-    def current_project(self) -> dict[str, Any]:
+    def current_project(self) -> Project:
         return _project(self._projects().current())
 
-    def get_project(self, name_or_id: str) -> dict[str, Any]:
+    def get_project(self, name_or_id: str) -> Project:
         """One project by name, id or id prefix; NotFound when none matches."""
         projects = self._projects()
         with _missing(name_or_id):
             return _project(projects.get(name_or_id))
 
-    def use_project(self, name_or_id: str) -> dict[str, Any]:
+    def use_project(self, name_or_id: str) -> Project:
         """Make the project active; Unsupported on a connection with a single project."""
         projects = self._projects()
         try:

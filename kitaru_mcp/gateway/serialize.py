@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from kitaru_mcp.gateway.names import public_status
+
+if TYPE_CHECKING:
+    from kitaru_mcp.gateway.shapes import (
+        ArtifactRef,
+        Checkpoint,
+        Execution,
+        ExecutionSummary,
+        Failure,
+        PendingWait,
+    )
 
 
 def text(value: Any) -> str | None:
@@ -17,7 +29,7 @@ def timestamp(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def failure(info: Any) -> dict[str, Any] | None:
+def failure(info: Any) -> Failure | None:
     if info is None:
         return None
     return {
@@ -27,7 +39,7 @@ def failure(info: Any) -> dict[str, Any] | None:
     }
 
 
-def pending_wait(wait: Any) -> dict[str, Any] | None:
+def pending_wait(wait: Any) -> PendingWait | None:
     if wait is None:
         return None
     return {
@@ -39,7 +51,7 @@ def pending_wait(wait: Any) -> dict[str, Any] | None:
     }
 
 
-def artifact_ref(artifact: Any) -> dict[str, Any]:
+def artifact_ref(artifact: Any) -> ArtifactRef:
     return {
         "artifact_id": str(artifact.artifact_id),
         "name": artifact.name,
@@ -49,11 +61,11 @@ def artifact_ref(artifact: Any) -> dict[str, Any]:
     }
 
 
-def checkpoint(call: Any) -> dict[str, Any]:
+def checkpoint(call: Any) -> Checkpoint:
     return {
         "call_id": str(call.call_id),
         "name": call.name,
-        "status": text(call.status),
+        "status": public_status(call.status),
         "started_at": timestamp(call.started_at),
         "ended_at": timestamp(call.ended_at),
         "attempts": len(call.attempts),
@@ -61,11 +73,11 @@ def checkpoint(call: Any) -> dict[str, Any]:
     }
 
 
-def execution_summary(execution: Any) -> dict[str, Any]:
+def execution_summary(execution: Any) -> ExecutionSummary:
     return {
         "exec_id": execution.exec_id,
         "flow": execution.flow_name,
-        "status": text(execution.status),
+        "status": public_status(execution.status),
         "stack": execution.stack_name,
         "started_at": timestamp(execution.started_at),
         "ended_at": timestamp(execution.ended_at),
@@ -73,7 +85,7 @@ def execution_summary(execution: Any) -> dict[str, Any]:
     }
 
 
-def execution(execution: Any) -> dict[str, Any]:
+def execution(execution: Any) -> Execution:
     return {
         **execution_summary(execution),
         "status_reason": execution.status_reason,

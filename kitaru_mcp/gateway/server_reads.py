@@ -19,15 +19,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kitaru_mcp.gateway import serialize
-from kitaru_mcp.gateway.names import ADAPTER_TYPES
+from kitaru_mcp.gateway.names import ADAPTER_TYPES, public_status
+
+if TYPE_CHECKING:
+    from kitaru_mcp.gateway.shapes import ArtifactRef, Checkpoint, Execution
 
 _PER_REQUEST = 100  # artifact ids per listing: keeps the URL short for any proxy
 
 
-def execution(client: Any, exec_id: str) -> dict[str, Any] | None:
+def execution(client: Any, exec_id: str) -> Execution | None:
     """The Execution shape, as ``serialize.execution(client.executions.get(exec_id))``.
 
     None (the caller takes the SDK path, which fetches the run and its steps
@@ -58,7 +61,9 @@ def execution(client: Any, exec_id: str) -> dict[str, Any] | None:
         if pending is not None:
             light = dataclasses.replace(light, status=ExecutionStatus.WAITING, pending_wait=pending)
     kinds = _artifact_kinds(client, [a for step, _ in steps for a in _outputs(step)])
-    checkpoints, artifacts, seen = [], [], set()
+    checkpoints: list[Checkpoint] = []
+    artifacts: list[ArtifactRef] = []
+    seen: set[str] = set()
     for step, attempts in steps:
         call = _checkpoint(step, attempts)
         checkpoints.append(call)
@@ -97,7 +102,7 @@ def _outputs(step: Any) -> list[Any]:
     return [artifact for versions in step.outputs.values() for artifact in versions]
 
 
-def _checkpoint(step: Any, attempts: list[Any]) -> dict[str, Any]:
+def _checkpoint(step: Any, attempts: list[Any]) -> Checkpoint:
     """The Checkpoint shape, as Kitaru's ``_map_checkpoint_call`` fills it."""
     from kitaru._client._mappers import (
         _map_checkpoint_attempt,
@@ -108,7 +113,7 @@ def _checkpoint(step: Any, attempts: list[Any]) -> dict[str, Any]:
     return {
         "call_id": str(step.id),
         "name": _normalize_checkpoint_name(step.name),
-        "status": serialize.text(_to_public_status(step.status)),
+        "status": public_status(_to_public_status(step.status)),
         "started_at": serialize.timestamp(step.start_time),
         "ended_at": serialize.timestamp(step.end_time),
         "attempts": len(attempts),

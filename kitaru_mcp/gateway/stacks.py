@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kitaru_mcp.gateway.base import GatewayBase
 
+if TYPE_CHECKING:
+    from kitaru_mcp.gateway.shapes import Stack, StackComponent
 
-def _components(stack: Any) -> list[dict[str, Any]]:
-    components = []
+
+def _components(stack: Any) -> list[StackComponent]:
+    components: list[StackComponent] = []
     for kind, members in sorted(stack.components.items(), key=lambda item: str(item[0])):
         for component in members:
             components.append(
@@ -22,7 +25,7 @@ def _components(stack: Any) -> list[dict[str, Any]]:
     return components
 
 
-def _stack(stack: Any, *, active: bool) -> dict[str, Any]:
+def _stack(stack: Any, *, active: bool) -> Stack:
     """A ZenML stack model in the Stack shape of schemas/defs."""
     return {
         "name": stack.name,
@@ -58,7 +61,7 @@ def _active_stack_id(zen: Any) -> str:
 
 
 class StacksGateway(GatewayBase):
-    def list_stacks(self) -> list[dict[str, Any]]:
+    def list_stacks(self) -> list[Stack]:
         """Every stack of the connection with its components (Stack shape), unsorted.
 
         One listing (on the embedded store, ZenML's tables read directly): the
@@ -71,9 +74,7 @@ class StacksGateway(GatewayBase):
         if store is not None:  # the embedded store: two small queries, no models
             from kitaru_mcp.gateway.store import stacks
 
-            return [
-                {**stack, "active": stack["id"] == active_id} for stack in stacks.stacks(store[0])
-            ]
+            return stacks.stacks(store[0], active_id)
         found = zen.list_stacks(hydrate=True, size=1000).items
         return [_stack(stack, active=str(stack.id) == active_id) for stack in found]
 
@@ -85,7 +86,7 @@ class StacksGateway(GatewayBase):
         matches = self.zen().list_stacks(name=name, hydrate=True, size=10).items
         return next((s for s in matches if s.name == name), None)
 
-    def find_stack(self, name: str) -> dict[str, Any] | None:
+    def find_stack(self, name: str) -> Stack | None:
         """The stack with exactly this name (Stack shape), or None."""
         stack = self._stack_model(name)
         if stack is None:

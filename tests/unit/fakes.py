@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING, Any
 from kitaru_mcp.core.errors import NotFound
 from kitaru_mcp.runs.port import Launched
 
+if TYPE_CHECKING:
+    from kitaru_mcp.gateway.shapes import Execution, ExecutionSummary
+
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -64,7 +67,8 @@ class FakeGateway:
     """Executions in memory, newest first by ``started_at``; every call recorded."""
 
     def __init__(self, executions: list[dict[str, Any]] | None = None) -> None:
-        self.executions = {e["exec_id"]: e for e in executions or []}
+        # Any: tests give partial entries; the ports check the methods, the models the shapes
+        self.executions: dict[str, Any] = {e["exec_id"]: e for e in executions or []}
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
         self.statuses: dict[str, str] = {}  # run_status overrides (e.g. "paused")
 
@@ -82,9 +86,9 @@ class FakeGateway:
     def _newest_first(self) -> list[dict[str, Any]]:
         return sorted(self.executions.values(), key=lambda e: e["started_at"], reverse=True)
 
-    def list_executions(self, *, flow=None, status=None, limit=20) -> list[dict[str, Any]]:
+    def list_executions(self, *, flow=None, status=None, limit=20) -> list[ExecutionSummary]:
         self.calls.append(("list_executions", (flow, status, limit)))
-        found = [
+        found: list[Any] = [
             {
                 k: e[k]
                 for k in (
@@ -117,7 +121,7 @@ class FakeGateway:
     def flow_exists(self, flow: str) -> bool:
         return any(e["flow"] == flow for e in self.executions.values())
 
-    def get_execution(self, exec_id: str) -> dict[str, Any]:
+    def get_execution(self, exec_id: str) -> Execution:
         self.calls.append(("get_execution", (exec_id,)))
         if exec_id not in self.executions:
             raise NotFound(f"No execution with exec_id {exec_id!r}.", field="exec_id")

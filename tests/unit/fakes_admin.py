@@ -14,6 +14,9 @@ from kitaru_mcp.core.errors import NotFound, Unsupported
 from kitaru_mcp.gateway.connection import LocalServer, LocalServerAction, RuntimeSnapshot
 from kitaru_mcp.gateway.environment import CleanupPreview
 
+if TYPE_CHECKING:
+    from kitaru_mcp.gateway.shapes import Deployment, Project, SecretSummary, Stack
+
 DEFAULT_PROJECT_ID = "5f1e0c2a-0000-4000-8000-000000000001"
 
 
@@ -36,9 +39,12 @@ class FakeAdminGateway(FakeGateway):
 
     def __init__(self, executions: list[dict[str, Any]] | None = None) -> None:
         super().__init__(executions)
-        self.stacks = {s["name"]: s for s in (stack("default", managed=False), stack("prod"))}
+        # Any: the ports check the methods, the models the shapes
+        self.stacks: dict[str, Any] = {
+            s["name"]: s for s in (stack("default", managed=False), stack("prod"))
+        }
         self.active = "default"
-        self.projects = [
+        self.projects: list[Any] = [
             {
                 "id": DEFAULT_PROJECT_ID,
                 "name": "default",
@@ -51,7 +57,7 @@ class FakeAdminGateway(FakeGateway):
         self.secrets: dict[str, dict[str, Any]] = {}
         self.secret_error: BaseException | None = None
         self.local_store = True
-        self.deployments: list[dict[str, Any]] = []
+        self.deployments: list[Any] = []
         self.snapshot = RuntimeSnapshot(
             connection="local",
             connection_target="sqlite:////home/u/.config/kitaru/local_stores/default/zenml.db",
@@ -127,17 +133,17 @@ class FakeAdminGateway(FakeGateway):
 
     # --- stacks ---------------------------------------------------------------------
 
-    def _public(self, entry: dict[str, Any]) -> dict[str, Any]:
+    def _public(self, entry: dict[str, Any]) -> Any:
         shaped = {k: copy.deepcopy(v) for k, v in entry.items() if k != "managed"}
         return {**shaped, "active": entry["name"] == self.active}
 
-    def list_stacks(self) -> list[dict[str, Any]]:
+    def list_stacks(self) -> list[Stack]:
         return [self._public(s) for s in reversed(list(self.stacks.values()))]
 
     def active_stack(self) -> str:
         return self.active
 
-    def find_stack(self, name: str) -> dict[str, Any] | None:
+    def find_stack(self, name: str) -> Stack | None:
         return self._public(self.stacks[name]) if name in self.stacks else None
 
     def create_stack(self, name: str, activate: bool) -> None:
@@ -157,13 +163,13 @@ class FakeAdminGateway(FakeGateway):
 
     # --- projects -------------------------------------------------------------------
 
-    def list_projects(self) -> list[dict[str, Any]]:
+    def list_projects(self) -> list[Project]:
         return copy.deepcopy(self.projects)
 
-    def current_project(self) -> dict[str, Any]:
+    def current_project(self) -> Project:
         return copy.deepcopy(next(p for p in self.projects if p["active"]))
 
-    def get_project(self, name_or_id: str) -> dict[str, Any]:
+    def get_project(self, name_or_id: str) -> Project:
         """Like ZenML: a name, a full id or a unique id prefix."""
         matches = [
             p
@@ -174,7 +180,7 @@ class FakeAdminGateway(FakeGateway):
             raise NotFound(f"No project {name_or_id!r}.", field="name_or_id")
         return copy.deepcopy(matches[0])
 
-    def use_project(self, name_or_id: str) -> dict[str, Any]:
+    def use_project(self, name_or_id: str) -> Project:
         if not self.multi_project:
             raise Unsupported("Switching projects needs a ZenML Pro/Cloud workspace.")
         chosen = self.get_project(name_or_id)
@@ -184,13 +190,13 @@ class FakeAdminGateway(FakeGateway):
 
     # --- secrets --------------------------------------------------------------------
 
-    def list_secrets(self) -> list[dict[str, Any]]:
+    def list_secrets(self) -> list[SecretSummary]:
         return [
             {"name": s["name"], "id": s["id"], "private": s["private"]}
             for s in self.secrets.values()
         ]
 
-    def create_secret(self, name: str, values: dict[str, str], private: bool) -> dict[str, Any]:
+    def create_secret(self, name: str, values: dict[str, str], private: bool) -> SecretSummary:
         self.calls.append(("create_secret", (name, sorted(values), private)))
         if self.secret_error is not None:
             raise self.secret_error
@@ -207,21 +213,21 @@ class FakeAdminGateway(FakeGateway):
     def on_local_store(self) -> bool:
         return self.local_store
 
-    def _find_deployment(self, flow, version=None, tag=None) -> dict[str, Any]:
+    def _find_deployment(self, flow, version=None, tag=None) -> Any:
         for d in self.deployments:
             tags = {t["tag"] for t in d["tags"]}
             if d["flow"] == flow and (version == d["version"] or (tag and tag in tags)):
                 return d
         raise NotFound(f"No deployment of flow {flow!r} (version={version}, tag={tag}).")
 
-    def list_deployments(self, flow=None) -> list[dict[str, Any]]:
+    def list_deployments(self, flow=None) -> list[Deployment]:
         return [copy.deepcopy(d) for d in self.deployments if flow in (None, d["flow"])]
 
-    def get_deployment(self, flow, version, tag) -> dict[str, Any]:
+    def get_deployment(self, flow, version, tag) -> Deployment:
         self.calls.append(("get_deployment", (flow, version, tag)))
         return copy.deepcopy(self._find_deployment(flow, version, tag))
 
-    def deploy(self, target, *, stack, tags, inputs) -> dict[str, Any]:
+    def deploy(self, target, *, stack, tags, inputs) -> Deployment:
         self.calls.append(("deploy", (target, stack, tags, inputs)))
         flow = target.rpartition(":")[2]
         version = 1 + sum(d["flow"] == flow for d in self.deployments)
@@ -238,20 +244,20 @@ class FakeAdminGateway(FakeGateway):
         self.calls.append(("delete_deployment", (flow, version)))
         self.deployments.remove(self._find_deployment(flow, version))
 
-    def tag_deployment(self, flow, version, tag, exclusive) -> dict[str, Any]:
+    def tag_deployment(self, flow, version, tag, exclusive) -> Deployment:
         self.calls.append(("tag_deployment", (flow, version, tag, exclusive)))
         found = self._find_deployment(flow, version)
         found["tags"].append({"tag": tag, "exclusive": exclusive})
         return copy.deepcopy(found)
 
-    def untag_deployment(self, flow, version, tag) -> dict[str, Any]:
+    def untag_deployment(self, flow, version, tag) -> Deployment:
         self.calls.append(("untag_deployment", (flow, version, tag)))
         found = self._find_deployment(flow, version)
         found["tags"] = [t for t in found["tags"] if t["tag"] != tag]
         return copy.deepcopy(found)
 
 
-def deployment(flow: str, version: int, *, tags: Sequence[str] = ()) -> dict[str, Any]:
+def deployment(flow: str, version: int, *, tags: Sequence[str] = ()) -> Any:
     """One deployment version in the Deployment shape."""
     return {
         "flow": flow,

@@ -19,6 +19,9 @@ from fakes import FakeGateway
 from kitaru_mcp.core.errors import InvalidArgument, NotFound
 from kitaru_mcp.gateway.artifacts import ArtifactLoadFailed, LoadedArtifact
 
+if TYPE_CHECKING:
+    from kitaru_mcp.gateway.shapes import Artifact, ExecutionSummary
+
 
 def artifact(artifact_id: str, name: str, checkpoint: str | None = "step") -> dict[str, Any]:
     """One artifact in the Artifact shape."""
@@ -41,7 +44,7 @@ class ReadsFake(FakeGateway):
 
     def __init__(self, executions: list[dict[str, Any]] | None = None) -> None:
         super().__init__(executions)
-        self.artifacts: dict[str, list[dict[str, Any]]] = {}  # exec_id -> artifacts
+        self.artifacts: dict[str, list[Any]] = {}  # exec_id -> artifacts
         self.values: dict[str, Any] = {}  # artifact_id -> value (an exception: load fails)
         self.call_artifacts: dict[str, dict[str, dict[str, str]]] = {}  # exec_id -> call_id -> ...
         self.log_lines: dict[str, list[tuple[str | None, list[str]]]] = {}
@@ -52,7 +55,7 @@ class ReadsFake(FakeGateway):
 
     # ---------------------------------------------------------------- executions
 
-    def _store_page(self, items: list[dict[str, Any]], page: int, size: int) -> list[Any]:
+    def _store_page(self, items: list[Any], page: int, size: int) -> list[Any]:
         """ZenML's paging: a page past the end is an error, not an empty page."""
         pages = max(1, math.ceil(len(items) / size))
         if page > pages:
@@ -68,19 +71,15 @@ class ReadsFake(FakeGateway):
         *,
         flow: str | None = None,
         status: str | None = None,
-        limit: int | None = None,
-        page: int | None = None,
-        size: int | None = None,
-    ) -> list[dict[str, Any]]:
+        limit: int = 20,
+    ) -> list[ExecutionSummary]:
         """Kitaru 0.21's ``executions.list``: store pages from 1 until enough matched."""
-        self.calls.append(("list_executions", (flow, status, limit, page, size)))
+        self.calls.append(("list_executions", (flow, status, limit)))
         everything = FakeGateway.list_executions(self, flow=flow, status=status, limit=10**9)
         self.calls.pop()  # the base class recorded its own call
         start, stop = 0, limit
-        if page is not None and size is not None:
-            start, stop = (page - 1) * size, page * size
-        store_size = max(self.store_page_size, limit or size or 0)
-        found: list[dict[str, Any]] = []
+        store_size = max(self.store_page_size, limit)
+        found: list[ExecutionSummary] = []
         store_page = 1
         while True:
             batch = self._store_page(everything, store_page, store_size)
@@ -101,11 +100,11 @@ class ReadsFake(FakeGateway):
 
     def list_artifacts(
         self, exec_id: str, *, name: str | None = None, checkpoint: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[Artifact]:
         self.calls.append(("list_artifacts", (exec_id, name, checkpoint)))
         self._known(exec_id)
         return [
-            dict(a)
+            a.copy()
             for a in self.artifacts.get(exec_id, [])
             if (name is None or a["name"] == name)
             and (checkpoint is None or a["checkpoint"] == checkpoint)
@@ -123,8 +122,8 @@ class ReadsFake(FakeGateway):
             try:
                 raise value
             except BaseException as exc:
-                raise ArtifactLoadFailed(dict(found[0])) from exc
-        return LoadedArtifact(artifact=dict(found[0]), value=value)
+                raise ArtifactLoadFailed(found[0]) from exc
+        return LoadedArtifact(artifact=found[0], value=value)
 
     # ---------------------------------------------------------------------- logs
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kitaru_mcp.gateway.names import ADAPTER_TYPES, RUNNING, WAITING, raw_statuses
+from kitaru_mcp.gateway.names import ADAPTER_TYPES, RUNNING, WAITING, public_status, raw_statuses
 from kitaru_mcp.gateway.store import summaries
 from kitaru_mcp.gateway.store.tables import iso, table
+
+if TYPE_CHECKING:
+    from kitaru_mcp.gateway.shapes import ArtifactRef, Checkpoint, Execution, Failure, PendingWait
 
 
 class _Traceback:
@@ -22,7 +25,7 @@ class _Traceback:
 
 def _failure(
     status_reason: str | None, raw_exception: str | None, origin: Any, fallback: str | None
-) -> dict[str, Any] | None:
+) -> Failure | None:
     """Kitaru's ``_map_failure_info`` on the stored exception info, in the Failure shape.
 
     Private Kitaru API: ``kitaru._client._mappers._map_failure_info``.
@@ -40,7 +43,7 @@ def _failure(
     return serialize.failure(info)
 
 
-def execution(engine: Any, run_id: str) -> dict[str, Any] | None:
+def execution(engine: Any, run_id: str) -> Execution | None:
     """The Execution shape of one run, from a few small queries (one steps listing).
 
     The same answer as ``KitaruClient().executions.get`` mapped by
@@ -80,7 +83,7 @@ def execution(engine: Any, run_id: str) -> dict[str, Any] | None:
             return None
         summary = summaries.summary(row[:9])
         status_reason, raw_exception, project_id = row[9:]
-        pending_wait = None
+        pending_wait: PendingWait | None = None
         if summary["status"] in (RUNNING, WAITING):
             wait = session.execute(
                 select(Wait.id, Wait.name, Wait.question, Wait.data_schema_json, Wait.created)
@@ -122,7 +125,9 @@ def execution(engine: Any, run_id: str) -> dict[str, Any] | None:
             shown = next((s for s in reversed(attempts) if s[2] != "retried"), attempts[-1])
             visible.append((shown, attempts))
         outputs = _outputs(session, [shown[0] for shown, _ in visible])
-    checkpoints, artifacts, seen = [], [], set()
+    checkpoints: list[Checkpoint] = []
+    artifacts: list[ArtifactRef] = []
+    seen: set[str] = set()
     for shown, attempts in visible:
         name = normalize_checkpoint_name(shown[1])
         last = attempts[-1]
@@ -131,7 +136,7 @@ def execution(engine: Any, run_id: str) -> dict[str, Any] | None:
             {
                 "call_id": str(shown[0]),
                 "name": name,
-                "status": raw_statuses().get(shown[2], shown[2]),
+                "status": public_status(raw_statuses().get(shown[2], shown[2])),
                 "started_at": iso(shown[3]),
                 "ended_at": iso(shown[4]),
                 "attempts": len(attempts),
@@ -195,7 +200,7 @@ def _step_types(session: Any, steps: Sequence[Any]) -> list[str | None]:
     return kinds
 
 
-def _outputs(session: Any, step_ids: list[Any]) -> dict[str, list[dict[str, Any]]]:
+def _outputs(session: Any, step_ids: list[Any]) -> dict[str, list[ArtifactRef]]:
     """step id -> its output artifacts (ArtifactRef shape without the checkpoint)."""
     from sqlalchemy import select
 
@@ -232,7 +237,7 @@ def _outputs(session: Any, step_ids: list[Any]) -> dict[str, list[dict[str, Any]
             .order_by(Metadata.created)
         ).all():
             kinds[str(resource_id)] = json.loads(value)
-    found: dict[str, list[dict[str, Any]]] = {}
+    found: dict[str, list[ArtifactRef]] = {}
     for step_id, artifact_id, save_type, name in rows:
         kind = kinds.get(str(artifact_id))
         found.setdefault(str(step_id), []).append(

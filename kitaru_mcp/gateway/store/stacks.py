@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kitaru_mcp.gateway.store.tables import table
 
+if TYPE_CHECKING:
+    from kitaru_mcp.gateway.shapes import Stack, StackComponent
 
-def stacks(engine: Any) -> list[dict[str, Any]]:
-    """Every stack with its components as ``(name, id, components)``, in two small queries.
+
+def stacks(engine: Any, active_id: str) -> list[Stack]:
+    """Every stack (the Stack shape, ``active`` for ``active_id``), in two small queries.
 
     The components of a stack in the order the Stack shape lists them from
     ZenML's hydrated model: by type; within a type (sandboxes, alerters...
@@ -18,13 +21,18 @@ def stacks(engine: Any) -> list[dict[str, Any]]:
     from sqlalchemy import select
     from sqlmodel import Session
 
-    Stack = table("StackSchema")
+    Stacks = table("StackSchema")
     Composition = table("StackCompositionSchema")
     Component = table("StackComponentSchema")
     with Session(engine) as session:
-        found = {
-            str(stack_id): {"name": name, "id": str(stack_id), "components": []}
-            for stack_id, name in session.execute(select(Stack.id, Stack.name))
+        found: dict[str, Stack] = {
+            str(stack_id): {
+                "name": name,
+                "id": str(stack_id),
+                "active": str(stack_id) == active_id,
+                "components": [],
+            }
+            for stack_id, name in session.execute(select(Stacks.id, Stacks.name))
         }
         members = (
             select(
@@ -37,9 +45,9 @@ def stacks(engine: Any) -> list[dict[str, Any]]:
             .join(Component, Component.id == Composition.component_id)
             .order_by(*_insertion_order(engine, "stack_composition"))
         )
-        ranked: dict[str, list[tuple[tuple[str, bool], dict[str, Any]]]] = {}
+        ranked: dict[str, list[tuple[tuple[str, bool], StackComponent]]] = {}
         for stack_id, default, kind, name, flavor in session.execute(members):
-            component = {"type": str(kind), "name": name, "flavor": flavor}
+            component: StackComponent = {"type": str(kind), "name": name, "flavor": flavor}
             ranked.setdefault(str(stack_id), []).append(((str(kind), default is None), component))
     for stack_id, members_of in ranked.items():
         if stack_id in found:

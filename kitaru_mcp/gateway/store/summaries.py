@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kitaru_mcp.gateway.keyset import encode_key
 from kitaru_mcp.gateway.names import (
@@ -12,10 +12,14 @@ from kitaru_mcp.gateway.names import (
     WAITING,
     flow_names,
     public_flow_name,
+    public_status,
     raw_for,
     raw_statuses,
 )
 from kitaru_mcp.gateway.store.tables import iso, table
+
+if TYPE_CHECKING:
+    from kitaru_mcp.gateway.shapes import ExecutionSummary
 
 
 def summary_query(project_id: uuid.UUID | None) -> Any:
@@ -50,9 +54,9 @@ def summary_query(project_id: uuid.UUID | None) -> Any:
     return query if project_id is None else query.where(Run.project_id == project_id)
 
 
-def summary(row: Any) -> dict[str, Any]:
+def summary(row: Any) -> ExecutionSummary:
     run_id, raw, started, ended, original, _created, flow, stack, pending = row
-    status = raw_statuses().get(raw, raw)
+    status = public_status(raw_statuses().get(raw, raw))
     if status == RUNNING and pending:
         status = WAITING
     return {
@@ -92,7 +96,7 @@ def list_summaries(
     status: str | None,
     limit: int,
     after: tuple[datetime, str] | None = None,
-) -> list[tuple[dict[str, Any], str]]:
+) -> list[tuple[ExecutionSummary, str]]:
     """(summary, resume key) newest first, as the SDK orders them (created, then id,
     descending); ``after`` continues strictly after a key (keyset pagination)."""
     from sqlalchemy import and_, or_
