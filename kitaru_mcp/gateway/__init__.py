@@ -2,7 +2,8 @@
 
 Handlers receive a ``Gateway`` and call its methods; they never import
 ``kitaru`` or ``zenml``. Every method returns plain data (dicts and lists in
-the shapes of ``schemas/defs``) or raises Kitaru/ZenML exceptions or our own
+the shapes of ``schemas/defs``, typed by ``shapes``, which the generator
+writes) or raises Kitaru/ZenML exceptions or our own
 ``ToolFailure`` ladder, which the error boundary maps. Each private API use
 says in a comment what it needs; ``tests/test_gateway_pins.py`` covers them
 against Kitaru 0.21. Importing this package imports neither Kitaru nor ZenML.
