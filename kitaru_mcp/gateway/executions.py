@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from kitaru_mcp.core.errors import InvalidArgument
-from kitaru_mcp.gateway import keyset, names, serialize, server_reads
+from kitaru_mcp.core.statuses import UNFINISHED
+from kitaru_mcp.gateway import filters, keyset, names, serialize, server_reads
 from kitaru_mcp.gateway.base import GatewayBase, missing_execution
 from kitaru_mcp.gateway.store import detail, summaries
 
 if TYPE_CHECKING:
     from kitaru_mcp.gateway.shapes import Execution, ExecutionSummary
-
-_LIVE = {"running", "waiting"}  # statuses Kitaru tells apart by looking for a pending wait
 
 
 class ExecutionPage(TypedDict):
@@ -119,7 +117,7 @@ class ExecutionsGateway(GatewayBase):
                     run=run,
                     client=kitaru,
                     include_details=False,
-                    resolve_wait_status=wanted is not None and wanted.value in _LIVE,
+                    resolve_wait_status=wanted is not None and wanted.value in UNFINISHED,
                 )
                 if flow is not None and execution.flow_name != flow:
                     continue
@@ -138,7 +136,7 @@ class ExecutionsGateway(GatewayBase):
         if store is not None:
             return summaries.pipeline_exists(*store, flow)
         both = names.flow_names(flow)
-        wanted = f"oneof:{json.dumps(both, separators=(',', ':'))}"
+        wanted = filters.one_of(both)
         return bool(self.zen().list_pipelines(name=wanted, size=1, hydrate=False).total)
 
     def get_execution(self, exec_id: str) -> Execution:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from kitaru_mcp.core.errors import NotFound
-from kitaru_mcp.gateway import groups, names, serialize, unchanged
+from kitaru_mcp.gateway import filters, groups, names, serialize, unchanged
 from kitaru_mcp.gateway.base import GatewayBase, missing_execution, not_found_as
 from kitaru_mcp.gateway.store import inputs
 from kitaru_mcp.gateway.store import statistics as store_statistics
@@ -202,7 +202,7 @@ class InspectionGateway(GatewayBase):
             for name in group_by
         ]
         raws = names.raw_for(status) if status else []
-        wanted = raws[0] if len(raws) == 1 else f"oneof:{json.dumps(raws, separators=(',', ':'))}"
+        wanted = filters.one_of(raws)
         run_filter = PipelineRunFilter(
             project=client._project, pipeline=flow, stack=stack, status=wanted if raws else None
         )
@@ -290,10 +290,9 @@ class InspectionGateway(GatewayBase):
         if store is not None:
             return inputs.flow_inputs(store[0], wanted)
         zen, found = self.zen(), {}
-        for start in range(0, len(wanted), 100):
-            chunk = wanted[start : start + 100]
+        for chunk in filters.chunks(wanted):
             listed = zen.list_pipeline_runs(
-                id=f"oneof:{json.dumps(chunk, separators=(',', ':'))}",
+                id=filters.one_of(chunk),
                 hydrate=True,
                 size=len(chunk),
             )

@@ -18,16 +18,13 @@ Private Kitaru API (pinned in ``tests/test_gateway_pins.py``):
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import TYPE_CHECKING, Any
 
-from kitaru_mcp.gateway import serialize
+from kitaru_mcp.gateway import filters, serialize
 from kitaru_mcp.gateway.names import ADAPTER_TYPES, public_status
 
 if TYPE_CHECKING:
     from kitaru_mcp.gateway.shapes import ArtifactRef, Checkpoint, Execution
-
-_PER_REQUEST = 100  # artifact ids per listing: keeps the URL short for any proxy
 
 
 def execution(client: Any, exec_id: str) -> Execution | None:
@@ -131,11 +128,10 @@ def _artifact_kinds(client: Any, artifacts: list[Any]) -> dict[str, Any]:
     unique = {str(artifact.id): artifact for artifact in artifacts}
     ids = sorted(unique)
     found: dict[str, Any] = {}
-    for start in range(0, len(ids), _PER_REQUEST):
-        chunk = ids[start : start + _PER_REQUEST]
+    for chunk in filters.chunks(ids):
         try:
             page = client._client().list_artifact_versions(
-                id=f"oneof:{json.dumps(chunk)}",
+                id=filters.one_of(chunk),
                 project=client._project,
                 hydrate=True,
                 size=len(chunk),
