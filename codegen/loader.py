@@ -141,6 +141,10 @@ def _load_contract_file(path: Path, result: SchemaSet, problems: list[str]) -> N
 def _check_tools(schemas: SchemaSet) -> list[str]:
     """Check references, schema validity and examples of every tool."""
     problems: list[str] = []
+    try:  # the shared definitions once; each tool's parts below without them
+        Draft202012Validator.check_schema({"$defs": schemas.defs})
+    except Exception as exc:  # jsonschema.SchemaError
+        problems.append(f"schemas/defs: not a valid JSON Schema: {exc}")
     for tool in schemas.tools:
         for part in ("input", "output"):
             document = {"$defs": schemas.defs, **tool.raw[part]}
@@ -148,7 +152,7 @@ def _check_tools(schemas: SchemaSet) -> list[str]:
                 if ref.removeprefix("#/$defs/") not in schemas.defs:
                     problems.append(f"{tool.source}: {part}: unknown reference {ref}")
             try:
-                Draft202012Validator.check_schema(document)
+                Draft202012Validator.check_schema(tool.raw[part])
             except Exception as exc:  # jsonschema.SchemaError
                 problems.append(f"{tool.source}: {part}: not a valid JSON Schema: {exc}")
         if problems:

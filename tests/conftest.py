@@ -286,4 +286,14 @@ def repo_copy(tmp_path: Path) -> Path:
     """The generator's inputs and outputs, copied where a test may break them."""
     for folder in ("schemas", "generated", "docs", "contract"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
+    copy_shapes(tmp_path)
     return tmp_path
+
+
+def copy_shapes(root: Path) -> None:
+    """The generator's one output outside generated/: the gateway's TypedDicts."""
+    (root / "kitaru_mcp" / "gateway").mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / SHAPES, root / SHAPES)
+
+
+SHAPES = Path("kitaru_mcp", "gateway", "shapes.py")

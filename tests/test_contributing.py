@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import codegen
+from conftest import codegen, copy_shapes
 
 pytestmark = pytest.mark.tooling
 
@@ -87,6 +87,7 @@ def test_following_the_guide_adds_a_working_tool(tmp_path: Path) -> None:
     copy = tmp_path / "repo"
     for folder in ("schemas", "generated", "docs", "contract", "handlers"):
         shutil.copytree(ROOT / folder, copy / folder)
+    copy_shapes(copy)
     shutil.copy(ROOT / "README.md", copy / "README.md")
     for relative, text in _file_blocks().items():
         (copy / relative).write_text(text)
