@@ -68,9 +68,11 @@ class ClaudeCode:
             home,
             **home_env(home),
             # headless runs start the first model request without waiting for MCP servers
-            # by default; on a loaded machine ours may not be connected yet: wait for it
+            # by default (or after a short pre-wait, MCP_CONNECT_TIMEOUT_MS); on a loaded
+            # machine ours may not be connected yet: wait for it
             MCP_CONNECTION_NONBLOCKING="0",
-            MCP_TIMEOUT="60000",
+            MCP_CONNECT_TIMEOUT_MS="120000",
+            MCP_TIMEOUT="120000",
         )
 
     def cli(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:

@@ -35,7 +35,7 @@ def _errors(results: list[Any]) -> list[str]:
     return [r.content[0].text[:300] for r in results if r.is_error]
 
 
-ROUNDS = 5  # fresh stores in a row; the store broke in 2 of 3 before the lock
+ROUNDS = 3  # fresh stores in a row; the store broke in 2 of 3 before the lock (a miss: 1 in 27)
 
 
 @pytest.mark.parametrize("round_", range(ROUNDS))
