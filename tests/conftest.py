@@ -51,6 +51,13 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ[_NOTES] = tempfile.mkdtemp(prefix="kitaru-mcp-notes-")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The slowest modules first, each in its own order: two workers take one file at a
+    time, and a long file handed out last sets when the whole suite ends."""
+    order = {id(item): index for index, item in enumerate(items)}
+    items.sort(key=lambda item: (item.get_closest_marker("slow") is None, order[id(item)]))
+
+
 def _leave_notes() -> None:
     fuzz = getattr(sys.modules.get("test_fuzz"), "COUNTS", None)
     measured = getattr(sys.modules.get("test_bounds"), "MEASURED", None)

@@ -22,7 +22,7 @@ from contract_cases import (
 )
 from jsonschema import Draft202012Validator
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 CASES = invalid_cases()
 EXAMPLES = read_only_examples()

@@ -12,7 +12,7 @@ from mcp_client import StdioClient
 from kitaru_mcp.calls import cursor
 from kitaru_mcp.core.errors import InvalidArgument
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 
 def test_page_continues_after_the_cursor_item_when_items_arrive_on_top() -> None:
