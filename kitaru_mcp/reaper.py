@@ -13,6 +13,12 @@ then report it failed, and ``retry`` works.
 It begins once the client listed the tools (``begin()``, from the server's
 ``tools/list`` and ``tools/call`` handlers), then makes its first pass.
 
+A live runner whose execution the store says was asked to stop (``stopping``
+or ``stopped``: a ``cancel`` through another replica, which cannot reach this
+machine's processes, leaves that request in the Kitaru server) is stopped
+here once the request is ``STOP_GRACE_S`` old, and the execution recorded
+``stopped``.
+
 A record is marked ``settled`` once its runner is gone and the store agrees it
 ended, so it is not looked at again (until a new runner reports on it).
 """
@@ -22,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from typing import Any
 
 from kitaru_mcp import launcher, processes, state
@@ -68,11 +75,43 @@ def _runner_alive(record: dict[str, Any]) -> bool:
     return processes.is_runner(record.get("pid"), record.get("create_time"))
 
 
-def reconcile(fail: Any = None, status: Any = None) -> int:
+STOP_REQUESTED = frozenset({"stopping", "stopped"})
+STOP_GRACE_S = 3.0  # as long as cancel itself waits for a graceful stop
+_stop_seen: dict[str, float] = {}
+
+
+def _stop_if_requested(exec_id: str, record: dict[str, Any], status: Any, stop: Any) -> None:
+    """A live runner whose execution was asked to stop (by a cancel through any replica:
+    the request is in the store) and has not within ``STOP_GRACE_S``: stop it here."""
+    try:
+        current = status(exec_id)
+    except Exception:  # the store may be busy: next pass
+        return
+    if current not in STOP_REQUESTED:
+        _stop_seen.pop(exec_id, None)
+        return
+    since = _stop_seen.setdefault(exec_id, time.monotonic())
+    if time.monotonic() - since < STOP_GRACE_S:
+        return
+    _stop_seen.pop(exec_id, None)
+    logger.warning("execution %s: a stop was requested (%s); stopping its runner", exec_id, current)
+    stop(exec_id, record.get("pid"))
+
+
+def _stop_runner(exec_id: str, pid: int | None) -> None:
+    from kitaru_mcp.gateway import runtime
+
+    launcher.stop_runner(pid)
+    if runtime.run_status(exec_id) in LIVE_RUN_STATUSES | {"stopping"}:
+        runtime.mark_stopped(exec_id)
+
+
+def reconcile(fail: Any = None, status: Any = None, stop: Any = None) -> int:
     """One pass over the runner records; the number still live (runners or launches).
 
-    ``fail(exec_id, reason)`` and ``status(exec_id)`` default to the gateway's
-    ``runtime.mark_failed`` and ``runtime.run_status`` (tests pass fakes).
+    ``fail(exec_id, reason)``, ``status(exec_id)`` and ``stop(exec_id, pid)`` default
+    to the gateway's ``runtime.mark_failed`` and ``runtime.run_status``, and stopping
+    the runner (tests pass fakes).
     """
     busy, live = _launches_in_flight()
     for path in state.runs_dir().glob("*.json"):
@@ -82,6 +121,11 @@ def reconcile(fail: Any = None, status: Any = None) -> int:
         exec_id = record.get("exec_id") or path.stem
         if _runner_alive(record):
             live += 1
+            if status is None:
+                from kitaru_mcp.gateway import runtime
+
+                status = runtime.run_status
+            _stop_if_requested(exec_id, record, status, stop or _stop_runner)
             continue
         if exec_id in busy:
             continue

@@ -38,9 +38,10 @@ from kitaru_mcp.targets import TargetError, check_args, load_target
 class Reporter:
     """Writes the one report the server waits for, exactly once."""
 
-    def __init__(self, path: Path, record: dict[str, Any]) -> None:
+    def __init__(self, path: Path, record: dict[str, Any], tag: str | None = None) -> None:
         self.path = path
         self.record = record
+        self.tag = tag  # an idempotency claim the execution must carry (shared_keys)
         self.sent = False
 
     def started(self, exec_id: str | None) -> None:
@@ -63,9 +64,23 @@ class Reporter:
         }
         state.write_json(state.record_path(exec_id), record)
         state.write_json(self.path, {"exec_id": exec_id})
+        if self.tag:
+            self._tag(exec_id, self.tag)
         from kitaru_mcp.observe import tracing
 
         tracing.event("exec_id reported", exec_id=exec_id)
+
+    @staticmethod
+    def _tag(exec_id: str, tag: str) -> None:
+        """Put the claim on the execution (its launcher does too: a failure is only logged)."""
+        from kitaru_mcp.gateway import claims
+
+        try:
+            claims.ServerClaims().tag_execution(exec_id, tag)
+        except Exception as exc:
+            print(
+                f"runner: cannot tag {exec_id} with its idempotency claim: {exc}", file=sys.stderr
+            )
 
     def failed(self, code: str, message: str, field: str | None = None, hint: str | None = None):
         if self.sent:
@@ -179,6 +194,7 @@ def run_job(job: dict[str, Any]) -> int:
             "log": job.get("log"),
             "token": job.get("token"),
         },
+        tag=job.get("tag"),
     )
     from kitaru_mcp.observe import tracing
 
