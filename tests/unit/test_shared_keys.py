@@ -75,7 +75,7 @@ def _starter(server: FakeServer, exec_id: str, started: list[str], pause_s: floa
 
 
 def test_a_retry_through_any_replica_gets_the_same_execution() -> None:
-    server, started = FakeServer(), []
+    server, started = FakeServer(), list[str]()
     assert _once(server, _starter(server, "e1", started)) == ("e1", False)
     assert _once(server, _starter(server, "e2", started)) == ("e1", True)
     assert started == ["e1"]
@@ -85,7 +85,7 @@ def test_a_retry_through_any_replica_gets_the_same_execution() -> None:
 
 
 def test_the_same_key_with_other_arguments_is_a_conflict_naming_the_field() -> None:
-    server, started = FakeServer(), []
+    server, started = FakeServer(), list[str]()
     _once(server, _starter(server, "e1", started))
     with pytest.raises(Conflict) as caught:
         _once(server, _starter(server, "e2", started), target="flows.py:other")
@@ -94,7 +94,7 @@ def test_the_same_key_with_other_arguments_is_a_conflict_naming_the_field() -> N
 
 
 def test_two_replicas_racing_on_one_key_start_one_execution() -> None:
-    server, started = FakeServer(), []
+    server, started = FakeServer(), list[str]()
     answers: list[Any] = []
     barrier = threading.Barrier(2)
 
@@ -116,7 +116,7 @@ def test_two_replicas_racing_on_one_key_start_one_execution() -> None:
 
 
 def test_a_replica_that_died_between_claim_and_start_leaves_one_start_to_the_next() -> None:
-    server, started = FakeServer(), []
+    server, started = FakeServer(), list[str]()
     assert server.create(
         shared_keys.claim_name(
             shared_keys.key_digest("run", "k1"),
@@ -145,7 +145,7 @@ def test_a_replica_that_died_between_claim_and_start_leaves_one_start_to_the_nex
 
 
 def test_a_dead_replicas_runner_that_started_is_returned_not_started_again() -> None:
-    server, started = FakeServer(), []
+    server, started = FakeServer(), list[str]()
     name = shared_keys.claim_name(
         shared_keys.key_digest("run", "k1"),
         shared_keys.arguments_digest({"target": "flows.py:greet"}),
@@ -171,7 +171,7 @@ def test_a_failed_start_releases_its_claim() -> None:
 
 
 def test_claims_past_the_window_are_ignored() -> None:
-    server, started = FakeServer(), []
+    server, started = FakeServer(), list[str]()
     _once(server, _starter(server, "e1", started))
     server.age(WINDOW_S + 1)
     assert _once(server, _starter(server, "e2", started)) == ("e2", False)
