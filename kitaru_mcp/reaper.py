@@ -118,6 +118,8 @@ def reconcile(fail: Any = None, status: Any = None, stop: Any = None) -> int:
         record = state.read_json(path)
         if not record or record.get("settled") or not record.get("pid"):
             continue
+        if record.get("elsewhere"):  # a remote orchestrator carries it: our exit means nothing
+            continue
         exec_id = record.get("exec_id") or path.stem
         if _runner_alive(record):
             live += 1

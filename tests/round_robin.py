@@ -23,7 +23,7 @@ class RoundRobin:
     def __init__(self, backends: list[str]) -> None:
         self.backends = backends  # base URLs, e.g. http://127.0.0.1:PORT
         self.served: list[tuple[int, str, str | None]] = []  # (backend, method, tool name)
-        self._next = itertools.count()
+        self._next: dict[str, Any] = {}  # JSON-RPC method -> its own turn counter
         self._lock = threading.Lock()
         self.pinned: int | None = None  # every request to one backend (None: round robin)
         proxy = self
@@ -48,18 +48,22 @@ class RoundRobin:
         self.thread = threading.Thread(target=self.http.serve_forever, daemon=True)
         self.thread.start()
 
-    def _order(self) -> list[int]:
+    def _order(self, method: str) -> list[int]:
+        """The backends to try, the next in turn first. Each JSON-RPC method takes turns
+        on its own, so the N-th and (N+1)-th tools/call always land on different replicas
+        whatever else a client sends between them (initialize, tools/list...)."""
         with self._lock:
             if self.pinned is not None:
                 return [self.pinned]
-            first = next(self._next) % len(self.backends)
+            first = next(self._next.setdefault(method, itertools.count())) % len(self.backends)
         return [(first + i) % len(self.backends) for i in range(len(self.backends))]
 
     def forward(self, request: BaseHTTPRequestHandler) -> None:
         length = int(request.headers.get("content-length") or 0)
         body = request.rfile.read(length) if length else b""
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
-        for index in self._order():
+        method, tool = _what(body)
+        for index in self._order(method):
             try:
                 with httpx2.Client(timeout=300) as http:
                     answer = http.request(
@@ -71,7 +75,7 @@ class RoundRobin:
             except httpx2.ConnectError:
                 continue  # that backend is down: the next one
             with self._lock:
-                self.served.append((index, *_what(body)))
+                self.served.append((index, method, tool))
             request.send_response(answer.status_code)
             for name, value in answer.headers.items():
                 if name.lower() not in HOP_BY_HOP:

@@ -184,3 +184,59 @@ def on_flow_start(report: Any) -> None:
             yield
 
     flow_module._flow_scope = reporting_scope
+
+
+def runs_here(stack: str | None = None) -> bool:
+    """Whether ``stack``'s orchestrator (default: the active stack's) runs a flow inside
+    the calling process: ZenML's local orchestrator does; every other one (Kubernetes,
+    SageMaker, Vertex, local Docker...) runs it elsewhere.
+
+    Public ZenML API: ``Client().active_stack`` / ``Stack.from_model(Client().get_stack())``.
+    """
+    import_sdk()
+    from zenml.client import Client
+    from zenml.orchestrators.local.local_orchestrator import LocalOrchestrator
+    from zenml.stack import Stack
+
+    ensure_store()
+    client = Client()
+    target = client.active_stack if not stack else Stack.from_model(client.get_stack(stack))
+    return isinstance(target.orchestrator, LocalOrchestrator)
+
+
+def on_submission(report: Any) -> None:
+    """Call ``report(exec_id)`` once an orchestrator has accepted a run, and never wait
+    on the run here (a synchronous orchestrator's ``wait_for_completion`` is dropped):
+    for orchestrators that run flows elsewhere, the run is theirs once submitted.
+
+    Private ZenML API: wraps ``BaseOrchestrator.run`` (what ``Stack.deploy_pipeline``
+    calls) and, for that call, the orchestrator's ``submit_dynamic_pipeline`` /
+    ``submit_pipeline``, whose ``SubmissionResult`` carries the wait.
+    """
+    from zenml.orchestrators.base_orchestrator import BaseOrchestrator
+
+    original = BaseOrchestrator.run
+    names = ("submit_dynamic_pipeline", "submit_pipeline")
+
+    def submitting(self: Any, snapshot: Any, stack: Any, placeholder_run: Any = None) -> None:
+        for name in names:
+            setattr(self, name, _reporting(getattr(self, name), placeholder_run, report))
+        try:
+            return original(self, snapshot, stack, placeholder_run)
+        finally:
+            for name in names:
+                self.__dict__.pop(name, None)
+
+    BaseOrchestrator.run = submitting  # type: ignore[method-assign]
+
+
+def _reporting(submit: Any, placeholder_run: Any, report: Any) -> Any:
+    def submitted(*args: Any, **kwargs: Any) -> Any:
+        result = submit(*args, **kwargs)
+        if placeholder_run is not None:
+            report(str(placeholder_run.id))
+        if result is not None:
+            result.wait_for_completion = None  # the orchestrator carries it from here
+        return result
+
+    return submitted

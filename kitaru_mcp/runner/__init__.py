@@ -90,11 +90,22 @@ class Reporter:
         state.write_json(self.path, {"error": error})
 
 
-def _install_exec_id_hook(reporter: Reporter) -> None:
-    """Report the exec_id the moment the flow body starts, not when it ends."""
+def _install_exec_id_hook(reporter: Reporter, stack: str | None = None) -> bool:
+    """Report the exec_id the moment the flow body starts here, not when it ends; or, when
+    ``stack``'s orchestrator runs flows elsewhere, the moment it accepted the run (and
+    never wait on it here). Whether the flow runs in this process."""
     from kitaru_mcp.gateway import runtime
 
     runtime.on_flow_start(reporter.started)
+    try:
+        here = runtime.runs_here(stack)
+    except Exception as exc:  # an unknown stack: Kitaru's own run says so, in its words
+        print(f"runner: cannot tell where stack {stack!r} runs flows: {exc}", file=sys.stderr)
+        return True
+    if not here:
+        reporter.record["elsewhere"] = True  # the reaper never fails it for our exit
+        runtime.on_submission(reporter.started)
+    return here
 
 
 def _classify(exc: BaseException) -> str:
@@ -111,8 +122,8 @@ def run(operation: str, options: dict[str, Any], reporter: Reporter) -> None:
         args = json.loads(options.get("args") or "{}")
         check_args(flow, args)
         _connect()
-        _install_exec_id_hook(reporter)
         stack = options.get("stack")
+        _install_exec_id_hook(reporter, stack)
         handle = flow.run(**({"stack": stack} if stack else {}), **args)
         reporter.started(handle.exec_id)
         return
@@ -122,7 +133,7 @@ def run(operation: str, options: dict[str, Any], reporter: Reporter) -> None:
         with contextlib.suppress(TargetError):
             load_target(target)
     _connect()
-    _install_exec_id_hook(reporter)
+    here = _install_exec_id_hook(reporter)
     from kitaru import KitaruClient
 
     executions = KitaruClient().executions
@@ -132,7 +143,7 @@ def run(operation: str, options: dict[str, Any], reporter: Reporter) -> None:
             at=options.get("at"),
             flow_overrides=json.loads(options.get("flow_inputs") or "null"),
             checkpoint_overrides=json.loads(options.get("overrides") or "null"),
-            wait=True,
+            wait=here,  # a replay that runs elsewhere is the orchestrator's once submitted
         )
         exec_ids = [str(getattr(item, "replay_exec_id", "")) for item in _items(submission)]
         reporter.started(next((e for e in exec_ids if e), None))
