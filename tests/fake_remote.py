@@ -76,9 +76,12 @@ class FakeRemoteOrchestratorFlavor(BaseOrchestratorFlavor):
 def register() -> None:
     from zenml.client import Client
     from zenml.enums import StackComponentType
+    from zenml.utils import source_utils
 
     from kitaru_mcp.gateway import session
 
+    # the flavor's source is named from the repository root, where runners start
+    source_utils.set_custom_source_root(str(Path(__file__).resolve().parent.parent))
     session.ensure_store()
     client = Client()
     orchestrator = StackComponentType.ORCHESTRATOR
