@@ -19,8 +19,9 @@ any replica, creates claim ``g<n+1>`` (again unique: one winner) and starts
 exactly one execution. If the dead replica's runner did start, its execution
 carries the tag and is returned instead. A start that fails releases its claim.
 
-Claims older than the idempotency window are ignored; the same key with other
-arguments within it is a ``Conflict`` naming ``idempotency_key``.
+Claims older than the idempotency window are ignored and deleted when next
+seen; the same key with other arguments within it is a ``Conflict`` naming
+``idempotency_key``.
 """
 
 from __future__ import annotations
@@ -111,6 +112,7 @@ def _claim_or_find(
         found = [Claim.parse(*row) for row in server.claims(f"{PREFIX}{digest}-")]
         every = [claim for claim in found if claim is not None]
         live = [claim for claim in every if now - claim.created < window_s]
+        _forget(server, [claim for claim in every if claim not in live])
         other = next((claim for claim in live if claim.arguments != arguments), None)
         if other is not None:
             raise Conflict(
@@ -141,6 +143,13 @@ def _claim_or_find(
         field="idempotency_key",
         hint="Call again in a moment with the same key.",
     )
+
+
+def _forget(server: ClaimStore, expired: list[Claim]) -> None:
+    """Delete claims past the window (the tag leaves its execution too); best effort."""
+    for claim in expired:
+        with contextlib.suppress(Exception):
+            server.release(claim.name)
 
 
 @contextlib.contextmanager

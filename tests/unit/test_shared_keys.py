@@ -175,6 +175,7 @@ def test_claims_past_the_window_are_ignored() -> None:
     _once(server, _starter(server, "e1", started))
     server.age(WINDOW_S + 1)
     assert _once(server, _starter(server, "e2", started)) == ("e2", False)
+    assert [name[-3:] for name in server.tags] == ["-g2"], "the expired claim is deleted"
 
 
 def test_a_claim_name_parses_back() -> None:
