@@ -396,6 +396,9 @@ def serve(args: argparse.Namespace) -> int:
     except workers.WorkersConfigError as exc:
         print(f"kitaru-mcp: {exc}", file=sys.stderr)
         return USAGE_ERROR
+    if args.stateless and args.transport != "http":
+        print("kitaru-mcp: --stateless needs --transport http.", file=sys.stderr)
+        return USAGE_ERROR
     if args.transport == "stdio":
         from kitaru_mcp.clients.hint import print_hint
 

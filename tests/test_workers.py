@@ -127,6 +127,7 @@ def _kitaru_mcp(home: Path, *flags: str, timeout: float = 60) -> subprocess.Comp
         (("--workers", "2"), "--workers needs --transport http"),
         (("--transport", "http", "--workers", "0"), "--workers 0: at least 1"),
         (("--transport", "http", "--workers", "two"), "--workers 'two'"),
+        (("--stateless",), "--stateless needs --transport http"),
     ],
 )
 def test_unusable_workers_exit_2_with_a_clear_message(tmp_path: Path, flags, says) -> None:
