@@ -19,6 +19,11 @@ machine's processes, leaves that request in the Kitaru server) is stopped
 here once the request is ``STOP_GRACE_S`` old, and the execution recorded
 ``stopped``.
 
+With a Kitaru server as the connection it also reads every replica's runner
+heartbeats (``kitaru_mcp.heartbeats``), every ``SHARED_INTERVAL_S`` even when
+nothing lives here: a runner that died with its machine is noticed by the
+others.
+
 A record is marked ``settled`` once its runner is gone and the store agrees it
 ended, so it is not looked at again (until a new runner reports on it).
 """
@@ -31,7 +36,7 @@ import threading
 import time
 from typing import Any
 
-from kitaru_mcp import launcher, processes, state
+from kitaru_mcp import heartbeats, launcher, processes, state
 from kitaru_mcp.errors import is_not_found
 from kitaru_mcp.statuses import LIVE_RUN_STATUSES
 
@@ -114,6 +119,8 @@ def reconcile(fail: Any = None, status: Any = None, stop: Any = None) -> int:
     the runner (tests pass fakes).
     """
     busy, live = _launches_in_flight()
+    alive = _alive_here
+    alive.clear()
     for path in state.runs_dir().glob("*.json"):
         record = state.read_json(path)
         if not record or record.get("settled") or not record.get("pid"):
@@ -123,6 +130,7 @@ def reconcile(fail: Any = None, status: Any = None, stop: Any = None) -> int:
         exec_id = record.get("exec_id") or path.stem
         if _runner_alive(record):
             live += 1
+            alive.add(exec_id)
             if status is None:
                 from kitaru_mcp.gateway import runtime
 
@@ -154,6 +162,24 @@ def reconcile(fail: Any = None, status: Any = None, stop: Any = None) -> int:
     return live
 
 
+_alive_here: set[str] = set()  # executions whose runner this machine saw alive last pass
+SHARED_INTERVAL_S = max(INTERVAL_S, heartbeats.LEASE_S / 3)
+
+
+def _shared() -> bool:
+    """The connection is a Kitaru server: other replicas' runners are ours to watch too."""
+    from kitaru_mcp.gateway import backend
+
+    return backend.server_url() is not None
+
+
+def _reconcile_heartbeats() -> None:
+    """Runners of any replica that stopped beating (``kitaru_mcp.heartbeats``)."""
+    from kitaru_mcp.gateway import runtime
+
+    heartbeats.reconcile(set(_alive_here), runtime.run_status, runtime.mark_failed)
+
+
 BEGIN_AT_THE_LATEST_S = 10.0
 AFTER_BEGIN_S = 0.1
 _begun = threading.Event()
@@ -174,16 +200,20 @@ def _loop() -> None:
     if _stop.wait(AFTER_BEGIN_S):  # the tools/list answer goes out first
         return
     while not _stop.is_set():
+        shared = False
         try:
             live = reconcile()
+            shared = _shared()
+            if shared:
+                _reconcile_heartbeats()
         except Exception:
             logger.exception("reaper pass failed")
             live = 1
         _wake.clear()
         if live:
             _stop.wait(INTERVAL_S)
-        else:
-            _wake.wait()  # nothing live: sleep until a launch pokes us
+        else:  # nothing live here: sleep until a launch pokes us (or the next shared look)
+            _wake.wait(SHARED_INTERVAL_S if shared else None)
             _stop.wait(INTERVAL_S / 4)  # let the new runner report first
 
 

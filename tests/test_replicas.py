@@ -14,7 +14,9 @@ while the survivor serves everything.
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import signal
 import threading
 import uuid
 from collections.abc import Iterator
@@ -67,6 +69,7 @@ def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replicas]:
                 "KITARU_MCP_STATE_DIR": str(states[-1]),
                 "KITARU_MCP_TOKEN": TOKEN,
                 "KITARU_MCP_REQUEST_STATE_KEY": KEY,
+                "KITARU_MCP_RUNNER_LEASE": "8",  # a dead runner's heartbeat goes stale soon
             }
             servers.append(HttpServer(folder, "--mode", "destructive", "--stateless", env=env))
         for server in servers:
@@ -221,21 +224,30 @@ def test_cancel_through_the_other_replica_stops_the_runner(replicas) -> None:
 
 
 def test_a_replica_killed_mid_run_leaves_the_run_going_and_the_survivor_serves(replicas):
-    proxy = replicas.proxy
-    started = ok(
-        proxy.url,
+    """Two runs on one replica, which is then killed: the run whose runner lives completes;
+    the one whose runner died with it (its machine gone) is marked failed by the survivor,
+    which knew nothing of it but its heartbeat in the server."""
+    proxy, owner = replicas.proxy, 0
+    start = {"target": "examples/slow.py:slow"}
+    owner_url = replicas.servers[owner].url
+    going = ok(owner_url, MODERN, "kitaru_executions_run", {**start, "args": {"steps": 6}})
+    doomed = ok(
+        owner_url,
         MODERN,
         "kitaru_executions_run",
-        {"target": "examples/slow.py:slow", "args": {"steps": 6, "seconds": 1.0}},
+        {**start, "args": {"steps": 200, "seconds": 0.5}},
     )
-    exec_id = started["execution"]["exec_id"]
-    owner = proxy.tool_calls("kitaru_executions_run")[-1]
+    going_id, doomed_id = going["execution"]["exec_id"], doomed["execution"]["exec_id"]
+    doomed_pid = replicas.record(owner, doomed_id)["pid"]
     replicas.servers[owner].process.kill()
     replicas.servers[owner].process.wait(timeout=15)
+    os.kill(doomed_pid, signal.SIGKILL)  # this runner dies with its machine
 
     for era in ERAS:
-        assert ok(proxy.url, era, "kitaru_executions_get", {"exec_id": exec_id})
-    assert wait_for(proxy.url, MODERN, exec_id)["status"] == "completed"
+        assert ok(proxy.url, era, "kitaru_executions_get", {"exec_id": going_id})
+    assert wait_for(proxy.url, MODERN, going_id)["status"] == "completed"
+    assert wait_for(proxy.url, LEGACY, doomed_id)["status"] == "failed"
     listed = ok(proxy.url, LEGACY, "kitaru_executions_list", {"limit": 5})
-    assert exec_id in [e["exec_id"] for e in listed["executions"]]
-    assert set(proxy.served[-4:]) and {b for b, _, _ in proxy.served[-4:]} == {1 - owner}
+    assert {going_id, doomed_id} <= {e["exec_id"] for e in listed["executions"]}
+    assert {backend for backend, _, _ in proxy.served[-4:]} == {1 - owner}
+    assert replicas.record(1 - owner, doomed_id) == {}, "the survivor never ran it"

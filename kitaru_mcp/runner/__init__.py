@@ -42,6 +42,8 @@ class Reporter:
         self.path = path
         self.record = record
         self.tag = tag  # an idempotency claim the execution must carry (shared_keys)
+        self.beats = False  # connected to a Kitaru server: keep a heartbeat (heartbeats)
+        self.beating: str | None = None
         self.sent = False
 
     def started(self, exec_id: str | None) -> None:
@@ -66,6 +68,11 @@ class Reporter:
         state.write_json(self.path, {"exec_id": exec_id})
         if self.tag:
             self._tag(exec_id, self.tag)
+        if self.beats and not self.record.get("elsewhere"):
+            from kitaru_mcp import heartbeats
+
+            heartbeats.start_beating(exec_id)  # other replicas see this runner live
+            self.beating = exec_id
         from kitaru_mcp.observe import tracing
 
         tracing.event("exec_id reported", exec_id=exec_id)
@@ -121,7 +128,7 @@ def run(operation: str, options: dict[str, Any], reporter: Reporter) -> None:
         flow = load_target(target or "")
         args = json.loads(options.get("args") or "{}")
         check_args(flow, args)
-        _connect()
+        _connect(reporter)
         stack = options.get("stack")
         _install_exec_id_hook(reporter, stack)
         handle = flow.run(**({"stack": stack} if stack else {}), **args)
@@ -132,7 +139,7 @@ def run(operation: str, options: dict[str, Any], reporter: Reporter) -> None:
     if target:  # make the original flow's module importable under its stable name
         with contextlib.suppress(TargetError):
             load_target(target)
-    _connect()
+    _connect(reporter)
     here = _install_exec_id_hook(reporter)
     from kitaru import KitaruClient
 
@@ -154,11 +161,15 @@ def run(operation: str, options: dict[str, Any], reporter: Reporter) -> None:
     reporter.started(exec_id)
 
 
-def _connect() -> None:
-    """The first store use of this process, under the store lock (see ``gateway.store_lock``)."""
+def _connect(reporter: Reporter) -> None:
+    """The first store use of this process, under the store lock (see ``gateway.store_lock``);
+    on a Kitaru server the runner will keep a heartbeat (decided now: a flow run changes
+    the process's connection variables while it runs)."""
+    from kitaru_mcp.gateway import backend
     from kitaru_mcp.gateway.store_lock import ensure_store
 
     ensure_store()
+    reporter.beats = backend.server_url() is not None
 
 
 def _items(submission: Any) -> list[Any]:
@@ -237,4 +248,8 @@ def _run_reported(
             sys.stdout.flush()
             sys.stderr.flush()
         record_exit(job.get("token"), code, "runner")
+        if reporter.beating:
+            from kitaru_mcp import heartbeats
+
+            heartbeats.stop_beating(reporter.beating)
     return code

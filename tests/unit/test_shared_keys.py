@@ -203,3 +203,21 @@ def test_the_reaper_stops_a_live_runner_whose_execution_was_asked_to_stop(monkey
     assert stopped == []
     reaper.reconcile(status=lambda _: "stopping", stop=stop)
     assert stopped == [("e-live", 4242)]
+
+
+def test_a_runner_that_stopped_beating_is_failed_by_any_replica() -> None:
+    from kitaru_mcp import heartbeats
+
+    server = FakeServer()
+    for exec_id in ("e-dead", "e-mine", "e-ended", "e-fresh"):
+        server.create(heartbeats.tag(exec_id))
+    server.age(heartbeats.LEASE_S + 1)
+    server.touch(heartbeats.tag("e-fresh"))
+    statuses = {"e-dead": "running", "e-mine": "running", "e-ended": "completed"}
+    failed: dict[str, str] = {}
+
+    count = heartbeats.reconcile({"e-mine"}, statuses.__getitem__, failed.__setitem__, server)
+    assert count == 1 and list(failed) == ["e-dead"]
+    assert "no heartbeat" in failed["e-dead"]
+    left = {name[len(heartbeats.PREFIX) :] for name in server.tags}
+    assert left == {"e-mine", "e-fresh"}, "judged beats are deleted; live ones stay"
