@@ -168,8 +168,9 @@ SHARED_INTERVAL_S = max(INTERVAL_S, heartbeats.LEASE_S / 3)
 
 def _shared() -> bool:
     """The connection is a Kitaru server: other replicas' runners are ours to watch too."""
-    from kitaru_mcp.gateway import backend
+    from kitaru_mcp.gateway import backend, sdk
 
+    sdk.import_sdk()  # never beside another thread's first ZenML import (a deadlock)
     return backend.server_url() is not None
 
 
