@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 import threading
 import time
 from typing import Any
@@ -166,11 +167,15 @@ _alive_here: set[str] = set()  # executions whose runner this machine saw alive 
 SHARED_INTERVAL_S = max(INTERVAL_S, heartbeats.LEASE_S / 3)
 
 
-def _shared() -> bool:
-    """The connection is a Kitaru server: other replicas' runners are ours to watch too."""
+def _shared() -> bool | None:
+    """The connection is a Kitaru server: other replicas' runners are ours to watch too.
+    None while nothing has imported Kitaru yet: the reaper never imports it first (a
+    server imports it after ``tools/list``, and two first imports of ZenML deadlock)."""
+    if "kitaru.client" not in sys.modules:
+        return None
     from kitaru_mcp.gateway import backend, sdk
 
-    sdk.import_sdk()  # never beside another thread's first ZenML import (a deadlock)
+    sdk.import_sdk()  # waits for an import still under way
     return backend.server_url() is not None
 
 
@@ -201,7 +206,7 @@ def _loop() -> None:
     if _stop.wait(AFTER_BEGIN_S):  # the tools/list answer goes out first
         return
     while not _stop.is_set():
-        shared = False
+        shared: bool | None = None
         try:
             live = reconcile()
             shared = _shared()
@@ -214,7 +219,7 @@ def _loop() -> None:
         if live:
             _stop.wait(INTERVAL_S)
         else:  # nothing live here: sleep until a launch pokes us (or the next shared look)
-            _wake.wait(SHARED_INTERVAL_S if shared else None)
+            _wake.wait(SHARED_INTERVAL_S if shared is not False else None)
             _stop.wait(INTERVAL_S / 4)  # let the new runner report first
 
 

@@ -47,3 +47,11 @@ def test_the_reaper_never_fails_a_run_carried_elsewhere() -> None:
     failed: dict[str, str] = {}
     reaper.reconcile(fail=failed.__setitem__, status=lambda _: "running")
     assert failed == {}
+
+
+def test_the_reaper_never_imports_kitaru_first_to_learn_the_connection() -> None:
+    import sys
+
+    assert "kitaru.client" not in sys.modules
+    assert reaper._shared() is None, "not known yet: looked at again on the next pass"
+    assert "zenml" not in sys.modules
