@@ -132,11 +132,12 @@ def reconcile(fail: Any = None, status: Any = None, stop: Any = None) -> int:
         if _runner_alive(record):
             live += 1
             alive.add(exec_id)
-            if status is None:
+            if status is None and "kitaru.client" in sys.modules:  # never the first import
                 from kitaru_mcp.gateway import runtime
 
                 status = runtime.run_status
-            _stop_if_requested(exec_id, record, status, stop or _stop_runner)
+            if status is not None:
+                _stop_if_requested(exec_id, record, status, stop or _stop_runner)
             continue
         if exec_id in busy:
             continue

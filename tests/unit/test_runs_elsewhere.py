@@ -46,7 +46,7 @@ def test_the_reaper_never_fails_a_run_carried_elsewhere() -> None:
     )
     failed: dict[str, str] = {}
     reaper.reconcile(fail=failed.__setitem__, status=lambda _: "running")
-    assert failed == {}
+    assert "e-away" not in failed
 
 
 def test_the_reaper_never_imports_kitaru_first_to_learn_the_connection() -> None:

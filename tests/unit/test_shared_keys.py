@@ -203,6 +203,7 @@ def test_the_reaper_stops_a_live_runner_whose_execution_was_asked_to_stop(monkey
     assert stopped == []
     reaper.reconcile(status=lambda _: "stopping", stop=stop)
     assert stopped == [("e-live", 4242)]
+    state.record_path("e-live").unlink()
 
 
 def test_a_runner_that_stopped_beating_is_failed_by_any_replica() -> None:
