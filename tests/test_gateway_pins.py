@@ -253,3 +253,8 @@ def test_orchestrator_submission_points() -> None:
     assert "placeholder_run" in _parameters(BaseOrchestrator.submit_pipeline)
     assert SubmissionResult(wait_for_completion=None).wait_for_completion is None
     assert issubclass(LocalOrchestrator, BaseOrchestrator)
+    from zenml.orchestrators.local.local_orchestrator import LocalOrchestratorFlavor
+
+    from kitaru_mcp.gateway.runtime import LOCAL_FLAVOR
+
+    assert LocalOrchestratorFlavor().name == LOCAL_FLAVOR  # runtime.runs_here

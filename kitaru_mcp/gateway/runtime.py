@@ -188,20 +188,24 @@ def on_flow_start(report: Any) -> None:
 
 def runs_here(stack: str | None = None) -> bool:
     """Whether ``stack``'s orchestrator (default: the active stack's) runs a flow inside
-    the calling process: ZenML's local orchestrator does; every other one (Kubernetes,
-    SageMaker, Vertex, local Docker...) runs it elsewhere.
+    the calling process: ZenML's local orchestrator (flavor ``local``) does; every other
+    one (Kubernetes, SageMaker, Vertex, local Docker...) runs it elsewhere.
 
-    Public ZenML API: ``Client().active_stack`` / ``Stack.from_model(Client().get_stack())``.
+    Public ZenML API: ``Client().active_stack_model`` / ``get_stack`` and the stack's
+    orchestrator component's ``flavor_name`` (no component is instantiated).
     """
     import_sdk()
     from zenml.client import Client
-    from zenml.orchestrators.local.local_orchestrator import LocalOrchestrator
-    from zenml.stack import Stack
+    from zenml.enums import StackComponentType
 
     ensure_store()
     client = Client()
-    target = client.active_stack if not stack else Stack.from_model(client.get_stack(stack))
-    return isinstance(target.orchestrator, LocalOrchestrator)
+    model = client.get_stack(stack) if stack else client.active_stack_model
+    orchestrators = model.components.get(StackComponentType.ORCHESTRATOR) or []
+    return not orchestrators or orchestrators[0].flavor_name == LOCAL_FLAVOR
+
+
+LOCAL_FLAVOR = "local"  # zenml.orchestrators.local.LocalOrchestratorFlavor().name
 
 
 def on_submission(report: Any) -> None:
