@@ -2,7 +2,9 @@
 
 - ``kitaru-mcp``: serve MCP over stdio.
 - ``kitaru-mcp --transport http [--host 127.0.0.1] [--port 8765]``: serve MCP
-  over streamable HTTP (see ``kitaru_mcp.http_transport``).
+  over streamable HTTP (see ``kitaru_mcp.http_transport``); ``--stateless`` keeps
+  no session, ``--workers N`` serves from N processes behind one socket
+  (``kitaru_mcp.workers``).
 - ``kitaru-mcp tools [--json]``: list the tools.
 - ``kitaru-mcp call <tool> ['<json arguments>' | -]``: run one tool through the
   same validation, handler and error boundary as an MCP call; the result (or
