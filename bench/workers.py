@@ -1,7 +1,9 @@
 """Benchmark ``--workers``: ``python bench/workers.py [--quick] [--out FILE]``.
 
-The same store, served over HTTP by ``--workers 1`` and then ``--workers 2``
-in the same run, each measured alike:
+The same store, served over HTTP by ``--workers 1`` and ``--workers 2`` at
+once (an idle server costs nothing), measured in rounds that alternate
+between the two so that other workloads on shared cores hit both alike; each
+round:
 
 1. **unloaded**: one session, calls of ``kitaru_executions_list(limit=20)``
    and ``kitaru_executions_get`` alternately, one at a time: p50 / p99.
@@ -9,7 +11,7 @@ in the same run, each measured alike:
    time: throughput (calls/s) and p50 / p95 / p99 / max.
 3. **run under load**: while ``RUN_READERS`` sessions keep reading, how long
    ``kitaru_executions_run`` of ``examples/two_steps.py:two_steps`` takes to
-   return (each with fresh inputs; the median and the worst).
+   return (fresh inputs each time; the median and the worst over the rounds).
 
 Every request is a self-contained 2026-07-28 ``tools/call`` (no session to
 keep); each session is one keep-alive connection, so the kernel spreads the
@@ -32,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -190,49 +193,69 @@ async def readers(
     return sum(await asyncio.gather(*(one(i) for i in range(count))))
 
 
-async def measure(url: str, exec_ids: list[str], seconds: float, runs: int) -> dict[str, Any]:
-    """The three measurements against one server (already warm)."""
+@dataclass
+class Samples:
+    """What the rounds measured against one server, pooled."""
+
+    unloaded: list[float] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    calls: int = 0
+    elapsed: float = 0.0
+    returns: list[float] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "unloaded_p50_ms": percentile(self.unloaded, 0.5),
+            "unloaded_p99_ms": percentile(self.unloaded, 0.99),
+            "throughput_per_s": round(self.calls / self.elapsed, 1),
+            "calls": self.calls,
+            "p50_ms": percentile(self.latencies, 0.5),
+            "p95_ms": percentile(self.latencies, 0.95),
+            "p99_ms": percentile(self.latencies, 0.99),
+            "max_ms": round(max(self.latencies), 1),
+            "run_return_median_s": round(statistics.median(self.returns), 2),
+            "run_return_worst_s": round(max(self.returns), 2),
+        }
+
+
+async def one_round(url: str, exec_ids: list[str], seconds: float, into: Samples) -> None:
+    """One round of the three measurements against one server (already warm)."""
     single = Caller(url)
-    unloaded = [await single.read(i, exec_ids) for i in range(60)]
+    into.unloaded += [await single.read(i, exec_ids) for i in range(20)]
     await single.close()
 
-    latencies: list[float] = []
     stop = asyncio.Event()
     started = time.perf_counter()
-    task = asyncio.ensure_future(readers(url, exec_ids, SESSIONS, stop, latencies))
+    task = asyncio.ensure_future(readers(url, exec_ids, SESSIONS, stop, into.latencies))
     await asyncio.sleep(seconds)
     stop.set()
-    calls = await task
-    elapsed = time.perf_counter() - started
+    into.calls += await task
+    into.elapsed += time.perf_counter() - started
 
     stop_runs = asyncio.Event()
     busy = asyncio.ensure_future(readers(url, exec_ids, RUN_READERS, stop_runs, []))
     await asyncio.sleep(2.0)  # the readers are busy
-    runner, returns = Caller(url), []
-    for index in range(runs):
-        start = time.perf_counter()
-        arguments = {"name": f"bench-{os.getpid()}-{time.time_ns()}-{index}"}
-        await runner.call(
-            "kitaru_executions_run",
-            {"target": "examples/two_steps.py:two_steps", "args": arguments},
-        )
-        returns.append(time.perf_counter() - start)
-        await asyncio.sleep(1.0)
+    runner = Caller(url)
+    start = time.perf_counter()
+    arguments = {"name": f"bench-{os.getpid()}-{time.time_ns()}"}
+    await runner.call(
+        "kitaru_executions_run", {"target": "examples/two_steps.py:two_steps", "args": arguments}
+    )
+    into.returns.append(time.perf_counter() - start)
     await runner.close()
     stop_runs.set()
     await busy
-    return {
-        "unloaded_p50_ms": percentile(unloaded, 0.5),
-        "unloaded_p99_ms": percentile(unloaded, 0.99),
-        "throughput_per_s": round(calls / elapsed, 1),
-        "calls": calls,
-        "p50_ms": percentile(latencies, 0.5),
-        "p95_ms": percentile(latencies, 0.95),
-        "p99_ms": percentile(latencies, 0.99),
-        "max_ms": round(max(latencies), 1),
-        "run_return_median_s": round(statistics.median(returns), 2),
-        "run_return_worst_s": round(max(returns), 2),
-    }
+    await asyncio.sleep(2.0)  # the run ends before the other server's round
+
+
+async def measure(urls: dict[str, str], exec_ids: list[str], seconds: float, rounds: int):
+    """Rounds alternating between the servers, so the machine's drift (other workloads
+    on shared cores) hits both alike; the pooled figures per server."""
+    samples = {name: Samples() for name in urls}
+    for _ in range(rounds):
+        for name, url in urls.items():
+            await one_round(url, exec_ids, seconds, samples[name])
+    return {name: sample.summary() for name, sample in samples.items()}
 
 
 async def warm(url: str, exec_ids: list[str]) -> None:
@@ -286,10 +309,10 @@ def _pair(row: dict[str, Any], prefix: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="5 s of load, 2 runs")
+    parser.add_argument("--quick", action="store_true", help="2 rounds of 4 s of load")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "workers-results.json")
     args = parser.parse_args(argv)
-    seconds, runs = (5.0, 2) if args.quick else (20.0, 5)
+    seconds, rounds = (4.0, 2) if args.quick else (5.0, 6)
     home = Path(tempfile.mkdtemp(prefix="kitaru-bench-workers-"))
     try:
         env = isolate(home)
@@ -299,15 +322,17 @@ def main(argv: list[str] | None = None) -> int:
 
         logging.getLogger("httpx2").setLevel(logging.WARNING)  # Kitaru logs every request
         logging.getLogger("httpx").setLevel(logging.WARNING)
-        results: dict[str, dict[str, Any]] = {}
-        for workers in (1, 2):
-            log(f"--workers {workers}")
-            server = Server(workers, env, home / "server.log")
-            try:
+        servers = {str(n): Server(n, env, home / f"server-{n}.log") for n in (1, 2)}
+        try:
+            for server in servers.values():
                 server.wait_listening()
-                asyncio.run(warm(server.url, exec_ids))
-                results[str(workers)] = asyncio.run(measure(server.url, exec_ids, seconds, runs))
-            finally:
+            urls = {name: server.url for name, server in servers.items()}
+            for url in urls.values():
+                asyncio.run(warm(url, exec_ids))
+            log(f"{rounds} rounds of {seconds:.0f} s of load per server, alternating")
+            results = asyncio.run(measure(urls, exec_ids, seconds, rounds))
+        finally:
+            for server in servers.values():
                 server.stop()
         cpu = {"cores": os.cpu_count(), "load_average": list(os.getloadavg())}
         args.out.write_text(json.dumps({"machine": cpu, "results": results}, indent=2) + "\n")
