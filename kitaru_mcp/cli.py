@@ -495,9 +495,16 @@ def _supervise(
     args: argparse.Namespace, options: Any, http_options: Any, sock: Any, count: int
 ) -> int:
     """``--workers N`` (N > 1): uvicorn's supervisor over N servers on ``sock``."""
-    from kitaru_mcp import workers
+    from kitaru_mcp import request_state, workers
     from kitaru_mcp.observe import audit
 
+    try:
+        request_state.load_key()  # what every worker would refuse, refused once here
+    except request_state.KeyConfigError as exc:
+        print(f"kitaru-mcp: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    except OSError:
+        pass  # a read-only state directory: each worker keeps a key of its own (logged)
     warning = workers.cores_warning(count)
     if warning:
         print(warning, file=sys.stderr)

@@ -106,6 +106,7 @@ class Supervisor(Multiprocess):
 
     def __init__(self, config: uvicorn.Config, sock: socket.socket, spec: WorkerSpec) -> None:
         self.spec = spec
+        self.failed_start = False
         super().__init__(config, sockets=[sock])
 
     def _started(self) -> Process:
@@ -126,6 +127,7 @@ class Supervisor(Multiprocess):
             process.join()
             if process.exitcode == STARTUP_FAILURE:  # it would fail the same way again
                 logger.error("worker %s could not start: stopping", process.pid)
+                self.failed_start = True
                 self.should_exit.set()
                 return
             logger.warning(
@@ -152,8 +154,9 @@ def supervise(spec: WorkerSpec, sock: socket.socket, count: int) -> int:
         f"({count} workers, stateless)",
         file=sys.stderr,
     )
-    Supervisor(config, sock, spec).run()
-    return 0
+    supervisor = Supervisor(config, sock, spec)
+    supervisor.run()
+    return 1 if supervisor.failed_start else 0
 
 
 def serve_worker(spec: WorkerSpec, sock: socket.socket) -> None:  # pragma: no cover - a child

@@ -18,7 +18,7 @@ import anyio
 import mcp
 import pytest
 from conftest import ROOT, home_env, wait_until
-from http_server import HttpServer
+from http_server import HttpServer, free_port
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp_client import ERAS, LEGACY, MODERN
@@ -136,6 +136,23 @@ def test_unusable_workers_exit_2_with_a_clear_message(tmp_path: Path, flags, say
     assert says in done.stderr
     assert "Traceback" not in done.stderr
     assert done.stdout == ""
+
+
+def test_a_short_request_state_key_is_refused_before_any_worker_starts(tmp_path: Path) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("KITARU_MCP_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "kitaru_mcp", "--transport", "http", "--workers", "2"]
+        + ["--port", str(free_port())],
+        cwd=ROOT,
+        env={**clean, **home_env(tmp_path), "KITARU_MCP_REQUEST_STATE_KEY": "short"},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "KITARU_MCP_REQUEST_STATE_KEY is too short" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_a_busy_port_exits_1_without_a_traceback(tmp_path: Path) -> None:
