@@ -140,9 +140,9 @@ def test_unusable_workers_exit_2_with_a_clear_message(tmp_path: Path, flags, say
 
 def test_a_short_request_state_key_is_refused_before_any_worker_starts(tmp_path: Path) -> None:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("KITARU_MCP_")}
+    flags = ["--transport", "http", "--workers", "2", "--port", str(free_port())]
     done = subprocess.run(
-        [sys.executable, "-m", "kitaru_mcp", "--transport", "http", "--workers", "2"]
-        + ["--port", str(free_port())],
+        [sys.executable, "-m", "kitaru_mcp", *flags],
         cwd=ROOT,
         env={**clean, **home_env(tmp_path), "KITARU_MCP_REQUEST_STATE_KEY": "short"},
         stdin=subprocess.DEVNULL,
