@@ -29,6 +29,10 @@ serve:
 bench *args:
     {{venv}}/python bench/run.py {{args}}
 
+# --workers 1 against --workers 2 over HTTP: throughput, latency, run under load (`--quick`)
+bench-workers *args:
+    {{venv}}/python bench/workers.py {{args}}
+
 lint:
     {{venv}}/ruff check .
     {{venv}}/ruff format --check codegen handlers kitaru_mcp tests

@@ -263,7 +263,9 @@ def cancel(gw: GatewayPort, params: models.KitaruExecutionsCancelInput) -> model
             f"Execution {exec_id} already ended ({execution['status']}); nothing to cancel.",
             field="exec_id",
         )
-    gw.request_cancel(exec_id)
+    gw.request_cancel(exec_id)  # the stop request, in the store every replica shares
+    # no record: another replica's runner carries it, and its reaper stops it on seeing the
+    # request (kitaru_mcp.runs.reaper); the status written below is a request it honours too
     record = runs().record(exec_id) or {}
     deadline = time.monotonic() + 3.0
     while time.monotonic() < deadline and gw.get_execution(exec_id)["status"] not in FINISHED:

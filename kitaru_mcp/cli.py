@@ -2,7 +2,9 @@
 
 - ``kitaru-mcp``: serve MCP over stdio.
 - ``kitaru-mcp --transport http [--host 127.0.0.1] [--port 8765]``: serve MCP
-  over streamable HTTP (see ``kitaru_mcp.surface.http_transport``).
+  over streamable HTTP (see ``kitaru_mcp.surface.http_transport``); ``--stateless`` keeps
+  no session, ``--workers N`` serves from N processes behind one socket
+  (``kitaru_mcp.surface.workers``).
 - ``kitaru-mcp tools [--json]``: list the tools.
 - ``kitaru-mcp call <tool> ['<json arguments>' | -]``: run one tool through the
   same validation, handler and error boundary as an MCP call; the result (or
@@ -122,6 +124,20 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="HOST",
         help="a Host header value allowed besides loopback ones and --host (repeatable)",
+    )
+    http.add_argument(
+        "--workers",
+        default=os.environ.get("KITARU_MCP_WORKERS") or None,
+        metavar="N",
+        help="serve HTTP from N processes behind one socket (default 1; implies --stateless). "
+        "Env: KITARU_MCP_WORKERS.",
+    )
+    http.add_argument(
+        "--stateless",
+        action="store_true",
+        default=None,
+        help="keep no session between HTTP requests (no Mcp-Session-Id; 2025-11-25 clients "
+        "cannot be asked mid-call). Env: KITARU_MCP_STATELESS.",
     )
     _auth_options(http)
 
@@ -375,6 +391,16 @@ def _apply_target_roots(roots: list[str] | None) -> None:
 def serve(args: argparse.Namespace) -> int:
     import anyio
 
+    from kitaru_mcp.surface import workers
+
+    try:
+        count = workers.parse_workers(args.workers, args.transport)
+    except workers.WorkersConfigError as exc:
+        print(f"kitaru-mcp: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    if args.stateless and args.transport != "http":
+        print("kitaru-mcp: --stateless needs --transport http.", file=sys.stderr)
+        return USAGE_ERROR
     if args.transport == "stdio":
         from kitaru_mcp.clients.hint import print_hint
 
@@ -387,21 +413,8 @@ def serve(args: argparse.Namespace) -> int:
         print("kitaru-mcp: --auth oauth needs --transport http.", file=sys.stderr)
         return USAGE_ERROR
     if args.transport == "http":
-        from kitaru_mcp.surface.http_transport import HttpConfigError, HttpOptions
-
-        try:
-            http_options = HttpOptions.build(
-                args.host,
-                args.port,
-                args.token,
-                args.allow_origins,
-                args.allow_hosts,
-                oauth=_oauth_args(args),
-                header_timeout_s=args.header_timeout,
-                max_connections=args.max_connections,
-            )
-        except HttpConfigError as exc:
-            print(f"kitaru-mcp: {exc}", file=sys.stderr)
+        http_options = _http_options(args, stateless=count > 1 or _stateless(args))
+        if http_options is None:
             return USAGE_ERROR
         from kitaru_mcp.surface.stdio_transport import guard_stdout
 
@@ -413,6 +426,12 @@ def serve(args: argparse.Namespace) -> int:
     refused = _start_observing(args)
     if refused is not None:
         return refused
+    if http_options is not None:
+        listening = _listen(http_options)
+        if listening is None:
+            return 1
+        if count > 1:
+            return _supervise(args, options, http_options, listening, count)
     try:
         server = build_server(options)
     except KeyConfigError as exc:
@@ -423,13 +442,82 @@ def serve(args: argparse.Namespace) -> int:
             if http_options is not None:
                 from kitaru_mcp.surface.http_transport import serve_http
 
-                anyio.run(serve_http, server, http_options)
+                anyio.run(serve_http, server, http_options, listening)
             else:
                 anyio.run(serve_stdio, server)
     except KeyboardInterrupt:
         return 130
     _exit_now(0)
     return 0
+
+
+def _stateless(args: argparse.Namespace) -> bool:
+    from kitaru_mcp.surface.workers import stateless_from_env
+
+    return bool(args.stateless) if args.stateless is not None else stateless_from_env()
+
+
+def _http_options(args: argparse.Namespace, *, stateless: bool) -> Any:
+    """The checked HTTP options, or None after saying on stderr why they are refused."""
+    from dataclasses import replace
+
+    from kitaru_mcp.surface.http_transport import HttpConfigError, HttpOptions
+
+    try:
+        built = HttpOptions.build(
+            args.host,
+            args.port,
+            args.token,
+            args.allow_origins,
+            args.allow_hosts,
+            oauth=_oauth_args(args),
+            header_timeout_s=args.header_timeout,
+            max_connections=args.max_connections,
+        )
+    except HttpConfigError as exc:
+        print(f"kitaru-mcp: {exc}", file=sys.stderr)
+        return None
+    return replace(built, stateless=stateless)
+
+
+def _listen(http_options: Any) -> Any:
+    """The bound socket, or None after saying why not (a busy port: exit 1, no traceback)."""
+    from kitaru_mcp.surface.http_transport import ListenError, listen
+
+    try:
+        return listen(http_options)
+    except ListenError as exc:
+        print(f"kitaru-mcp: {exc}", file=sys.stderr)
+        return None
+
+
+def _supervise(
+    args: argparse.Namespace, options: Any, http_options: Any, sock: Any, count: int
+) -> int:
+    """``--workers N`` (N > 1): uvicorn's supervisor over N servers on ``sock``."""
+    from kitaru_mcp.observe import audit
+    from kitaru_mcp.surface import request_state, workers
+
+    try:
+        request_state.load_key()  # what every worker would refuse, refused once here
+    except request_state.KeyConfigError as exc:
+        print(f"kitaru-mcp: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    except OSError:
+        pass  # a read-only state directory: each worker keeps a key of its own (logged)
+    warning = workers.cores_warning(count)
+    if warning:
+        print(warning, file=sys.stderr)
+    log = audit.installed()
+    spec = workers.WorkerSpec(
+        serve=options,
+        http=http_options,
+        audit_log=str(log.path) if log is not None else None,
+        log_level=args.log_level,
+    )
+    code = workers.supervise(spec, sock, count)
+    _exit_now(code)
+    return code
 
 
 def _exit_now(code: int) -> None:
@@ -467,21 +555,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _check_budget(parser, args)
 
-    from kitaru_mcp.core.errors import RedactingFormatter
+    from kitaru_mcp.core.errors import install_log_handlers
 
-    log_format = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-    logging.basicConfig(stream=sys.stderr, level=args.log_level.upper(), format=log_format)
-    for handler in logging.getLogger().handlers:  # the server's log never shows a secret
-        handler.setFormatter(RedactingFormatter(log_format))
-    # Our own log has its own stderr handler and does not propagate: Kitaru adds handlers
-    # to the root logger when it is imported (one writes to stdout), which would print
-    # each of our lines, tracebacks included, more than once.
-    ours = logging.getLogger("kitaru_mcp")
-    own = logging.StreamHandler(sys.stderr)
-    own.setFormatter(RedactingFormatter(log_format))
-    ours.addHandler(own)
-    ours.setLevel(args.log_level.upper())
-    ours.propagate = False
+    install_log_handlers(args.log_level)
     if args.command == "tools":
         return list_tools(args.json)
     if args.command == "contract":

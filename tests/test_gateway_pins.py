@@ -220,3 +220,41 @@ def test_server_read_building_blocks() -> None:
     assert callable(visible_checkpoint_step_for_lineage)
     assert "hydrate" in _parameters(KitaruClient._get_pipeline_run)
     assert {"id", "hydrate", "size"} <= _parameters(Client.list_artifact_versions)
+
+
+def test_run_tags_and_tag_claims() -> None:
+    """gateway/claims.py: a run's tags through ``update_run(PipelineRunUpdate(add_tags))``,
+    tag names unique (``create_tag`` raises ``EntityExistsError``), runs filtered by tag."""
+    from zenml.client import Client
+    from zenml.exceptions import EntityExistsError
+    from zenml.models import PipelineRunUpdate
+
+    assert "add_tags" in PipelineRunUpdate.model_fields
+    assert issubclass(EntityExistsError, Exception)
+    assert {"name", "color"} <= _parameters(Client.create_tag)
+    assert {"tags", "sort_by"} <= _parameters(Client.list_pipeline_runs)
+    assert {"name", "size"} <= _parameters(Client.list_tags)
+
+
+def test_orchestrator_submission_points() -> None:
+    """gateway/runtime.py ``on_submission``: ``BaseOrchestrator.run(snapshot, stack,
+    placeholder_run)`` calls ``submit_dynamic_pipeline`` / ``submit_pipeline``, whose
+    ``SubmissionResult.wait_for_completion`` is the synchronous wait."""
+    from zenml.orchestrators.base_orchestrator import BaseOrchestrator, SubmissionResult
+    from zenml.orchestrators.local.local_orchestrator import LocalOrchestrator
+
+    assert list(inspect.signature(BaseOrchestrator.run).parameters) == [
+        "self",
+        "snapshot",
+        "stack",
+        "placeholder_run",
+    ]
+    assert "placeholder_run" in _parameters(BaseOrchestrator.submit_dynamic_pipeline)
+    assert "placeholder_run" in _parameters(BaseOrchestrator.submit_pipeline)
+    assert SubmissionResult(wait_for_completion=None).wait_for_completion is None
+    assert issubclass(LocalOrchestrator, BaseOrchestrator)
+    from zenml.orchestrators.local.local_orchestrator import LocalOrchestratorFlavor
+
+    from kitaru_mcp.gateway.runtime import LOCAL_FLAVOR
+
+    assert LocalOrchestratorFlavor().name == LOCAL_FLAVOR  # runtime.runs_here

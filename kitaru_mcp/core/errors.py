@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+import sys
 import traceback
 from typing import Any
 
@@ -256,6 +257,27 @@ class RedactingFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))
+
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def install_log_handlers(level: str) -> None:
+    """Log to stderr through the redacting formatter (the CLI, and each HTTP worker).
+
+    Our own log has its own stderr handler and does not propagate: Kitaru adds
+    handlers to the root logger when it is imported (one writes to stdout), which
+    would print each of our lines, tracebacks included, more than once.
+    """
+    logging.basicConfig(stream=sys.stderr, level=level.upper(), format=LOG_FORMAT)
+    for handler in logging.getLogger().handlers:  # the server's log never shows a secret
+        handler.setFormatter(RedactingFormatter(LOG_FORMAT))
+    ours = logging.getLogger("kitaru_mcp")
+    own = logging.StreamHandler(sys.stderr)
+    own.setFormatter(RedactingFormatter(LOG_FORMAT))
+    ours.addHandler(own)
+    ours.setLevel(level.upper())
+    ours.propagate = False
 
 
 def failure_text(failure: ToolFailure) -> str:

@@ -184,3 +184,63 @@ def on_flow_start(report: Any) -> None:
             yield
 
     flow_module._flow_scope = reporting_scope
+
+
+def runs_here(stack: str | None = None) -> bool:
+    """Whether ``stack``'s orchestrator (default: the active stack's) runs a flow inside
+    the calling process: ZenML's local orchestrator (flavor ``local``) does; every other
+    one (Kubernetes, SageMaker, Vertex, local Docker...) runs it elsewhere.
+
+    Public ZenML API: ``Client().active_stack_model`` / ``get_stack`` and the stack's
+    orchestrator component's ``flavor_name`` (no component is instantiated).
+    """
+    import_sdk()
+    from zenml.client import Client
+    from zenml.enums import StackComponentType
+
+    ensure_store()
+    client = Client()
+    model = client.get_stack(stack) if stack else client.active_stack_model
+    orchestrators = model.components.get(StackComponentType.ORCHESTRATOR) or []
+    return not orchestrators or orchestrators[0].flavor_name == LOCAL_FLAVOR
+
+
+LOCAL_FLAVOR = "local"  # zenml.orchestrators.local.LocalOrchestratorFlavor().name
+
+
+def on_submission(report: Any) -> None:
+    """Call ``report(exec_id)`` once an orchestrator has accepted a run, and never wait
+    on the run here (a synchronous orchestrator's ``wait_for_completion`` is dropped):
+    for orchestrators that run flows elsewhere, the run is theirs once submitted.
+
+    Private ZenML API: wraps ``BaseOrchestrator.run`` (what ``Stack.deploy_pipeline``
+    calls) and, for that call, the orchestrator's ``submit_dynamic_pipeline`` /
+    ``submit_pipeline``, whose ``SubmissionResult`` carries the wait.
+    """
+    from zenml.orchestrators.base_orchestrator import BaseOrchestrator
+
+    original = BaseOrchestrator.run
+    names = ("submit_dynamic_pipeline", "submit_pipeline")
+
+    def submitting(self: Any, snapshot: Any, stack: Any, placeholder_run: Any = None) -> None:
+        for name in names:
+            setattr(self, name, _reporting(getattr(self, name), placeholder_run, report))
+        try:
+            return original(self, snapshot, stack, placeholder_run)
+        finally:
+            for name in names:
+                self.__dict__.pop(name, None)
+
+    BaseOrchestrator.run = submitting  # type: ignore[method-assign]
+
+
+def _reporting(submit: Any, placeholder_run: Any, report: Any) -> Any:
+    def submitted(*args: Any, **kwargs: Any) -> Any:
+        result = submit(*args, **kwargs)
+        if placeholder_run is not None:
+            report(str(placeholder_run.id))
+        if result is not None:
+            result.wait_for_completion = None  # the orchestrator carries it from here
+        return result
+
+    return submitted

@@ -14,6 +14,10 @@ the lock is not held while the runner starts. The same call then gets:
 - ``StartInProgress`` (a retryable conflict) while the start is under way;
 - a fresh start when the pending start's launcher and runner are both gone
   and no exec_id was ever reported (the key is released).
+
+When the connection is a Kitaru server, ``runs.ProcessRuns`` keeps keys in the
+server instead (``kitaru_mcp.runs.shared_keys``): replicas with their own state
+directories then find them as this machine's workers find these files.
 """
 
 from __future__ import annotations
@@ -29,14 +33,11 @@ from typing import Any
 
 from kitaru_mcp.core import processes, state
 from kitaru_mcp.core.errors import Conflict
+from kitaru_mcp.runs.shared_keys import StartInProgress
+
+__all__ = ["StartInProgress", "start_once"]
 
 WINDOW_S = float(os.environ.get("KITARU_MCP_IDEMPOTENCY_WINDOW", "900"))
-
-
-class StartInProgress(Conflict):
-    """The same key's start is still under way: call again in a moment."""
-
-    retryable = True
 
 
 def _digest(value: Any) -> str:

@@ -265,6 +265,18 @@ def observe(callback: Callable[[dict[str, Any]], None]) -> Iterator[None]:
         _observers.callback = previous
 
 
+@contextlib.contextmanager
+def tagging(tag: str) -> Iterator[None]:
+    """Launches from this thread carry ``tag`` (an idempotency claim, ``shared_keys``):
+    the runner puts it on the execution the moment the exec_id exists."""
+    previous = getattr(_observers, "tag", None)
+    _observers.tag = tag
+    try:
+        yield
+    finally:
+        _observers.tag = previous
+
+
 def _notify(record: dict[str, Any]) -> None:
     callback = getattr(_observers, "callback", None)
     if callback is not None:
@@ -306,6 +318,9 @@ def _launch(operation: str, options: dict[str, str | None], trace: dict | None) 
     }
     if trace:
         job["trace"] = trace  # W3C trace context: the runner's span joins the launch's trace
+    tag = getattr(_observers, "tag", None)
+    if tag:
+        job["tag"] = tag  # found again by any replica (kitaru_mcp.runs.shared_keys)
     state.write_json(job_file, job)
     record: dict[str, Any] = {
         "token": token,

@@ -6,7 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from kitaru_mcp.core import state
-from kitaru_mcp.runs import idempotency, launcher
+from kitaru_mcp.gateway import backend
+from kitaru_mcp.runs import idempotency, launcher, shared_keys
 from kitaru_mcp.runs.port import Launched
 
 
@@ -19,6 +20,9 @@ class ProcessRuns:
     def start_once(
         self, tool: str, key: str | None, arguments: dict[str, Any], start: Callable[[], str]
     ) -> tuple[str, bool]:
+        if key is not None and backend.server_url() is not None:
+            # replicas share the Kitaru server, not this machine's files
+            return shared_keys.start_once(tool, key, arguments, start, idempotency.WINDOW_S)
         return idempotency.start_once(tool, key, arguments, start)
 
     def record(self, exec_id: str) -> dict[str, Any] | None:

@@ -13,6 +13,17 @@ then report it failed, and ``retry`` works.
 It begins once the client listed the tools (``begin()``, from the server's
 ``tools/list`` and ``tools/call`` handlers), then makes its first pass.
 
+A live runner whose execution the store says was asked to stop (``stopping``
+or ``stopped``: a ``cancel`` through another replica, which cannot reach this
+machine's processes, leaves that request in the Kitaru server) is stopped
+here once the request is ``STOP_GRACE_S`` old, and the execution recorded
+``stopped``.
+
+With a Kitaru server as the connection it also reads every replica's runner
+heartbeats (``kitaru_mcp.runs.heartbeats``), every ``SHARED_INTERVAL_S`` even when
+nothing lives here: a runner that died with its machine is noticed by the
+others.
+
 A record is marked ``settled`` once its runner is gone and the store agrees it
 ended, so it is not looked at again (until a new runner reports on it).
 """
@@ -21,13 +32,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 import threading
+import time
 from typing import Any
 
 from kitaru_mcp.core import processes, state
 from kitaru_mcp.core.errors import is_not_found
 from kitaru_mcp.core.statuses import LIVE_RUN_STATUSES
-from kitaru_mcp.runs import launcher
+from kitaru_mcp.runs import heartbeats, launcher
 
 INTERVAL_S = 2.0
 logger = logging.getLogger("kitaru_mcp")
@@ -69,20 +82,63 @@ def _runner_alive(record: dict[str, Any]) -> bool:
     return processes.is_runner(record.get("pid"), record.get("create_time"))
 
 
-def reconcile(fail: Any = None, status: Any = None) -> int:
+STOP_REQUESTED = frozenset({"stopping", "stopped"})
+STOP_GRACE_S = 3.0  # as long as cancel itself waits for a graceful stop
+_stop_seen: dict[str, float] = {}
+
+
+def _stop_if_requested(exec_id: str, record: dict[str, Any], status: Any, stop: Any) -> None:
+    """A live runner whose execution was asked to stop (by a cancel through any replica:
+    the request is in the store) and has not within ``STOP_GRACE_S``: stop it here."""
+    try:
+        current = status(exec_id)
+    except Exception:  # the store may be busy: next pass
+        return
+    if current not in STOP_REQUESTED:
+        _stop_seen.pop(exec_id, None)
+        return
+    since = _stop_seen.setdefault(exec_id, time.monotonic())
+    if time.monotonic() - since < STOP_GRACE_S:
+        return
+    _stop_seen.pop(exec_id, None)
+    logger.warning("execution %s: a stop was requested (%s); stopping its runner", exec_id, current)
+    stop(exec_id, record.get("pid"))
+
+
+def _stop_runner(exec_id: str, pid: int | None) -> None:
+    from kitaru_mcp.gateway import runtime
+
+    launcher.stop_runner(pid)
+    if runtime.run_status(exec_id) in LIVE_RUN_STATUSES | {"stopping"}:
+        runtime.mark_stopped(exec_id)
+
+
+def reconcile(fail: Any = None, status: Any = None, stop: Any = None) -> int:
     """One pass over the runner records; the number still live (runners or launches).
 
-    ``fail(exec_id, reason)`` and ``status(exec_id)`` default to the gateway's
-    ``runtime.mark_failed`` and ``runtime.run_status`` (tests pass fakes).
+    ``fail(exec_id, reason)``, ``status(exec_id)`` and ``stop(exec_id, pid)`` default
+    to the gateway's ``runtime.mark_failed`` and ``runtime.run_status``, and stopping
+    the runner (tests pass fakes).
     """
     busy, live = _launches_in_flight()
+    alive = _alive_here
+    alive.clear()
     for path in state.runs_dir().glob("*.json"):
         record = state.read_json(path)
         if not record or record.get("settled") or not record.get("pid"):
             continue
+        if record.get("elsewhere"):  # a remote orchestrator carries it: our exit means nothing
+            continue
         exec_id = record.get("exec_id") or path.stem
         if _runner_alive(record):
             live += 1
+            alive.add(exec_id)
+            if status is None and "kitaru.client" in sys.modules:  # never the first import
+                from kitaru_mcp.gateway import runtime
+
+                status = runtime.run_status
+            if status is not None:
+                _stop_if_requested(exec_id, record, status, stop or _stop_runner)
             continue
         if exec_id in busy:
             continue
@@ -109,6 +165,29 @@ def reconcile(fail: Any = None, status: Any = None) -> int:
     return live
 
 
+_alive_here: set[str] = set()  # executions whose runner this machine saw alive last pass
+SHARED_INTERVAL_S = max(INTERVAL_S, heartbeats.LEASE_S / 3)
+
+
+def _shared() -> bool | None:
+    """The connection is a Kitaru server: other replicas' runners are ours to watch too.
+    None while nothing has imported Kitaru yet: the reaper never imports it first (a
+    server imports it after ``tools/list``, and two first imports of ZenML deadlock)."""
+    if "kitaru.client" not in sys.modules:
+        return None
+    from kitaru_mcp.gateway import backend, sdk
+
+    sdk.import_sdk()  # waits for an import still under way
+    return backend.server_url() is not None
+
+
+def _reconcile_heartbeats() -> None:
+    """Runners of any replica that stopped beating (``kitaru_mcp.runs.heartbeats``)."""
+    from kitaru_mcp.gateway import runtime
+
+    heartbeats.reconcile(set(_alive_here), runtime.run_status, runtime.mark_failed)
+
+
 BEGIN_AT_THE_LATEST_S = 10.0
 AFTER_BEGIN_S = 0.1
 _begun = threading.Event()
@@ -129,16 +208,20 @@ def _loop() -> None:
     if _stop.wait(AFTER_BEGIN_S):  # the tools/list answer goes out first
         return
     while not _stop.is_set():
+        shared: bool | None = None
         try:
             live = reconcile()
+            shared = _shared()
+            if shared:
+                _reconcile_heartbeats()
         except Exception:
             logger.exception("reaper pass failed")
             live = 1
         _wake.clear()
         if live:
             _stop.wait(INTERVAL_S)
-        else:
-            _wake.wait()  # nothing live: sleep until a launch pokes us
+        else:  # nothing live here: sleep until a launch pokes us (or the next shared look)
+            _wake.wait(SHARED_INTERVAL_S if shared is not False else None)
             _stop.wait(INTERVAL_S / 4)  # let the new runner report first
 
 

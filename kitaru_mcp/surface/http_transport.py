@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -55,6 +56,10 @@ class HttpConfigError(ValueError):
     """The HTTP options are unsafe or inconsistent: the server must not start."""
 
 
+class ListenError(OSError):
+    """The address cannot be bound (in use, not ours, not known): nothing started."""
+
+
 def is_loopback(host: str) -> bool:
     """Whether ``host`` (a name or an address) only listens on this machine."""
     name = host.strip().strip("[]").lower()
@@ -76,6 +81,7 @@ class HttpOptions:
     auth: AuthConfig | None = None  # --auth oauth
     header_timeout_s: float = http_front.DEFAULT_HEADER_TIMEOUT_S
     max_connections: int = http_front.DEFAULT_MAX_CONNECTIONS
+    stateless: bool = False  # --stateless: no Mcp-Session-Id, every request self-contained
 
     @classmethod
     def build(
@@ -333,7 +339,10 @@ def build_app(server: Any, options: HttpOptions, verifier: Any = None) -> ASGIAp
     outermost, the OAuth gate or the static token check."""
     security = options.transport_security()
     app: ASGIApp = server.streamable_http_app(
-        host=options.host, transport_security=security, streamable_http_path=MCP_PATH
+        host=options.host,
+        transport_security=security,
+        streamable_http_path=MCP_PATH,
+        stateless_http=options.stateless,
     )
     if not security.enable_dns_rebinding_protection:
         app = OriginGuard(app, security.allowed_origins)
@@ -361,8 +370,32 @@ def build_app(server: Any, options: HttpOptions, verifier: Any = None) -> ASGIAp
     return TrimHeaderValues(app)
 
 
-async def serve_http(server: Any, options: HttpOptions) -> None:
+def listen(options: HttpOptions) -> socket.socket:
+    """The listening socket for ``options`` (bound once, by the process that supervises
+    any workers); ListenError with a message a person can act on when the port is taken."""
+    family = socket.AF_INET6 if ":" in options.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((options.host, options.port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        reason = exc.strerror or str(exc)
+        raise ListenError(
+            f"cannot listen on {options.host}:{options.port}: {reason}. "
+            "Is another server on that port? Choose another with --port."
+        ) from None
+    sock.set_inheritable(True)
+    return sock
+
+
+async def serve_http(
+    server: Any, options: HttpOptions, sock: socket.socket | None = None, *, banner: bool = True
+) -> None:
     """Serve until SIGTERM or SIGINT, then shut down gracefully; logs go to stderr.
+    ``sock``: an already listening socket (``listen``; shared by ``--workers``);
+    ``banner``: say where it serves (a worker leaves that to its supervisor).
 
     uvicorn's own signal handling re-raises the signal once it has stopped (the
     process then dies of it); here the signal lets in-flight calls finish or
@@ -408,15 +441,17 @@ async def serve_http(server: Any, options: HttpOptions) -> None:
         auth = "bearer token required"
     else:
         auth = "no token (loopback only)"
-    print(
-        f"kitaru-mcp: serving MCP over streamable HTTP at {options.url} ({auth})",
-        file=sys.stderr,
-    )
+    if banner:
+        mode = ", stateless" if options.stateless else ""
+        print(
+            f"kitaru-mcp: serving MCP over streamable HTTP at {options.url} ({auth}{mode})",
+            file=sys.stderr,
+        )
     auth_jwks = options.auth.jwks_url if options.auth is not None else None
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(stop_on_signal)
         jwts = verifier is not None and (verifier.introspector is None or bool(auth_jwks))
         if verifier is not None and jwts:
             tasks.start_soon(verifier.keys.keep_trying)  # the JWKS, in the background
-        await web.serve()
+        await web.serve(sockets=[sock] if sock is not None else None)
         tasks.cancel_scope.cancel()

@@ -87,7 +87,7 @@ def _call_context(ctx: Any, params: Any = None) -> CallContext:
         )
 
     elicit = None
-    if can_elicit:
+    if can_elicit and _can_send_request(ctx):
 
         def elicit(message: str, schema: dict[str, Any]) -> Any:
             return anyio.from_thread.run(
@@ -95,6 +95,13 @@ def _call_context(ctx: Any, params: Any = None) -> CallContext:
             )
 
     return CallContext(report=report, elicit=elicit, can_elicit=can_elicit)
+
+
+def _can_send_request(ctx: Any) -> bool:
+    """Whether a server-to-client request (a pushed form) can be answered on this request:
+    not in stateless HTTP, where the client's reply has no session to land in."""
+    transport = getattr(ctx, "transport", None)
+    return bool(getattr(transport, "can_send_request", True))
 
 
 def identity_of(ctx: Any) -> Any:

@@ -38,9 +38,12 @@ from kitaru_mcp.core.targets import TargetError, check_args, load_target
 class Reporter:
     """Writes the one report the server waits for, exactly once."""
 
-    def __init__(self, path: Path, record: dict[str, Any]) -> None:
+    def __init__(self, path: Path, record: dict[str, Any], tag: str | None = None) -> None:
         self.path = path
         self.record = record
+        self.tag = tag  # an idempotency claim the execution must carry (shared_keys)
+        self.beats = False  # connected to a Kitaru server: keep a heartbeat (heartbeats)
+        self.beating: str | None = None
         self.sent = False
 
     def started(self, exec_id: str | None) -> None:
@@ -63,9 +66,28 @@ class Reporter:
         }
         state.write_json(state.record_path(exec_id), record)
         state.write_json(self.path, {"exec_id": exec_id})
+        if self.tag:
+            self._tag(exec_id, self.tag)
+        if self.beats and not self.record.get("elsewhere"):
+            from kitaru_mcp.runs import heartbeats
+
+            heartbeats.start_beating(exec_id)  # other replicas see this runner live
+            self.beating = exec_id
         from kitaru_mcp.observe import tracing
 
         tracing.event("exec_id reported", exec_id=exec_id)
+
+    @staticmethod
+    def _tag(exec_id: str, tag: str) -> None:
+        """Put the claim on the execution (its launcher does too: a failure is only logged)."""
+        from kitaru_mcp.gateway import claims
+
+        try:
+            claims.ServerClaims().tag_execution(exec_id, tag)
+        except Exception as exc:
+            print(
+                f"runner: cannot tag {exec_id} with its idempotency claim: {exc}", file=sys.stderr
+            )
 
     def failed(self, code: str, message: str, field: str | None = None, hint: str | None = None):
         if self.sent:
@@ -75,11 +97,22 @@ class Reporter:
         state.write_json(self.path, {"error": error})
 
 
-def _install_exec_id_hook(reporter: Reporter) -> None:
-    """Report the exec_id the moment the flow body starts, not when it ends."""
+def _install_exec_id_hook(reporter: Reporter, stack: str | None = None) -> bool:
+    """Report the exec_id the moment the flow body starts here, not when it ends; or, when
+    ``stack``'s orchestrator runs flows elsewhere, the moment it accepted the run (and
+    never wait on it here). Whether the flow runs in this process."""
     from kitaru_mcp.gateway import runtime
 
     runtime.on_flow_start(reporter.started)
+    try:
+        here = runtime.runs_here(stack)
+    except Exception as exc:  # an unknown stack: Kitaru's own run says so, in its words
+        print(f"runner: cannot tell where stack {stack!r} runs flows: {exc}", file=sys.stderr)
+        return True
+    if not here:
+        reporter.record["elsewhere"] = True  # the reaper never fails it for our exit
+        runtime.on_submission(reporter.started)
+    return here
 
 
 def _classify(exc: BaseException) -> str:
@@ -95,9 +128,9 @@ def run(operation: str, options: dict[str, Any], reporter: Reporter) -> None:
         flow = load_target(target or "")
         args = json.loads(options.get("args") or "{}")
         check_args(flow, args)
-        _connect()
-        _install_exec_id_hook(reporter)
+        _connect(reporter)
         stack = options.get("stack")
+        _install_exec_id_hook(reporter, stack)
         handle = flow.run(**({"stack": stack} if stack else {}), **args)
         reporter.started(handle.exec_id)
         return
@@ -106,8 +139,8 @@ def run(operation: str, options: dict[str, Any], reporter: Reporter) -> None:
     if target:  # make the original flow's module importable under its stable name
         with contextlib.suppress(TargetError):
             load_target(target)
-    _connect()
-    _install_exec_id_hook(reporter)
+    _connect(reporter)
+    here = _install_exec_id_hook(reporter)
     from kitaru import KitaruClient
 
     executions = KitaruClient().executions
@@ -117,7 +150,7 @@ def run(operation: str, options: dict[str, Any], reporter: Reporter) -> None:
             at=options.get("at"),
             flow_overrides=json.loads(options.get("flow_inputs") or "null"),
             checkpoint_overrides=json.loads(options.get("overrides") or "null"),
-            wait=True,
+            wait=here,  # a replay that runs elsewhere is the orchestrator's once submitted
         )
         exec_ids = [str(getattr(item, "replay_exec_id", "")) for item in _items(submission)]
         reporter.started(next((e for e in exec_ids if e), None))
@@ -128,11 +161,15 @@ def run(operation: str, options: dict[str, Any], reporter: Reporter) -> None:
     reporter.started(exec_id)
 
 
-def _connect() -> None:
-    """The first store use of this process, under the store lock (see ``gateway.store_lock``)."""
+def _connect(reporter: Reporter) -> None:
+    """The first store use of this process, under the store lock (see ``gateway.store_lock``);
+    on a Kitaru server the runner will keep a heartbeat (decided now: a flow run changes
+    the process's connection variables while it runs)."""
+    from kitaru_mcp.gateway import backend
     from kitaru_mcp.gateway.store_lock import ensure_store
 
     ensure_store()
+    reporter.beats = backend.server_url() is not None
 
 
 def _items(submission: Any) -> list[Any]:
@@ -179,6 +216,7 @@ def run_job(job: dict[str, Any]) -> int:
             "log": job.get("log"),
             "token": job.get("token"),
         },
+        tag=job.get("tag"),
     )
     from kitaru_mcp.observe import tracing
 
@@ -210,4 +248,8 @@ def _run_reported(
             sys.stdout.flush()
             sys.stderr.flush()
         record_exit(job.get("token"), code, "runner")
+        if reporter.beating:
+            from kitaru_mcp.runs import heartbeats
+
+            heartbeats.stop_beating(reporter.beating)
     return code
