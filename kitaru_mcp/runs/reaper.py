@@ -13,11 +13,12 @@ then report it failed, and ``retry`` works.
 It begins once the client listed the tools (``begin()``, from the server's
 ``tools/list`` and ``tools/call`` handlers), then makes its first pass.
 
-A live runner whose execution the store says was asked to stop (``stopping``
-or ``stopped``: a ``cancel`` through another replica, which cannot reach this
-machine's processes, leaves that request in the Kitaru server) is stopped
-here once the request is ``STOP_GRACE_S`` old, and the execution recorded
-``stopped``.
+On a Kitaru server connection, a live runner whose execution the store says
+was asked to stop (``stopping`` or ``stopped``: a ``cancel`` through another
+replica, which cannot reach this machine's processes, leaves that request in
+the server) is stopped here once the request is ``STOP_GRACE_S`` old, and the
+execution recorded ``stopped``. (On the embedded store every server of the
+machine stops runners itself, so the store is not asked on every pass.)
 
 With a Kitaru server as the connection it also reads every replica's runner
 heartbeats (``kitaru_mcp.runs.heartbeats``), every ``SHARED_INTERVAL_S`` even when
@@ -133,7 +134,7 @@ def reconcile(fail: Any = None, status: Any = None, stop: Any = None) -> int:
         if _runner_alive(record):
             live += 1
             alive.add(exec_id)
-            if status is None and "kitaru.client" in sys.modules:  # never the first import
+            if status is None and _on_a_server:  # stop requests come from other replicas
                 from kitaru_mcp.gateway import runtime
 
                 status = runtime.run_status
@@ -166,6 +167,9 @@ def reconcile(fail: Any = None, status: Any = None, stop: Any = None) -> int:
 
 
 _alive_here: set[str] = set()  # executions whose runner this machine saw alive last pass
+# The connection is a Kitaru server (as the last pass found): only then can a stop be
+# requested where this machine's cancel cannot see it, so only then is the store asked.
+_on_a_server = False
 SHARED_INTERVAL_S = max(INTERVAL_S, heartbeats.LEASE_S / 3)
 
 
@@ -179,6 +183,11 @@ def _shared() -> bool | None:
 
     sdk.import_sdk()  # waits for an import still under way
     return backend.server_url() is not None
+
+
+def _set_on_a_server(value: bool) -> None:
+    global _on_a_server
+    _on_a_server = value
 
 
 def _reconcile_heartbeats() -> None:
@@ -212,6 +221,7 @@ def _loop() -> None:
         try:
             live = reconcile()
             shared = _shared()
+            _set_on_a_server(bool(shared))
             if shared:
                 _reconcile_heartbeats()
         except Exception:
