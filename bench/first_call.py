@@ -3,8 +3,8 @@
 Used by ``bench/run.py`` (section 6, session). The anchor is Kitaru's own
 ``kitaru-mcp`` (``kitaru.mcp:main``, FastMCP from ``mcp`` 1.19, the release
 ``kitaru[mcp]`` asks for). It cannot import next to ``mcp`` 2.x, so its ``mcp``
-1.19 (and ``httpx``, which 2.x no longer uses) go into ``bench/.anchor-site``
-(``pip install --no-deps --target``, once; ignored by git) and the anchor runs
+1.19 (and ``httpx``, which 2.x no longer uses) go into a folder of the bench's
+temporary work directory (``pip install --no-deps --target``, about 2 s) and the anchor runs
 on this interpreter with that folder first on ``PYTHONPATH``: the same Kitaru,
 ZenML and Python as kitaru-mcp.
 
@@ -22,10 +22,11 @@ machine's drift hits both alike:
 - **a run as the very first call**: spawn → ``kitaru_executions_run`` of
   ``examples/two_steps.py`` returned. The anchor runs the flow in its own
   process and returns when it ended; kitaru-mcp returns once it started.
-- **memory while idle**: after a read and a run (kitaru-mcp: an ``approval``
-  run, whose runner then waits for input), psutil's ``memory_full_info`` of
-  the server, its runner template and that runner (RSS, USS = private,
-  shared = RSS - USS, PSS), against the anchor after a read and a run.
+- **memory**: after a read and a run (kitaru-mcp: an ``approval`` run, whose
+  runner then waits for input), psutil's ``memory_full_info`` (RSS, USS =
+  private, shared = RSS - USS, PSS) of that runner, then, once it is stopped,
+  of what stays while idle: the server and its runner template; against the
+  anchor after a read and a run.
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-ANCHOR_SITE = ROOT / "bench" / ".anchor-site"
 ANCHOR_PACKAGES = ("mcp>=1.19,<1.20", "httpx<1", "httpx-sse", "httpcore")
 TWO_STEPS = f"{ROOT / 'examples' / 'two_steps.py'}:two_steps"
 APPROVAL = f"{ROOT / 'examples' / 'approval.py'}:approval"
@@ -56,18 +56,17 @@ TARGETS = {  # the issue's: ratios against the anchor in the same run, or absolu
 }
 
 
-def anchor_site() -> Path | None:
-    """The folder holding the anchor's ``mcp`` 1.19; None when it cannot be installed."""
-    if (ANCHOR_SITE / "mcp" / "server" / "fastmcp").is_dir():
-        return ANCHOR_SITE
+def anchor_site(work: Path) -> Path | None:
+    """A folder holding the anchor's ``mcp`` 1.19; None when it cannot be installed."""
+    site = work / "anchor-site"
+    if (site / "mcp" / "server" / "fastmcp").is_dir():
+        return site
     command = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target"]
-    done = subprocess.run(
-        [*command, str(ANCHOR_SITE), *ANCHOR_PACKAGES], capture_output=True, text=True
-    )
+    done = subprocess.run([*command, str(site), *ANCHOR_PACKAGES], capture_output=True, text=True)
     if done.returncode != 0:
         print(f"[bench] the anchor is not available: {done.stderr[-500:]}", file=sys.stderr)
         return None
-    return ANCHOR_SITE
+    return site
 
 
 def ms_since(start: float) -> float:
@@ -236,10 +235,10 @@ def idle_memory(servers: Servers, kind: str, home: Path, settle_s: float = 3.0) 
         if kind == "anchor":
             return {"server": _memory(server.process.pid)}
         template, runner = _template_and_runner(server.process.pid)
-        found = {"server": _memory(server.process.pid), "template": _memory(template)}
-        found["runner"] = _memory(runner)
-        exec_id = started.get("execution", {}).get("exec_id")
-        _kill_runner(home, exec_id, runner)
+        found = {"runner": _memory(runner)}  # while it waits for input, beside its template
+        _kill_runner(home, started.get("execution", {}).get("exec_id"), runner)
+        time.sleep(settle_s)  # idle: what stays once no flow runs
+        found.update(server=_memory(server.process.pid), template=_memory(template))
         return found
     finally:
         server.close()
@@ -260,7 +259,7 @@ def _median(values: list[float]) -> float:
 
 def measure(ours: list[str], home: Path, work: Path, rounds: int, log: Any) -> dict[str, Any]:
     """Every case, ``rounds`` times, alternating the servers; medians and worsts."""
-    servers = Servers(ours, anchor_site())
+    servers = Servers(ours, anchor_site(work))
     samples: dict[str, list[float]] = {}
 
     def add(key: str, value: float) -> None:
@@ -273,10 +272,11 @@ def measure(ours: list[str], home: Path, work: Path, rounds: int, log: Any) -> d
                 got = read_at_once(servers, kind, where)
                 add(f"{kind}_tools_list_{store}_ms", got["tools_list_ms"])
                 add(f"{kind}_read_at_once_{store}_ms", got["read_ms"])
-                add(f"{kind}_run_first_{store}_ms", run_first(servers, kind, _fresh_home(work)
-                    if store == "fresh" else home, f"first-{kind}-{store}-{index}"))  # fmt: skip
-            log(f"first call, round {index + 1}/{rounds}, {kind}: "
-                f"{ {k: round(v[-1]) for k, v in samples.items() if k.startswith(kind)} }")  # fmt: skip
+                where = home if store == "existing" else _fresh_home(work)
+                name = f"first-{kind}-{store}-{index}"
+                add(f"{kind}_run_first_{store}_ms", run_first(servers, kind, where, name))
+            last = {k: round(v[-1]) for k, v in samples.items() if k.startswith(kind)}
+            log(f"first call, round {index + 1}/{rounds}, {kind}: {last}")
         add("ours_read_after_5s_ms", read_after_pause(servers, home))
     metrics: dict[str, float] = {}
     for key, values in samples.items():

@@ -135,7 +135,7 @@ def build_server(
     (``gateway``: a factory for the gateway, for tests; default the Kitaru one)."""
     dispatcher = Dispatcher(options, tools, gateway)
     listed = [(stub.scope, to_mcp_tool(stub)) for stub in dispatcher.served.values()]
-    warm_up = WarmUp()
+    warm_up = WarmUp(dispatcher)
 
     async def on_list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
         warm_up.soon(0.05)  # the user reads the tool list now: get Kitaru ready meanwhile
@@ -150,6 +150,9 @@ def build_server(
         ctx: Any, params: types.CallToolRequestParams
     ) -> types.CallToolResult | types.InputRequiredResult:
         reaper.begin()
+        stub = dispatcher.served.get(params.name)
+        if stub is not None and stub.starts_runner:  # its runner will need the template now
+            await anyio.to_thread.run_sync(_start_template)
         try:
             call = identify(_call_context(ctx, params), ctx)
             return await dispatcher.call_tool(params.name, params.arguments, call)
@@ -279,12 +282,16 @@ class WarmUp:
 
     It starts when ``tools/list`` has been answered or half a second after
     start, whichever comes first: the server answers the handshake at the cost
-    of the MCP import alone, and the user's first call finds Kitaru ready.
+    of the MCP import alone, and the user's first call finds Kitaru ready. Once
+    the connection is open it makes one read (``_warm_read``); once it is over
+    (well or not) the runner template starts, if this server keeps one, so the
+    two never compete for the CPU on the way to the first answer.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, dispatcher: Dispatcher) -> None:
         self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
+        self._dispatcher = dispatcher
 
     def soon(self, delay_s: float) -> None:
         with self._lock:
@@ -292,15 +299,45 @@ class WarmUp:
                 return
             if self._timer is not None:
                 self._timer.cancel()
-            self._timer = threading.Timer(delay_s, _start_warm_up)
+            self._timer = threading.Timer(delay_s, _start_warm_up, (self._dispatcher,))
             self._timer.daemon = True
             self._timer.start()
 
 
-def _start_warm_up() -> None:
+WARM_READ_TOOL = "kitaru_executions_list"
+
+
+def _start_warm_up(dispatcher: Dispatcher) -> None:
     from kitaru_mcp.gateway import session
 
+    session.when_ready(partial(_warm_read, dispatcher))
+    if dispatcher.starts_runners:
+        session.after_warm_up(_start_template)
     session.start_warm_up()
+
+
+def _warm_read(dispatcher: Dispatcher) -> None:
+    """A first ``kitaru_executions_list``'s work, its result dropped: the handler, its
+    models and validators and the store's compiled statements are ready for the user's
+    first read (about 0.25 s of CPU it would otherwise pay). Never raises."""
+    from kitaru_mcp.context import activate
+
+    stub = dispatcher.every.get(WARM_READ_TOOL)
+    if stub is None:
+        return
+    try:
+        gateway = dispatcher.gateway()
+        activate(CallContext())
+        with gateway.using():
+            stub.run(gateway, stub.check_arguments({}))
+    except Exception as exc:  # the user's own call reports whatever is wrong
+        logger.info("warm read did not finish: %s", type(exc).__name__)
+
+
+def _start_template() -> None:
+    from kitaru_mcp import launcher
+
+    launcher.start_served_template()
 
 
 @contextlib.contextmanager
@@ -311,7 +348,7 @@ def background(options: ServeOptions) -> Iterator[None]:
         return
     from kitaru_mcp import launcher
 
-    launcher.start_template()
+    launcher.serve_template()  # started once the warm-up is over, or by the first start
     reaper.start()
     try:
         yield
