@@ -150,9 +150,6 @@ def build_server(
         ctx: Any, params: types.CallToolRequestParams
     ) -> types.CallToolResult | types.InputRequiredResult:
         reaper.begin()
-        stub = dispatcher.served.get(params.name)
-        if stub is not None and stub.starts_runner:  # its runner will need the template now
-            await anyio.to_thread.run_sync(_start_template)
         try:
             call = identify(_call_context(ctx, params), ctx)
             return await dispatcher.call_tool(params.name, params.arguments, call)
@@ -283,9 +280,8 @@ class WarmUp:
     It starts when ``tools/list`` has been answered or half a second after
     start, whichever comes first: the server answers the handshake at the cost
     of the MCP import alone, and the user's first call finds Kitaru ready. Once
-    the connection is open it makes one read (``_warm_read``); once it is over
-    (well or not) the runner template starts, if this server keeps one, so the
-    two never compete for the CPU on the way to the first answer.
+    the connection is open it makes one read (``_warm_read``), so that the first
+    call does not pay for compiling what every read needs.
     """
 
     def __init__(self, dispatcher: Dispatcher) -> None:
@@ -299,31 +295,33 @@ class WarmUp:
                 return
             if self._timer is not None:
                 self._timer.cancel()
-            self._timer = threading.Timer(delay_s, _start_warm_up, (self._dispatcher,))
+            self._timer = threading.Timer(delay_s, _start_warm_up, (self,))
             self._timer.daemon = True
             self._timer.start()
+
+    def read(self) -> None:
+        _warm_read(self._dispatcher)
 
 
 WARM_READ_TOOL = "kitaru_executions_list"
 
 
-def _start_warm_up(dispatcher: Dispatcher) -> None:
+def _start_warm_up(warm_up: WarmUp) -> None:
     from kitaru_mcp.gateway import session
 
-    session.when_ready(partial(_warm_read, dispatcher))
-    if dispatcher.starts_runners:
-        session.after_warm_up(_start_template)
+    session.when_ready(warm_up.read)  # once: the same bound method compares equal
     session.start_warm_up()
 
 
 def _warm_read(dispatcher: Dispatcher) -> None:
     """A first ``kitaru_executions_list``'s work, its result dropped: the handler, its
     models and validators and the store's compiled statements are ready for the user's
-    first read (about 0.25 s of CPU it would otherwise pay). Never raises."""
+    first read (about 0.25 s of CPU it would otherwise pay). Skipped when a call already
+    runs: that call does the same work, and the two would only compete. Never raises."""
     from kitaru_mcp.context import activate
 
     stub = dispatcher.every.get(WARM_READ_TOOL)
-    if stub is None:
+    if stub is None or dispatcher.busy:
         return
     try:
         gateway = dispatcher.gateway()
@@ -334,12 +332,6 @@ def _warm_read(dispatcher: Dispatcher) -> None:
         logger.info("warm read did not finish: %s", type(exc).__name__)
 
 
-def _start_template() -> None:
-    from kitaru_mcp import launcher
-
-    launcher.start_served_template()
-
-
 @contextlib.contextmanager
 def background(options: ServeOptions) -> Iterator[None]:
     """While serving: the runner template and the reaper (if runner tools are served)."""
@@ -348,7 +340,7 @@ def background(options: ServeOptions) -> Iterator[None]:
         return
     from kitaru_mcp import launcher
 
-    launcher.serve_template()  # started once the warm-up is over, or by the first start
+    launcher.start_template()
     reaper.start()
     try:
         yield

@@ -192,12 +192,12 @@ _warm_thread: threading.Thread | None = None
 _warm_lock = threading.Lock()
 _warm_done = False
 _when_ready: list[Callable[[], None]] = []
-_after_warm_up: list[Callable[[], None]] = []
 
 
 def warm_up() -> None:
     """Import Kitaru and open the connection (the body of the background warm-up); then
-    the ``when_ready`` hooks (if it worked), then the ``after_warm_up`` hooks."""
+    the ``when_ready`` hooks (if it worked)."""
+    global _warm_done
     try:
         sync_connection()
         ensure_store()
@@ -209,7 +209,8 @@ def warm_up() -> None:
     except BaseException as exc:  # reported by the next call that needs Kitaru, never a crash
         logger.info("warm-up did not finish: %s", type(exc).__name__)
     finally:
-        _finish_warm_up()
+        with _warm_lock:
+            _warm_done = True
 
 
 def warm_up_enabled() -> bool:
@@ -232,25 +233,3 @@ def when_ready(hook: Callable[[], None]) -> None:
     with _warm_lock:
         if not _warm_done and hook not in _when_ready:
             _when_ready.append(hook)
-
-
-def after_warm_up(hook: Callable[[], None]) -> None:
-    """Call ``hook()`` once the warm-up has ended (well or not); at once when it already
-    has or is turned off."""
-    with _warm_lock:
-        if not _warm_done and warm_up_enabled():
-            _after_warm_up.append(hook)
-            return
-    hook()
-
-
-def _finish_warm_up() -> None:
-    global _warm_done
-    with _warm_lock:
-        _warm_done = True
-        hooks, _after_warm_up[:] = list(_after_warm_up), []
-    for hook in hooks:
-        try:
-            hook()
-        except Exception:  # a hook's failure is its own; the warm-up is over
-            logger.exception("a hook after the warm-up failed")
