@@ -55,7 +55,17 @@ Sections:
    ``flow.run()`` of the same flow in a warm process (started once, one
    warm-up run, then one timed run per session, right after the session's).
    Medians over the sessions, and the worst. Also the server's RSS, the
-   template's RSS, and the template's CPU use over 3 s of idling.
+   template's RSS, and the template's CPU use over 3 s of idling. Then the
+   first call against the anchor, Kitaru 0.21's own bundled MCP server, in
+   the same run (``bench/first_call.py``, three rounds): spawn → first read
+   at once on the existing store and on a fresh one, a read 5 s after
+   ``tools/list``, spawn → a run as the very first call returned (existing and
+   fresh store), and memory (RSS, private, shared, PSS) of the server, the
+   template and one runner, against the anchor's.
+
+``--quick`` leaves section 6 out (each of its sessions spawns a server and
+waits for Kitaru's start-up; what ``tests/test_bench.py`` checks is sections
+1-5). ``--only-session`` runs section 6 alone.
 
 The server under test starts its runner template at start-up; the bench
 waits for it to be ready before section 2, so its warm-up (a few seconds of
@@ -1094,7 +1104,9 @@ async def bench_first_call(home: Path, work: Path, rounds: int) -> dict[str, Any
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python bench/run.py", description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats (well under 60 s)")
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer repeats, no session section (about 40 s)"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON results go")
     parser.add_argument(
         "--only-session", action="store_true", help="only section 6 (session), about 3 minutes"

@@ -8,7 +8,10 @@ the server's stdout.
 The job travels as data: a JSON job file under the state dir (no tool argument
 ever reaches a command line, so no option injection and no argv size limit).
 
-Fork-server: a serving process calls ``start_template()`` once; one template
+Fork-server: a serving process calls ``serve_template()`` once, and
+``start_template()`` when the template is first needed (the server: once its
+warm-up is over, so the two never compete for the CPU, or when a call that starts
+runners arrives, whichever comes first); one template
 process (``python -m kitaru_mcp.runner --template``, see
 ``kitaru_mcp.template``) imports Kitaru and waits. ``launch`` writes the job
 file and asks the template to ``fork()``: the child is a ready runner at once,
@@ -196,17 +199,33 @@ def template_enabled() -> bool:
     return os.environ.get(WARM_RUNNER_ENV, "1").strip().lower() not in off and fork_available()
 
 
-def start_template() -> int | None:
-    """Have one live template from now on (a no-op when one lives); its pid, if any."""
-    global _template, _serving
+def serve_template() -> None:
+    """From now on this process keeps a template, started at its first need
+    (``start_template``): the server calls it once its warm-up is over, or at once
+    when a call that starts runners arrives. Nothing is started here."""
+    global _serving
     if not template_enabled():
         if not fork_available():
             logger.warning("fork() is not available here: every run starts a cold runner")
-        return None
+        return
     with _template_lock:
         if not _serving:
             _serving = True
             atexit.register(shutdown)
+
+
+def serving() -> bool:
+    """Whether this process keeps a template (``serve_template`` or ``start_template``)."""
+    return _serving
+
+
+def start_template() -> int | None:
+    """Have one live template from now on (a no-op when one lives); its pid, if any."""
+    global _template
+    serve_template()
+    if not _serving:
+        return None
+    with _template_lock:
         if _template is not None and _template.alive():
             return _template.process.pid
         old, _template = _template, None
@@ -219,6 +238,14 @@ def start_template() -> int | None:
             logger.warning("cannot start the runner template: %s", exc)
             return None
         return _template.process.pid
+
+
+def start_served_template() -> None:
+    """The first ``start_template`` of a process that serves one (``serve_template``);
+    else nothing. A template that died later is replaced by the start that finds it
+    dead (which runs cold meanwhile), as before."""
+    if _serving and _template is None:
+        start_template()
 
 
 def template_pid() -> int | None:

@@ -150,6 +150,9 @@ def build_server(
         ctx: Any, params: types.CallToolRequestParams
     ) -> types.CallToolResult | types.InputRequiredResult:
         reaper.begin()
+        stub = dispatcher.served.get(params.name)
+        if stub is not None and stub.starts_runner:  # its runner needs the template now
+            await anyio.to_thread.run_sync(_start_template)
         try:
             call = identify(_call_context(ctx, params), ctx)
             return await dispatcher.call_tool(params.name, params.arguments, call)
@@ -281,7 +284,10 @@ class WarmUp:
     start, whichever comes first: the server answers the handshake at the cost
     of the MCP import alone, and the user's first call finds Kitaru ready. Once
     the connection is open it makes one read (``_warm_read``), so that the first
-    call does not pay for compiling what every read needs.
+    call does not pay for compiling what every read needs. Once it is over (well
+    or not) the runner template starts, if this server keeps one: the two never
+    share the CPU on the way to the first answer. (A call that starts a runner
+    starts the template at once, whatever the warm-up is doing.)
     """
 
     def __init__(self, dispatcher: Dispatcher) -> None:
@@ -302,6 +308,10 @@ class WarmUp:
     def read(self) -> None:
         _warm_read(self._dispatcher)
 
+    @property
+    def starts_runners(self) -> bool:
+        return self._dispatcher.starts_runners
+
 
 WARM_READ_TOOL = "kitaru_executions_list"
 
@@ -310,7 +320,15 @@ def _start_warm_up(warm_up: WarmUp) -> None:
     from kitaru_mcp.gateway import session
 
     session.when_ready(warm_up.read)  # once: the same bound method compares equal
+    if warm_up.starts_runners:
+        session.after_warm_up(_start_template)
     session.start_warm_up()
+
+
+def _start_template() -> None:
+    from kitaru_mcp import launcher
+
+    launcher.start_served_template()
 
 
 def _warm_read(dispatcher: Dispatcher) -> None:
@@ -340,7 +358,7 @@ def background(options: ServeOptions) -> Iterator[None]:
         return
     from kitaru_mcp import launcher
 
-    launcher.start_template()
+    launcher.serve_template()  # started by the warm-up's end, or by the first start
     reaper.start()
     try:
         yield

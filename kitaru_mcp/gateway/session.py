@@ -192,11 +192,12 @@ _warm_thread: threading.Thread | None = None
 _warm_lock = threading.Lock()
 _warm_done = False
 _when_ready: list[Callable[[], None]] = []
+_after_warm_up: list[Callable[[], None]] = []
 
 
 def warm_up() -> None:
     """Import Kitaru and open the connection (the body of the background warm-up); then
-    the ``when_ready`` hooks (if it worked)."""
+    the ``when_ready`` hooks (if it worked), then the ``after_warm_up`` hooks."""
     global _warm_done
     try:
         sync_connection()
@@ -211,6 +212,12 @@ def warm_up() -> None:
     finally:
         with _warm_lock:
             _warm_done = True
+            hooks, _after_warm_up[:] = list(_after_warm_up), []
+        for after in hooks:
+            try:
+                after()
+            except Exception:  # a hook's failure is its own; the warm-up is over
+                logger.exception("a hook after the warm-up failed")
 
 
 def warm_up_enabled() -> bool:
@@ -233,3 +240,14 @@ def when_ready(hook: Callable[[], None]) -> None:
     with _warm_lock:
         if not _warm_done and hook not in _when_ready:
             _when_ready.append(hook)
+
+
+def after_warm_up(hook: Callable[[], None]) -> None:
+    """Call ``hook()`` once the warm-up has ended (well or not); at once when it already
+    has or is turned off."""
+    with _warm_lock:
+        if not _warm_done and warm_up_enabled():
+            if hook not in _after_warm_up:
+                _after_warm_up.append(hook)
+            return
+    hook()
