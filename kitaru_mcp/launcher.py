@@ -214,11 +214,6 @@ def serve_template() -> None:
             atexit.register(shutdown)
 
 
-def serving() -> bool:
-    """Whether this process keeps a template (``serve_template`` or ``start_template``)."""
-    return _serving
-
-
 def start_template() -> int | None:
     """Have one live template from now on (a no-op when one lives); its pid, if any."""
     global _template
