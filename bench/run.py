@@ -55,7 +55,17 @@ Sections:
    ``flow.run()`` of the same flow in a warm process (started once, one
    warm-up run, then one timed run per session, right after the session's).
    Medians over the sessions, and the worst. Also the server's RSS, the
-   template's RSS, and the template's CPU use over 3 s of idling.
+   template's RSS, and the template's CPU use over 3 s of idling. Then the
+   first call against the anchor, Kitaru 0.21's own bundled MCP server, in
+   the same run (``bench/first_call.py``, three rounds): spawn → first read
+   at once on the existing store and on a fresh one, a read 5 s after
+   ``tools/list``, spawn → a run as the very first call returned (existing and
+   fresh store), and memory (RSS, private, shared, PSS) of the server, the
+   template and one runner, against the anchor's.
+
+``--quick`` leaves section 6 out (each of its sessions spawns a server and
+waits for Kitaru's start-up; what ``tests/test_bench.py`` checks is sections
+1-5). ``--only-session`` runs section 6 alone.
 
 The server under test starts its runner template at start-up; the bench
 waits for it to be ready before section 2, so its warm-up (a few seconds of
@@ -943,6 +953,61 @@ def session_rows(results: dict[str, Any]) -> list[list[str]]:
         add("session", "server RSS", "server_rss_mb", "MB")
         add("session", "template RSS", "template_rss_mb", "MB")
         add("session", "template CPU while idle", "template_idle_cpu_percent", "%")
+    rows.extend(first_call_rows(results))
+    return rows
+
+
+def first_call_rows(results: dict[str, Any]) -> list[list[str]]:
+    """The first call against the anchor (Kitaru's bundled server), and idle memory."""
+    data = results.get("first_call")
+    if not data:
+        return []
+    m, targets = data["metrics"], data.get("targets", {})
+    rows: list[list[str]] = []
+
+    def add(label: str, value: str, key: str = "", versus: str = "") -> None:
+        limit = targets.get(key)
+        target = met = ""
+        if limit is not None and key in m:
+            unit = "x" if key.endswith("vs_anchor") else "ms"
+            target, met = f"<= {_shown(limit, unit)}", "yes" if m[key] <= limit else "NO"
+        rows.append(["session", label, value, versus, target, met])
+
+    def pair(case: str, label: str) -> None:
+        for store in ("existing", "fresh"):
+            ours, anchor = f"ours_{case}_{store}_ms", f"anchor_{case}_{store}_ms"
+            value = f"{m[ours]:.0f} ({m[ours + '_worst']:.0f})"
+            versus = ""
+            if anchor in m:
+                value += f" / anchor {m[anchor]:.0f} ({m[anchor + '_worst']:.0f}) ms"
+                versus = f"{m[f'{case}_{store}_vs_anchor']:.2f}x anchor"
+            add(f"{label}, {store} store (worst)", value, f"{case}_{store}_vs_anchor", versus)
+
+    pair("tools_list", "spawn -> tools/list")
+    pair("read_at_once", "spawn -> first read, called at once")
+    after = "ours_read_after_5s_ms"
+    add("first read 5 s after tools/list (worst)", f"{m[after]:.0f} ({m[after + '_worst']:.0f}) ms",
+        "read_after_5s_ms")  # fmt: skip
+    if "read_after_5s_ms" in targets:
+        rows[-1][4:] = [f"<= {targets['read_after_5s_ms']} ms",
+                        "yes" if m[after] <= targets["read_after_5s_ms"] else "NO"]  # fmt: skip
+    pair("run_first", "spawn -> a run as the very first call returned")
+    for process in ("server", "template", "runner"):
+        key = f"ours_{process}"
+        if f"{key}_rss_mb" in m:
+            add(f"memory: {process} RSS / private (USS) / shared / PSS",
+                f"{m[key + '_rss_mb']:.0f} / {m[key + '_uss_mb']:.0f} / "
+                f"{m[key + '_shared_mb']:.0f} / {m[key + '_pss_mb']:.0f} MB")  # fmt: skip
+    if "anchor_server_rss_mb" in m:
+        key = "anchor_server"
+        add("memory: anchor RSS / private (USS) / shared / PSS",
+            f"{m[key + '_rss_mb']:.0f} / {m[key + '_uss_mb']:.0f} / "
+            f"{m[key + '_shared_mb']:.0f} / {m[key + '_pss_mb']:.0f} MB")  # fmt: skip
+    versus = f"{m['idle_rss_vs_anchor']:.2f}x anchor" if "idle_rss_vs_anchor" in m else ""
+    add("memory while idle: server + template RSS", f"{m['ours_idle_rss_mb']:.0f} MB",
+        "idle_rss_vs_anchor", versus)  # fmt: skip
+    versus = f"{m['idle_pss_vs_anchor']:.2f}x anchor" if "idle_pss_vs_anchor" in m else ""
+    add("memory while idle: server + template PSS", f"{m['ours_idle_pss_mb']:.0f} MB", "", versus)
     return rows
 
 
@@ -1009,8 +1074,11 @@ async def measure(quick: bool, home: Path, work: Path) -> dict[str, Any]:
         "metrics": {**cold, **warm},
         "targets": {f"{name}_warm_ms": 1000 for name in RUN_TARGETS},
     }
-    log("session: first read, runs, short flow to result")
-    results["session"] = await bench_session(work, home, per_kind=1 if quick else 3)
+    if not quick:  # neither is what --quick checks: each spawns a dozen servers
+        log("session: first read, runs, short flow to result")
+        results["session"] = await bench_session(work, home, per_kind=3)
+        log("session: the first call against the anchor, existing and fresh store, memory")
+        results["first_call"] = await bench_first_call(home, work, rounds=3)
     return results
 
 
@@ -1021,12 +1089,26 @@ async def measure_session_only(home: Path, work: Path) -> dict[str, Any]:
     )
     await anyio.to_thread.run_sync(seeding.wait)
     log("session: first read, runs, short flow to result")
-    return {"session": await bench_session(work, home, per_kind=3)}
+    results = {"session": await bench_session(work, home, per_kind=3)}
+    log("session: the first call against the anchor, existing and fresh store, memory")
+    results["first_call"] = await bench_first_call(home, work, rounds=3)
+    return results
+
+
+async def bench_first_call(home: Path, work: Path, rounds: int) -> dict[str, Any]:
+    import first_call  # bench/first_call.py, beside this script
+
+    measure_rounds = partial(first_call.measure, server_command(), home, work, rounds, log)
+    data = await anyio.to_thread.run_sync(measure_rounds)
+    data["targets"] = dict(first_call.TARGETS)
+    return data
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python bench/run.py", description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats (well under 60 s)")
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer repeats, no session section (about 40 s)"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON results go")
     parser.add_argument(
         "--only-session", action="store_true", help="only section 6 (session), about 3 minutes"

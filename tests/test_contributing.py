@@ -43,7 +43,7 @@ import anyio, mcp
 from fakes import FakeGateway, execution
 from kitaru_mcp.surface.server import build_server
 import kitaru_mcp.surface.server
-kitaru_mcp.surface.server._start_warm_up = lambda: None
+kitaru_mcp.surface.server._start_warm_up = lambda *args: None
 gw = FakeGateway([
     execution("aaaa0001", flow="greet", status="completed", minutes=0),
     execution("bbbb0002", flow="greet", status="failed", minutes=1),

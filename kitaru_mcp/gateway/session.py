@@ -189,24 +189,47 @@ def ensure_store() -> None:
 
 
 _warm_thread: threading.Thread | None = None
+_warm_lock = threading.Lock()
+_warm_done = False
+_when_ready: list[Callable[[], None]] = []
 
 
 def warm_up() -> None:
-    """Import Kitaru and open the connection (the body of the background warm-up)."""
+    """Import Kitaru and open the connection (the body of the background warm-up); then
+    the ``when_ready`` hooks, if it worked."""
+    global _warm_done
     try:
         sync_connection()
         ensure_store()
         from kitaru import KitaruClient
 
         KitaruClient()
+        for hook in list(_when_ready):
+            hook()
     except BaseException as exc:  # reported by the next call that needs Kitaru, never a crash
         logger.info("warm-up did not finish: %s", type(exc).__name__)
+    finally:
+        with _warm_lock:
+            _warm_done = True
+
+
+def warm_up_enabled() -> bool:
+    return os.environ.get("KITARU_MCP_WARMUP", "1") != "0"
 
 
 def start_warm_up() -> None:
     """Start ``warm_up`` in a daemon thread (once); ``KITARU_MCP_WARMUP=0`` turns it off."""
     global _warm_thread
-    if os.environ.get("KITARU_MCP_WARMUP", "1") == "0" or _warm_thread is not None:
-        return
-    _warm_thread = threading.Thread(target=warm_up, name="kitaru-warm-up", daemon=True)
+    with _warm_lock:
+        if not warm_up_enabled() or _warm_thread is not None:
+            return
+        _warm_thread = threading.Thread(target=warm_up, name="kitaru-warm-up", daemon=True)
     _warm_thread.start()
+
+
+def when_ready(hook: Callable[[], None]) -> None:
+    """Have the warm-up call ``hook()`` in its thread once Kitaru is imported and the
+    connection is open (the server's warm read); never when the warm-up failed."""
+    with _warm_lock:
+        if not _warm_done and hook not in _when_ready:
+            _when_ready.append(hook)

@@ -5,7 +5,9 @@ Started by the server (``python -m kitaru_mcp.runs.runner --template``, see
 waits on its stdin for jobs while holding no store connection, open database
 file, lock, or thread besides its main one. (When the embedded store exists it
 makes one read first, so SQLAlchemy's statement cache is warm in every child,
-then disposes of the engine's pool: see ``gateway.runtime.warm_store``.)
+then disposes of the engine's pool: see ``gateway.runtime.warm_store``.) Then
+it freezes its objects out of the garbage collector's reach, so a forked runner
+keeps sharing the template's pages instead of copying them.
 
 Each job line ``{"job": <job file>, "token": ..., "log": ...}`` is answered on
 the reply pipe with ``{"token", "pid", "create_time"}``
@@ -24,6 +26,7 @@ gone); forked runners are in their own sessions and go on.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import select
@@ -69,6 +72,13 @@ def _warm_store() -> bool:
     return True
 
 
+def _freeze() -> None:
+    """Put every object made so far out of the collector's reach (``gc.freeze``): a
+    forked runner's collections then never write to the pages it shares with us."""
+    gc.collect()
+    gc.freeze()
+
+
 def _child(job_file: str, log: str, reply_fd: int) -> None:
     """In the forked child: become a runner in its own session; never returns."""
     code = 1
@@ -100,6 +110,11 @@ def _child(job_file: str, log: str, reply_fd: int) -> None:
             sys.stdout.flush()
             sys.stderr.flush()
         os._exit(code)
+
+
+def _job_waiting() -> bool:
+    readable, _, _ = select.select([0], [], [], 0)
+    return bool(readable)
 
 
 def _signal_name(number: int) -> str:
@@ -173,12 +188,17 @@ class Template:
         return True
 
     def loop(self) -> None:
-        warm = _warm_store()
+        warm = False
+        if not _job_waiting():  # a start that came during the warm-up goes first
+            warm = _warm_store()
+        _freeze()
         while True:
             readable, _, _ = select.select([0], [], [], POLL_S)
             self.reap()
             if not readable and not warm:
                 warm = _warm_store()
+                if warm:
+                    _freeze()
             if readable and not self.read_jobs():
                 return  # the server closed our stdin: it is done
             if os.getppid() != self.parent:

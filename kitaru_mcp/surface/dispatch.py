@@ -142,6 +142,11 @@ class Dispatcher:
         self.closing = False
 
     @property
+    def busy(self) -> bool:
+        """Whether a call is running now (past its argument check)."""
+        return bool(self._inflight)
+
+    @property
     def starts_runners(self) -> bool:
         return any(stub.starts_runner for stub in self.served.values())
 

@@ -59,7 +59,7 @@ class WaitingGateway(FakeGateway):
 def _isolated(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("KITARU_MCP_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.delenv(request_state.KEY_ENV, raising=False)
-    monkeypatch.setattr("kitaru_mcp.surface.server._start_warm_up", lambda: None)
+    monkeypatch.setattr("kitaru_mcp.surface.server._start_warm_up", lambda *args: None)
     monkeypatch.setattr("kitaru_mcp.runs.reaper.begin", lambda: None)
 
 
