@@ -45,6 +45,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from raw_wire import RawStdio, ms_since  # noqa: E402  (the tests' raw client)
+
+PROTOCOL = "2025-06-18"  # the newest both servers speak (the anchor is on mcp 1.19)
 ANCHOR_PACKAGES = ("mcp>=1.19,<1.20", "httpx<1", "httpx-sse", "httpcore")
 TWO_STEPS = f"{ROOT / 'examples' / 'two_steps.py'}:two_steps"
 APPROVAL = f"{ROOT / 'examples' / 'approval.py'}:approval"
@@ -69,73 +73,6 @@ def anchor_site(work: Path) -> Path | None:
     return site
 
 
-def ms_since(start: float) -> float:
-    return (time.perf_counter() - start) * 1e3
-
-
-class Stdio:
-    """A server over pipes in raw JSON-RPC; stdout lines that are not JSON are skipped."""
-
-    def __init__(self, command: list[str], env: dict[str, str]) -> None:
-        self.spawned = time.perf_counter()
-        self.process = subprocess.Popen(
-            command,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            cwd=ROOT,
-            env=env,
-        )
-        self.next_id = 0
-
-    def request(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        self.next_id += 1
-        message = {"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params or {}}
-        self.process.stdin.write((json.dumps(message) + "\n").encode())
-        self.process.stdin.flush()
-        while True:
-            line = self.process.stdout.readline()
-            if not line:
-                raise RuntimeError(f"{method}: the server exited ({self.process.poll()})")
-            with contextlib.suppress(ValueError):
-                answer = json.loads(line)
-                if isinstance(answer, dict) and answer.get("id") == self.next_id:
-                    if "error" in answer:
-                        raise RuntimeError(f"{method}: {answer['error']}")
-                    return answer["result"]
-
-    def start(self) -> float:
-        """``initialize`` and ``tools/list``; ms from spawn until the list came."""
-        self.request(
-            "initialize",
-            {
-                "protocolVersion": "2025-06-18",
-                "capabilities": {},
-                "clientInfo": {"name": "kitaru-mcp-bench", "version": "0"},
-            },
-        )
-        note = {"jsonrpc": "2.0", "method": "notifications/initialized"}
-        self.process.stdin.write((json.dumps(note) + "\n").encode())
-        self.request("tools/list")
-        return ms_since(self.spawned)
-
-    def call(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-        result = self.request("tools/call", {"name": name, "arguments": arguments})
-        if result.get("isError"):
-            raise RuntimeError(f"{name} failed: {str(result.get('content'))[:500]}")
-        return result.get("structuredContent") or {}
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.process.stdin.close()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.process.stdout.close()
-
-
 class Servers:
     """How to spawn kitaru-mcp and the anchor in a given ``HOME``."""
 
@@ -145,13 +82,13 @@ class Servers:
         self.anchor_script = Path(tempfile.mkdtemp(prefix="kitaru-anchor-")) / "anchor.py"
         self.anchor_script.write_text("from kitaru.mcp import main\n\nmain()\n")
 
-    def spawn(self, kind: str, home: Path) -> Stdio:
+    def spawn(self, kind: str, home: Path) -> RawStdio:
         env = {**os.environ, "HOME": str(home)}
         if kind == "anchor":
             assert self.site is not None
             env["PYTHONPATH"] = os.pathsep.join([str(self.site), env.get("PYTHONPATH", "")])
-            return Stdio([sys.executable, str(self.anchor_script)], env)
-        return Stdio(self.ours, env)
+            return RawStdio([sys.executable, str(self.anchor_script)], cwd=ROOT, env=env)
+        return RawStdio(self.ours, cwd=ROOT, env=env)
 
     def kinds(self) -> tuple[str, ...]:
         return ("ours", "anchor") if self.site is not None else ("ours",)
@@ -164,8 +101,8 @@ def _fresh_home(work: Path) -> Path:
 def read_at_once(servers: Servers, kind: str, home: Path) -> dict[str, float]:
     server = servers.spawn(kind, home)
     try:
-        listed = server.start()
-        server.call("kitaru_executions_list", {"limit": 20})
+        listed = server.start(PROTOCOL)[1]
+        server.ok("kitaru_executions_list", {"limit": 20})
         return {"tools_list_ms": listed, "read_ms": ms_since(server.spawned)}
     finally:
         server.close()
@@ -174,10 +111,10 @@ def read_at_once(servers: Servers, kind: str, home: Path) -> dict[str, float]:
 def read_after_pause(servers: Servers, home: Path, pause_s: float = 5.0) -> float:
     server = servers.spawn("ours", home)
     try:
-        server.start()
+        server.start(PROTOCOL)
         time.sleep(pause_s)
         began = time.perf_counter()
-        server.call("kitaru_executions_list", {"limit": 20})
+        server.ok("kitaru_executions_list", {"limit": 20})
         return ms_since(began)
     finally:
         server.close()
@@ -186,8 +123,8 @@ def read_after_pause(servers: Servers, home: Path, pause_s: float = 5.0) -> floa
 def run_first(servers: Servers, kind: str, home: Path, name: str) -> float:
     server = servers.spawn(kind, home)
     try:
-        server.start()
-        server.call("kitaru_executions_run", {"target": TWO_STEPS, "args": {"name": name}})
+        server.start(PROTOCOL)
+        server.ok("kitaru_executions_run", {"target": TWO_STEPS, "args": {"name": name}})
         return ms_since(server.spawned)
     finally:
         server.close()
@@ -227,10 +164,10 @@ def idle_memory(servers: Servers, kind: str, home: Path, settle_s: float = 3.0) 
     """Memory of everything the server keeps while idle, after a read and a run."""
     server = servers.spawn(kind, home)
     try:
-        server.start()
-        server.call("kitaru_executions_list", {"limit": 20})
+        server.start(PROTOCOL)
+        server.ok("kitaru_executions_list", {"limit": 20})
         target = APPROVAL if kind == "ours" else TWO_STEPS  # the anchor would block on a wait
-        started = server.call("kitaru_executions_run", {"target": target, "args": {}})
+        started = server.ok("kitaru_executions_run", {"target": target, "args": {}})
         time.sleep(settle_s)
         if kind == "anchor":
             return {"server": _memory(server.process.pid)}

@@ -100,6 +100,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from raw_wire import RawStdio  # noqa: E402  (the tests' raw client, not a second one)
+
 RESULTS = ROOT / "bench" / "results.json"
 SECTIONS = ("cold_start", "per_call", "list_scaling", "concurrency", "run_returns", "session")
 
@@ -184,66 +187,6 @@ def log(message: str) -> None:
 # ---------------------------------------------------------------------------- 1. cold start
 
 
-class RawServer:
-    """kitaru-mcp over pipes, spoken to in raw JSON-RPC (one message per line)."""
-
-    def __init__(self, command: list[str], cwd: Path) -> None:
-        self.started = time.perf_counter()
-        self.process = subprocess.Popen(
-            command,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            cwd=cwd,
-        )
-
-    def send(self, message: dict[str, Any]) -> None:
-        self.process.stdin.write((json.dumps({"jsonrpc": "2.0", **message}) + "\n").encode())
-        self.process.stdin.flush()
-
-    def answer(self, request_id: int) -> dict[str, Any]:
-        while True:
-            line = self.process.stdout.readline()
-            if not line:
-                raise RuntimeError(f"server exited ({self.process.poll()}) before answering")
-            message = json.loads(line)
-            if message.get("id") == request_id:
-                if "error" in message:
-                    raise RuntimeError(f"server answered with an error: {message['error']}")
-                return message["result"]
-
-    def initialize_and_list(self) -> tuple[float, float, int]:
-        """ms until initialize is answered, ms until tools/list is answered, tool count."""
-        from mcp.types import LATEST_PROTOCOL_VERSION
-
-        self.send(
-            {
-                "id": 1,
-                "method": "initialize",
-                "params": {
-                    "protocolVersion": LATEST_PROTOCOL_VERSION,
-                    "capabilities": {},
-                    "clientInfo": {"name": "kitaru-mcp-bench", "version": "0"},
-                },
-            }
-        )
-        self.answer(1)
-        initialized = ms_since(self.started)
-        self.send({"method": "notifications/initialized"})
-        self.send({"id": 2, "method": "tools/list", "params": {}})
-        tools = self.answer(2)["tools"]
-        return initialized, ms_since(self.started), len(tools)
-
-    def close(self) -> None:
-        self.process.stdin.close()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.process.stdout.close()
-
-
 def time_command(command: list[str]) -> float:
     start = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -270,8 +213,8 @@ def imports_before_first_call(work: Path, into: dict[str, Any]) -> None:
         "sys.argv = ['kitaru-mcp']\n"
         "runpy.run_module('kitaru_mcp', run_name='__main__')\n"
     )
-    server = RawServer([sys.executable, str(probe)], cwd=work)
-    server.initialize_and_list()
+    server = RawStdio([sys.executable, str(probe)], cwd=work)
+    server.start()
     server.close()
     roots = {name.split(".")[0] for name in modules_file.read_text().split()}
     for package in ("kitaru", "zenml"):
@@ -287,8 +230,8 @@ def bench_cold_start(spawns: int, work: Path, warm_cache: bool) -> dict[str, Any
     if warm_cache:  # a first start after boot reads everything from disk; not counted
         for command in baselines.values():
             time_command(command)
-        warmup = RawServer(server_command(), cwd=work)
-        warmup.initialize_and_list()
+        warmup = RawStdio(server_command(), cwd=work)
+        warmup.start()
         warmup.close()
 
     samples: dict[str, list[float]] = {
@@ -302,8 +245,8 @@ def bench_cold_start(spawns: int, work: Path, warm_cache: bool) -> dict[str, Any
     for index in range(spawns):  # interleaved, so machine noise hits every series alike
         for name, command in baselines.items():
             samples[name].append(time_command(command))
-        server = RawServer(server_command(), cwd=work)
-        initialized, listed, tool_count = server.initialize_and_list()
+        server = RawStdio(server_command(), cwd=work)
+        initialized, listed, tool_count = server.start()
         samples["rss"].append(vm_hwm_mb(server.process.pid))
         server.close()
         samples["initialize"].append(initialized)
@@ -424,7 +367,7 @@ def seed_executions(template_exec_id: str, total: int) -> float:
 
 
 class Session:
-    """One kitaru-mcp server over stdio, driven by the official MCP client."""
+    """One kitaru-mcp server over stdio, on the tests' client (``tests/mcp_client.py``)."""
 
     def __init__(self, work: Path, env: dict[str, str] | None = None, name: str = "server"):
         self.work = work
@@ -433,18 +376,15 @@ class Session:
         self.session: Any = None
 
     async def __aenter__(self) -> Session:
-        from mcp import ClientSession, StdioServerParameters
-        from mcp.client.stdio import stdio_client
+        from mcp_client import StdioSession  # the tests' client
 
         self.spawned = time.perf_counter()
         self._stack = contextlib.AsyncExitStack()
         await self._stack.__aenter__()
         errlog = self._stack.enter_context((self.work / f"{self.name}.stderr.log").open("a"))
         command = [*server_command(), "--mode", "destructive"]
-        params = StdioServerParameters(command=command[0], args=command[1:], env=self.env, cwd=ROOT)
-        read, write = await self._stack.enter_async_context(stdio_client(params, errlog=errlog))
-        self.session = await self._stack.enter_async_context(ClientSession(read, write))
-        await self.session.initialize()
+        stdio = StdioSession(command, self.env, cwd=ROOT, errlog=errlog)
+        self.session = (await self._stack.enter_async_context(stdio)).session
         await self.session.list_tools()
         return self
 

@@ -42,10 +42,11 @@ import httpx2
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "tests"))
+from raw_wire import MODERN, http_message, modern_headers  # noqa: E402  (the tests' raw client)
 
 SESSIONS = 20
 RUN_READERS = 10
-MODERN = "2026-07-28"
 TARGETS = {"throughput_ratio": 1.4, "p99_vs_unloaded": 1.5, "run_return_s": 1.5}
 META = {
     "io.modelcontextprotocol/protocolVersion": MODERN,
@@ -106,15 +107,9 @@ class Caller:
             "method": "tools/call",
             "params": {"name": name, "arguments": arguments, "_meta": META},
         }
-        headers = {
-            "content-type": "application/json",
-            "accept": "application/json, text/event-stream",
-            "mcp-protocol-version": MODERN,
-            "mcp-method": "tools/call",
-            "mcp-name": name,
-        }
+        headers = modern_headers("tools/call", name)
         response = await self.http.post(self.url, content=json.dumps(body), headers=headers)
-        message = _message(response)
+        message = http_message(response.headers.get("content-type", ""), response.text)
         result = message.get("result") or {}
         if "error" in message or result.get("isError"):
             raise RuntimeError(f"{name} failed: {json.dumps(message)[:400]}")
@@ -131,13 +126,6 @@ class Caller:
 
     async def close(self) -> None:
         await self.http.aclose()
-
-
-def _message(response: httpx2.Response) -> dict[str, Any]:
-    if response.headers.get("content-type", "").startswith("text/event-stream"):
-        data = [line[5:].strip() for line in response.text.splitlines() if line.startswith("data:")]
-        return json.loads([d for d in data if d][-1])
-    return json.loads(response.text)
 
 
 class Server:

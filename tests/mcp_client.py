@@ -56,8 +56,61 @@ def check_declared(tool: str, text: str) -> None:
         )
 
 
+class StdioSession:
+    """One server over stdio, opened in the caller's event loop, in either era.
+
+    The async core that ``StdioClient`` runs in a thread of its own; the benchmarks
+    (``bench/run.py``) use it as it is, inside their own loop.
+    """
+
+    def __init__(
+        self,
+        command: list[str],
+        env: dict[str, str],
+        cwd: Path | None = None,
+        session_kwargs: dict[str, Any] | None = None,
+        era: str = LEGACY,
+        errlog: Any = None,
+    ) -> None:
+        assert era in ERAS, era
+        self.command, self.env, self.cwd, self.era = command, env, cwd, era
+        self.session_kwargs = session_kwargs or {}
+        self.errlog = errlog or sys.stderr
+        self._stack = AsyncExitStack()
+        self.session: ClientSession | None = None
+        self.client: mcp.Client | None = None  # the 2026-07-28 client
+        self.init_result: Any = None
+
+    async def __aenter__(self) -> StdioSession:
+        params = StdioServerParameters(
+            command=self.command[0], args=self.command[1:], env=self.env, cwd=self.cwd
+        )
+        transport = stdio_client(params, errlog=self.errlog)
+        if self.era == MODERN:
+            client = mcp.Client(transport, **self.session_kwargs)  # type: ignore[arg-type]
+            self.client = await self._stack.enter_async_context(client)
+            assert self.client.protocol_version == MODERN, self.client.protocol_version
+            self.session = self.client.session
+            return self
+        read, write = await self._stack.enter_async_context(transport)
+        self.session = await self._stack.enter_async_context(
+            ClientSession(read, write, **self.session_kwargs)
+        )
+        self.init_result = await self.session.initialize()
+        assert self.init_result.protocol_version == LEGACY, self.init_result.protocol_version
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self._stack.aclose()
+
+    @property
+    def api(self) -> Any:
+        """What requests are made on: the ``mcp.Client`` (2026-07-28) or the session."""
+        return self.client if self.client is not None else self.session
+
+
 class StdioClient:
-    """Spawns ``kitaru-mcp`` (or any command) and talks to it with ClientSession."""
+    """Spawns ``kitaru-mcp`` (or any command) and talks to it, blocking, from any thread."""
 
     def __init__(
         self,
@@ -75,45 +128,39 @@ class StdioClient:
         self.errlog_path: Path | None = None
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._stack: AsyncExitStack | None = None
         self.era = era
-        self.session: ClientSession | None = None
-        self.client: mcp.Client | None = None  # the 2026-07-28 client
-        self.init_result: Any = None
+        self._open: StdioSession | None = None
 
     def _run(self, coro: Any, timeout: float = 240) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
-    async def _open(self, errlog: Any) -> None:
-        self._stack = AsyncExitStack()
-        params = StdioServerParameters(
-            command=self.command[0], args=self.command[1:], env=self.env, cwd=self.cwd
-        )
-        transport = stdio_client(params, errlog=errlog)
-        if self.era == MODERN:
-            client = mcp.Client(transport, **self.session_kwargs)  # type: ignore[arg-type]
-            self.client = await self._stack.enter_async_context(client)
-            assert self.client.protocol_version == MODERN, self.client.protocol_version
-            self.session = self.client.session
-            return
-        read, write = await self._stack.enter_async_context(transport)
-        self.session = await self._stack.enter_async_context(
-            ClientSession(read, write, **self.session_kwargs)
-        )
-        self.init_result = await self.session.initialize()
-        assert self.init_result.protocol_version == LEGACY, self.init_result.protocol_version
+    @property
+    def session(self) -> ClientSession | None:
+        return self._open.session if self._open else None
+
+    @property
+    def client(self) -> mcp.Client | None:
+        return self._open.client if self._open else None
+
+    @property
+    def init_result(self) -> Any:
+        return self._open.init_result if self._open else None
 
     def start(self, errlog_path: Path | None = None) -> StdioClient:
         self._thread.start()
         self.errlog_path = errlog_path
         errlog = open(errlog_path, "a") if errlog_path else sys.stderr  # noqa: SIM115
-        self._run(self._open(errlog))
+        opening = StdioSession(
+            self.command, self.env, self.cwd, self.session_kwargs, self.era, errlog
+        )
+        self._run(opening.__aenter__())
+        self._open = opening
         return self
 
     def close(self) -> None:
-        if self._stack is not None:
+        if self._open is not None:
             with suppress(Exception):
-                self._run(self._stack.aclose(), timeout=30)
+                self._run(self._open.__aexit__(None, None, None), timeout=30)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
 
@@ -126,7 +173,8 @@ class StdioClient:
     @property
     def api(self) -> Any:
         """What requests are made on: the ``mcp.Client`` (2026-07-28) or the session."""
-        return self.client if self.client is not None else self.session
+        assert self._open is not None, "not started"
+        return self._open.api
 
     def request(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """``api.<method>(*args, **kwargs)``, waited for."""

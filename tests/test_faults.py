@@ -19,9 +19,10 @@ from typing import Any
 import pytest
 from conftest import ROOT, fresh_home
 from mcp_client import StdioClient
-from test_stdout import PROTOCOL, RawServer
+from raw_wire import RawStdio
+from test_stdout import PROTOCOL, spawn
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.warm_runner]
 
 SERVER = [sys.executable, "-m", "kitaru_mcp", "--mode", "destructive"]
 FLOW = "examples/two_steps.py:two_steps"
@@ -53,7 +54,7 @@ def test_a_huge_value_is_refused_at_once_and_pings_still_answer(tmp_path: Path) 
 
 
 def test_malformed_and_over_deep_requests_get_an_answer(tmp_path: Path) -> None:
-    server = RawServer(subprocess.DEVNULL)
+    server = spawn(subprocess.DEVNULL)
     try:
         _initialized(server)
         raw = server.process.stdin
@@ -96,7 +97,7 @@ def _started_server(env: dict[str, str], *extra: str) -> subprocess.Popen:
     )
 
 
-def _initialized(server: RawServer) -> None:
+def _initialized(server: RawStdio) -> None:
     params = {
         "protocolVersion": PROTOCOL,
         "capabilities": {},
@@ -107,7 +108,7 @@ def _initialized(server: RawServer) -> None:
 
 
 def test_sigterm_answers_the_call_in_flight_and_exits_zero() -> None:
-    server = RawServer(subprocess.DEVNULL)
+    server = spawn(subprocess.DEVNULL)
     try:
         _initialized(server)
         started = server.call(

@@ -8,79 +8,24 @@ and follows it to its end.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import subprocess
 import sys
-import threading
-import time
 from typing import Any
 
 import pytest
 from conftest import ROOT
 from contract_cases import CONTRACT, substitute
+from raw_wire import RawStdio
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.warm_runner]
 
 PROTOCOL = "2025-11-25"
 
 
-class RawServer:
-    """``python -m kitaru_mcp`` with its stdout read byte for byte in a thread."""
-
-    def __init__(self, stderr) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "kitaru_mcp", "--mode", "destructive"],
-            cwd=ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-        )
-        self.raw = bytearray()
-        self.messages: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-        self._next_id = 0
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        for line in iter(self.process.stdout.readline, b""):
-            with self._lock:
-                self.raw += line
-                with contextlib.suppress(ValueError):  # judged later, from the raw bytes
-                    self.messages.append(json.loads(line))
-
-    def send(self, message: dict[str, Any]) -> None:
-        self.process.stdin.write(json.dumps(message).encode() + b"\n")
-        self.process.stdin.flush()
-
-    def request(self, method: str, params: dict[str, Any], timeout: float = 240) -> dict:
-        self._next_id += 1
-        ident = self._next_id
-        self.send({"jsonrpc": "2.0", "id": ident, "method": method, "params": params})
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                for message in self.messages:
-                    if message.get("id") == ident and "method" not in message:
-                        return message
-            time.sleep(0.02)
-        raise AssertionError(f"no answer to {method} {params} within {timeout} s")
-
-    def call(self, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
-        response = self.request("tools/call", {"name": tool, "arguments": arguments})
-        assert "result" in response, response
-        return response["result"]
-
-    def close(self) -> bytes:
-        self.process.stdin.close()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=30)
-        self._reader.join(timeout=30)
-        return bytes(self.raw)
+def spawn(stderr: Any) -> RawStdio:
+    """``python -m kitaru_mcp`` with every byte of its stdout kept."""
+    command = [sys.executable, "-m", "kitaru_mcp", "--mode", "destructive"]
+    return RawStdio(command, cwd=ROOT, stderr=stderr)
 
 
 def _read_calls(ids: dict[str, str]) -> list[tuple[str, dict[str, Any]]]:
@@ -103,7 +48,7 @@ def _is_jsonrpc(message: Any) -> bool:
 
 def test_stdout_carries_only_jsonrpc(example_ids: dict[str, str], tmp_path) -> None:
     stderr = open(tmp_path / "stderr.log", "wb")  # noqa: SIM115
-    server = RawServer(stderr)
+    server = spawn(stderr)
     try:
         init = server.request(
             "initialize",
