@@ -388,7 +388,30 @@ def _apply_target_roots(roots: list[str] | None) -> None:
         os.environ[TARGET_ROOTS_ENV] = os.pathsep.join(resolved)
 
 
+class _StopBeforeServing(BaseException):  # not caught by an `except Exception` on the way
+    """SIGTERM arrived before the transport took the signals over."""
+
+
+def _stop_before_serving(signum: int, frame: Any) -> None:
+    raise _StopBeforeServing
+
+
 def serve(args: argparse.Namespace) -> int:
+    """Serve until told to stop. A SIGTERM before the transport handles signals (while
+    the socket is bound and Kitaru loads, say) finds nothing in flight: the server then
+    releases what it started and exits 0, as it would a moment later, and does not die
+    of the signal."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _stop_before_serving)
+    try:
+        return _serve(args)
+    except _StopBeforeServing:
+        _exit_now(0)
+        return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
     import anyio
 
     from kitaru_mcp.surface import workers

@@ -34,6 +34,13 @@ os.environ.update(
         "AUTO_OPEN_DASHBOARD": "false",
     }
 )
+# A server started here keeps no runner template (``kitaru_mcp.runs.launcher``) unless its
+# module is marked ``warm_runner`` or it asks with WARM: the template imports Kitaru in a
+# process of its own (about 5 s of CPU a server), and most servers here run no flow. The
+# session servers and every module that runs flows or judges the template ask for it.
+WARM_RUNNER = "KITARU_MCP_WARM_RUNNER"
+WARM = {WARM_RUNNER: "1"}
+os.environ[WARM_RUNNER] = "0"
 for _name in ("KITARU_CONFIG_PATH", "ZENML_CONFIG_PATH", "KITARU_SERVER_URL", "ZENML_STORE_URL"):
     os.environ.pop(_name, None)
 
@@ -49,6 +56,15 @@ _NOTES = "KITARU_MCP_TEST_NOTES"  # where each test process leaves figures for t
 def pytest_configure(config: pytest.Config) -> None:
     if _NOTES not in os.environ:  # the controller; xdist workers inherit it
         os.environ[_NOTES] = tempfile.mkdtemp(prefix="kitaru-mcp-notes-")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _runner_template(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Servers a ``warm_runner`` module starts keep a runner template; others none."""
+    warm = request.node.get_closest_marker("warm_runner") is not None
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(WARM_RUNNER, "1" if warm else "0")
+        yield
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -143,7 +159,8 @@ def local_server_session(
     home = factory.mktemp(f"{name}-home")
     log = factory.mktemp(f"{name}-log") / "stderr.log"
     command = [sys.executable, "-m", "kitaru_mcp", "--mode", "destructive"]
-    client = StdioClient(command, env=home_env(home), cwd=ROOT).start(errlog_path=log)
+    client = StdioClient(command, env={**home_env(home), **WARM}, cwd=ROOT)
+    client.start(errlog_path=log)
     started = None
     try:
         with socket.socket() as probe:
@@ -182,7 +199,7 @@ def mcp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StdioClient
     """One kitaru-mcp server (every tool) over stdio for the session, via the official client."""
     log = tmp_path_factory.mktemp("server") / "stderr.log"
     command = [sys.executable, "-m", "kitaru_mcp", "--mode", "destructive"]
-    client = StdioClient(command, cwd=ROOT).start(errlog_path=log)
+    client = StdioClient(command, env=WARM, cwd=ROOT).start(errlog_path=log)
     yield client
     client.close()
 
@@ -192,7 +209,7 @@ def mcp_server_modern(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stdi
     """The same server as ``mcp_server``, reached by a 2026-07-28 client (``mcp.Client``)."""
     log = tmp_path_factory.mktemp("server-modern") / "stderr.log"
     command = [sys.executable, "-m", "kitaru_mcp", "--mode", "destructive"]
-    client = StdioClient(command, cwd=ROOT, era="2026-07-28").start(errlog_path=log)
+    client = StdioClient(command, env=WARM, cwd=ROOT, era="2026-07-28").start(errlog_path=log)
     yield client
     client.close()
 

@@ -34,7 +34,7 @@ UNKNOWN_ID = "00000000-0000-4000-8000-00000000beef"
 _SHOTS = os.environ.get("KITARU_MCP_SCREENSHOTS")
 SCREENSHOTS = Path(_SHOTS) if _SHOTS else None
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(180), pytest.mark.warm_runner]
 
 
 def _chromium() -> str:

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from mcp.shared.exceptions import MCPError
 from mcp_client import StdioClient
 
-pytestmark = [pytest.mark.server, pytest.mark.slow]
+pytestmark = [pytest.mark.server, pytest.mark.slow, pytest.mark.warm_runner]
 
 UNKNOWN_ID = "0123456789abcdef0123"
 

@@ -25,7 +25,7 @@ from contract_cases import CONTRACT
 from mcp_client import StdioClient
 from messages_standin import MessagesStandIn, Step, Turn, result_text, say, use
 
-pytestmark = [pytest.mark.node, pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.node, pytest.mark.slow, pytest.mark.timeout(900), pytest.mark.warm_runner]
 
 SERVER = "kitaru"
 INLINE_LIMIT = 50_000  # Claude Code 2.1.328 shows up to this many characters inline

@@ -14,7 +14,7 @@ from procs import children, cmdline, has_open_file, processes, session_members
 
 from kitaru_mcp.core import state
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.warm_runner]
 
 FINISHED = {"completed", "failed", "cancelled"}
 

@@ -16,7 +16,7 @@ import pytest
 from conftest import ROOT, fresh_home
 from mcp_client import StdioClient
 
-pytestmark = [pytest.mark.server, pytest.mark.slow]
+pytestmark = [pytest.mark.server, pytest.mark.slow, pytest.mark.warm_runner]
 
 SERVER = [sys.executable, "-m", "kitaru_mcp", "--mode", "destructive"]
 FLOW = "examples/two_steps.py:two_steps"

@@ -13,7 +13,7 @@ from conftest import ROOT, wait_until
 from mcp_client import StdioClient
 from procs import server_pids
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.warm_runner]
 
 FINISHED = {"completed", "failed", "cancelled"}
 

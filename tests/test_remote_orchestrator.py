@@ -24,7 +24,7 @@ import pytest
 from conftest import ROOT, home_env, wait_until
 from mcp_client import StdioClient
 
-pytestmark = [pytest.mark.server, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.server, pytest.mark.timeout(300), pytest.mark.warm_runner]
 
 TAG = uuid.uuid4().hex[:8]
 

@@ -35,7 +35,7 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp_client import ERAS, LEGACY, MODERN
 from round_robin import RoundRobin
 
-pytestmark = [pytest.mark.local_server, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.local_server, pytest.mark.timeout(600), pytest.mark.warm_runner]
 
 TOKEN = "replicas-" + secrets.token_hex(16)
 KEY = secrets.token_hex(32)

@@ -21,7 +21,7 @@ from conftest import ROOT, home_env, wait_until
 from contract_cases import CONTRACT, substitute
 from mcp_client import StdioClient
 
-pytestmark = [pytest.mark.server, pytest.mark.slow]
+pytestmark = [pytest.mark.server, pytest.mark.slow, pytest.mark.warm_runner]
 
 URL_PASSWORD = "url-pa55-w0rd-91c3"
 SECRETS = {

@@ -32,7 +32,7 @@ from mcp_client import StdioClient
 
 # The module fixture (a server start, or flows run to their end) counts toward the first
 # test's time limit; on two busy cores it can take minutes.
-pytestmark = [pytest.mark.local_server, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.local_server, pytest.mark.timeout(600), pytest.mark.warm_runner]
 
 FINISHED = {"completed", "failed", "cancelled"}
 TAG = uuid.uuid4().hex[:8]  # fresh inputs: a cached checkpoint writes no new logs

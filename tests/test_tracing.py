@@ -17,7 +17,7 @@ from conftest import ROOT, fresh_home, wait_until
 from mcp_client import StdioClient
 from otlp_receiver import Receiver
 
-pytestmark = [pytest.mark.server, pytest.mark.slow]
+pytestmark = [pytest.mark.server, pytest.mark.slow, pytest.mark.warm_runner]
 
 ERROR = 2  # span status code
 UNKNOWN_ID = "0123456789abcdef0123"

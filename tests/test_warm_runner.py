@@ -25,7 +25,7 @@ from test_lifecycle import FINISHED, until_status
 from kitaru_mcp.core import processes as kprocesses
 from kitaru_mcp.core import state
 
-pytestmark = [pytest.mark.server, pytest.mark.slow]
+pytestmark = [pytest.mark.server, pytest.mark.slow, pytest.mark.warm_runner]
 
 
 def _start() -> tuple[StdioClient, int]:

@@ -23,7 +23,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp_client import ERAS, LEGACY, MODERN
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.warm_runner]
 
 CALLS_AT_MOST = 40  # per revision, until both workers answered some
 
