@@ -450,7 +450,9 @@ def _serve(args: argparse.Namespace) -> int:
     if refused is not None:
         return refused
     if http_options is not None:
-        listening = _listen(http_options)
+        from kitaru_mcp.surface.workers import kernel_balances
+
+        listening = _listen(http_options, reserve_only=count > 1 and kernel_balances())
         if listening is None:
             return 1
         if count > 1:
@@ -503,12 +505,12 @@ def _http_options(args: argparse.Namespace, *, stateless: bool) -> Any:
     return replace(built, stateless=stateless)
 
 
-def _listen(http_options: Any) -> Any:
+def _listen(http_options: Any, reserve_only: bool) -> Any:
     """The bound socket, or None after saying why not (a busy port: exit 1, no traceback)."""
     from kitaru_mcp.surface.http_transport import ListenError, listen
 
     try:
-        return listen(http_options)
+        return listen(http_options, reserve_only=reserve_only)
     except ListenError as exc:
         print(f"kitaru-mcp: {exc}", file=sys.stderr)
         return None

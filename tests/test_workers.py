@@ -6,6 +6,8 @@ connection (``Connection: close``), and the audit log's ``pid`` says who answere
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -15,16 +17,24 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx2
 import mcp
+import psutil
 import pytest
 from conftest import ROOT, home_env, wait_until
 from http_server import HttpServer, free_port
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp_client import ERAS, LEGACY, MODERN
+from raw_wire import modern_headers
 
 pytestmark = [pytest.mark.server, pytest.mark.warm_runner]
 
+MODERN_META = {
+    "io.modelcontextprotocol/protocolVersion": MODERN,
+    "io.modelcontextprotocol/clientInfo": {"name": "keep-alive-test", "version": "0"},
+    "io.modelcontextprotocol/clientCapabilities": {},
+}
 CALLS_AT_MOST = 40  # per revision, until both workers answered some
 
 
@@ -82,6 +92,39 @@ def test_a_session_alternating_two_workers_is_answered_on_both_revisions(two_wor
     assert len(set(got["pids"])) == 2, f"both workers answered: {got['pids']}"
     assert "2 workers, stateless" in server.stderr
     assert "Session not found" not in server.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SO_REUSEPORT spreads on Linux")
+def test_keep_alive_connections_opened_at_once_reach_both_workers(two_workers) -> None:
+    """A burst of keep-alive clients (an assistant's parallel calls, a team's sessions) is
+    spread over the workers: on one shared socket the first to wake took all 20."""
+    server, audit = two_workers
+    port = server.port
+
+    def listeners() -> int:
+        found = psutil.net_connections(kind="tcp")
+        return sum(1 for c in found if c.status == psutil.CONN_LISTEN and c.laddr.port == port)
+
+    with contextlib.suppress(AssertionError):  # both workers listen (one socket if shared)
+        wait_until(lambda: listeners() >= 2, timeout=30, interval=0.2)
+    before = len(_answering_pids(audit))
+    body = {"name": "kitaru_status", "arguments": {}, "_meta": MODERN_META}
+    message = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": body}
+
+    async def twenty_connections() -> list[int]:
+        clients = [httpx2.AsyncClient(timeout=60) for _ in range(20)]
+        try:
+            headers = modern_headers("tools/call", "kitaru_status")
+            answers = await asyncio.gather(
+                *(c.post(server.url, json=message, headers=headers) for c in clients)
+            )
+            return [a.status_code for a in answers]
+        finally:
+            await asyncio.gather(*(c.aclose() for c in clients))
+
+    assert asyncio.run(twenty_connections()) == [200] * 20
+    pids = _answering_pids(audit)[before:]
+    assert len(pids) == 20 and len(set(pids)) == 2, f"answered by {sorted(set(pids))}: {pids}"
 
 
 def test_a_legacy_request_needs_no_session_id(two_workers) -> None:

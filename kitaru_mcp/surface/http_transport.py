@@ -370,15 +370,22 @@ def build_app(server: Any, options: HttpOptions, verifier: Any = None) -> ASGIAp
     return TrimHeaderValues(app)
 
 
-def listen(options: HttpOptions) -> socket.socket:
+def listen(options: HttpOptions, *, reserve_only: bool = False) -> socket.socket:
     """The listening socket for ``options`` (bound once, by the process that supervises
-    any workers); ListenError with a message a person can act on when the port is taken."""
+    any workers); ListenError with a message a person can act on when the port is taken.
+
+    ``reserve_only``: bound with ``SO_REUSEPORT`` but not listening: the port is ours,
+    and each worker listens on a socket of its own beside it (``workers.own_listener``).
+    """
     family = socket.AF_INET6 if ":" in options.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reserve_only:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((options.host, options.port))
-        sock.listen(2048)
+        if not reserve_only:
+            sock.listen(2048)
     except OSError as exc:
         sock.close()
         reason = exc.strerror or str(exc)
