@@ -127,6 +127,30 @@ def identify(call: CallContext, ctx: Any) -> CallContext:
     return call
 
 
+def wire_result(result: Any) -> Any:
+    """A tool's CallToolResult as the mapping the SDK would dump it to, built directly.
+
+    Its structured content is already JSON (checked against the output schema), and
+    pydantic's dump of an arbitrary dict was the largest part of a read's serialising
+    (the SDK still checks the mapping against the revision's result shape). Anything
+    else (a form to fill in, content that is not text) goes as it is."""
+    if not isinstance(result, types.CallToolResult) or result.meta is not None:
+        return result
+    texts = [
+        item.text
+        for item in result.content
+        if isinstance(item, types.TextContent) and item.annotations is None and item.meta is None
+    ]
+    if len(texts) != len(result.content):
+        return result
+    wire: dict[str, Any] = {"content": [{"type": "text", "text": text} for text in texts]}
+    if result.structured_content is not None:
+        wire["structuredContent"] = result.structured_content
+    wire["isError"] = result.is_error
+    wire["resultType"] = result.result_type
+    return wire
+
+
 def build_server(
     options: ServeOptions | None = None,
     tools: dict[str, ToolStub] | None = None,
@@ -149,11 +173,11 @@ def build_server(
 
     async def on_call_tool(
         ctx: Any, params: types.CallToolRequestParams
-    ) -> types.CallToolResult | types.InputRequiredResult:
+    ) -> dict[str, Any] | types.CallToolResult | types.InputRequiredResult:
         reaper.begin()
         try:
             call = identify(_call_context(ctx, params), ctx)
-            return await dispatcher.call_tool(params.name, params.arguments, call)
+            return wire_result(await dispatcher.call_tool(params.name, params.arguments, call))
         except NotServed as exc:
             from kitaru_mcp.observe import audit
 

@@ -86,7 +86,7 @@ def own_listener(reserved: socket.socket) -> socket.socket:
     ``reserved`` itself when it already listens (shared by every worker)."""
     if reserved.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
         return reserved
-    sock = socket.socket(reserved.family, socket.SOCK_STREAM)
+    sock = socket.socket(reserved.family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind(reserved.getsockname())
