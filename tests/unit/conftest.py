@@ -40,6 +40,13 @@ def _no_kitaru_import():
 
 
 @pytest.fixture(autouse=True)
+def _own_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each unit test has a state directory of its own: a runner record another test
+    left behind (in this worker, whatever the order) is never seen."""
+    monkeypatch.setenv("KITARU_MCP_STATE_DIR", str(tmp_path / "own-state"))
+
+
+@pytest.fixture(autouse=True)
 def runs() -> Iterator[FakeRuns]:
     """The runs port a handler called directly sees (a Dispatcher hands its own)."""
     fake = FakeRuns()
