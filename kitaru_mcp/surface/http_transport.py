@@ -370,21 +370,38 @@ def build_app(server: Any, options: HttpOptions, verifier: Any = None) -> ASGIAp
     return TrimHeaderValues(app)
 
 
+def _tcp_socket(family: int, *, reuse_port: bool) -> socket.socket:
+    """A TCP socket to bind. IPPROTO_TCP is named, not left 0: asyncio turns Nagle off
+    (TCP_NODELAY) only on the connections of a socket that says it is TCP; without it,
+    each request after the first on a keep-alive connection waited some 40 ms for the
+    client's delayed ACK."""
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    return sock
+
+
+def listen_beside(reserved: socket.socket) -> socket.socket:
+    """A worker's own listening socket on the port ``reserved`` holds (``SO_REUSEPORT``);
+    ``reserved`` itself when it already listens (then every worker shares it)."""
+    if reserved.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
+        return reserved
+    sock = _tcp_socket(reserved.family, reuse_port=True)
+    sock.bind(reserved.getsockname())
+    sock.listen(2048)
+    return sock
+
+
 def listen(options: HttpOptions, *, reserve_only: bool = False) -> socket.socket:
     """The listening socket for ``options`` (bound once, by the process that supervises
     any workers); ListenError with a message a person can act on when the port is taken.
 
     ``reserve_only``: bound with ``SO_REUSEPORT`` but not listening: the port is ours,
-    and each worker listens on a socket of its own beside it (``workers.own_listener``).
+    and each worker listens on a socket of its own beside it (``listen_beside``).
     """
     family = socket.AF_INET6 if ":" in options.host else socket.AF_INET
-    # IPPROTO_TCP named, not left 0: asyncio turns Nagle off (TCP_NODELAY) only on the
-    # connections of a socket that says it is TCP. Without it, every request after the
-    # first on a keep-alive connection waited some 40 ms for the client's delayed ACK.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if reserve_only:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock = _tcp_socket(family, reuse_port=reserve_only)
     try:
         sock.bind((options.host, options.port))
         if not reserve_only:

@@ -81,19 +81,6 @@ def kernel_balances() -> bool:
     return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
 
 
-def own_listener(reserved: socket.socket) -> socket.socket:
-    """A worker's own listening socket on the port ``reserved`` holds (``SO_REUSEPORT``);
-    ``reserved`` itself when it already listens (shared by every worker)."""
-    if reserved.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
-        return reserved
-    sock = socket.socket(reserved.family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind(reserved.getsockname())
-    sock.listen(2048)
-    return sock
-
-
 def stateless_from_env() -> bool:
     return os.environ.get(STATELESS_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
 
@@ -189,7 +176,7 @@ def serve_worker(spec: WorkerSpec, sock: socket.socket) -> None:  # pragma: no c
 
     from kitaru_mcp.core.errors import install_log_handlers
     from kitaru_mcp.observe import audit, tracing
-    from kitaru_mcp.surface.http_transport import serve_http
+    from kitaru_mcp.surface.http_transport import listen_beside, serve_http
     from kitaru_mcp.surface.server import background, build_server
     from kitaru_mcp.surface.stdio_transport import guard_stdout
 
@@ -205,7 +192,7 @@ def serve_worker(spec: WorkerSpec, sock: socket.socket) -> None:  # pragma: no c
     except Exception as exc:  # e.g. an unusable request-state key: the same in every worker
         print(f"kitaru-mcp: worker {os.getpid()}: {exc}", file=sys.stderr)
         os._exit(STARTUP_FAILURE)
-    sock = own_listener(sock)
+    sock = listen_beside(sock)
     serve = partial(serve_http, server, replace(spec.http, stateless=True), sock, banner=False)
     with contextlib.suppress(KeyboardInterrupt), background(spec.serve):
         anyio.run(serve)

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from kitaru_mcp.surface import workers
-from kitaru_mcp.surface.http_transport import HttpOptions, listen
+from kitaru_mcp.surface.http_transport import HttpOptions, listen, listen_beside
 
 pytestmark = pytest.mark.unit
 
@@ -51,7 +51,7 @@ def test_a_worker_listens_on_its_own_socket_beside_the_reserved_port() -> None:
     reserved = listen(HttpOptions(host="127.0.0.1", port=0), reserve_only=True)
     try:
         assert not reserved.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
-        own = workers.own_listener(reserved)
+        own = listen_beside(reserved)
         assert own is not reserved and own.getsockname() == reserved.getsockname()
         assert own.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
         assert _nodelay_of_a_served_connection(own) != 0
@@ -62,7 +62,7 @@ def test_a_worker_listens_on_its_own_socket_beside_the_reserved_port() -> None:
 def test_a_listening_socket_is_shared_as_it_is() -> None:
     shared = listen(HttpOptions(host="127.0.0.1", port=0))
     try:
-        assert workers.own_listener(shared) is shared
+        assert listen_beside(shared) is shared
     finally:
         shared.close()
 
