@@ -393,6 +393,11 @@ class _StopBeforeServing(BaseException):  # not caught by an `except Exception` 
 
 
 def _stop_before_serving(signum: int, frame: Any) -> None:
+    from kitaru_mcp.core import early_stop
+
+    if early_stop.loop_running():  # the transport is starting: it stops once it listens
+        early_stop.ask()
+        return
     raise _StopBeforeServing
 
 

@@ -45,6 +45,7 @@ for _name in ("KITARU_CONFIG_PATH", "ZENML_CONFIG_PATH", "KITARU_SERVER_URL", "Z
     os.environ.pop(_name, None)
 
 sys.path.insert(0, str(Path(__file__).parent))
+import npm_folders  # noqa: E402
 from mcp_client import ERAS, StdioClient  # noqa: E402
 
 _BACKGROUND: list[subprocess.Popen] = []
@@ -69,9 +70,23 @@ def _runner_template(request: pytest.FixtureRequest) -> Iterator[None]:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The slowest modules first, each in its own order: two workers take one file at a
-    time, and a long file handed out last sets when the whole suite ends."""
+    time, and a long file handed out last sets when the whole suite ends. A session with
+    ``node`` tests starts their npm installs now, in the background; the slow ones among
+    them wait behind the other slow modules, so the downloads are done by then."""
     order = {id(item): index for index, item in enumerate(items)}
-    items.sort(key=lambda item: (item.get_closest_marker("slow") is None, order[id(item)]))
+
+    def marked(item: pytest.Item, name: str) -> bool:
+        return item.get_closest_marker(name) is not None
+
+    items.sort(
+        key=lambda item: (
+            not marked(item, "slow"),
+            marked(item, "node"),
+            order[id(item)],
+        )
+    )
+    if any(marked(item, "node") for item in items):
+        npm_folders.prefetch(os.environ[_NOTES])
 
 
 def _leave_notes() -> None:
@@ -84,6 +99,8 @@ def _leave_notes() -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     _leave_notes()
+    if not hasattr(session.config, "workerinput"):  # the controller, or a run without xdist
+        npm_folders.stop_prefetch(os.environ[_NOTES])
     for process in _BACKGROUND:
         if process.poll() is None:
             process.kill()

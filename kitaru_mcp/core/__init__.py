@@ -7,6 +7,7 @@
 - ``targets``: loading a flow target (``module:attr`` or a file);
 - ``state``: the state directory and its file locks;
 - ``processes``: is a pid alive, is it one of our runners (portable, no ``/proc``).
+- ``early_stop``: a stop signal that came while a transport was starting.
 
 Nothing here imports Kitaru or ZenML. This wing may import only the standard
 library, its third-party dependencies and the ``kitaru_mcp`` package itself.

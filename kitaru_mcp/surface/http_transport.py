@@ -39,6 +39,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kitaru_mcp.auth.config import AuthConfig, AuthConfigError
 from kitaru_mcp.auth.verify import Identity
+from kitaru_mcp.core import early_stop
 from kitaru_mcp.surface import http_front
 
 logger = logging.getLogger("kitaru_mcp")
@@ -455,12 +456,12 @@ async def serve_http(
 
     async def stop_on_signal() -> None:
         with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-            async for _ in signals:
-                shutdown = getattr(server, "shutdown", None)
-                if shutdown is not None:
-                    await shutdown()
-                web.should_exit = True
-                return
+            if not early_stop.asked():  # a signal that came while the loop started counts too
+                await signals.__anext__()
+        shutdown = getattr(server, "shutdown", None)
+        if shutdown is not None:
+            await shutdown()
+        web.should_exit = True
 
     if options.auth is not None:
         auth = f"OAuth access tokens of {options.auth.issuer} for {options.auth.audience}"

@@ -33,6 +33,7 @@ import mcp.types as types
 from mcp.shared._context_streams import create_context_streams
 from mcp.shared.message import SessionMessage
 
+from kitaru_mcp.core import early_stop
 from kitaru_mcp.surface.dispatch import MAX_DEPTH
 
 GRACE_S = 2.0
@@ -152,12 +153,12 @@ async def serve_stdio(server: Any, on_shutdown: Any = None) -> None:
 
 async def _stop_on_signal(scope: anyio.CancelScope, lines: _StdinLines, on_shutdown: Any) -> None:
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-        async for _ in signals:
-            if on_shutdown is not None:
-                await on_shutdown()
-            lines.close()
-            scope.cancel()
-            return
+        if not early_stop.asked():  # a signal that came while the loop started counts too
+            await signals.__anext__()
+    if on_shutdown is not None:
+        await on_shutdown()
+    lines.close()
+    scope.cancel()
 
 
 def guard_stdout() -> None:
