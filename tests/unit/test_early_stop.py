@@ -26,7 +26,7 @@ def test_before_the_loop_the_handler_ends_the_start() -> None:
 def test_inside_the_loop_the_handler_raises_nothing_and_the_transport_stops() -> None:
     shut: list[str] = []
 
-    class Lines:
+    class Lines(stdio_transport._StdinLines):
         def close(self) -> None:
             shut.append("stdin")
 
