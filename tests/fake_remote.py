@@ -7,7 +7,8 @@ orchestrator's would: a runner that waits on it never ends in a test's time.
 
 ``python tests/fake_remote.py register`` registers the flavor, an orchestrator
 ``fake-remote`` and a stack ``fake-remote`` (it and the default artifact store)
-in the store of ``$HOME``; ``... activate`` makes that stack the active one.
+in the store of ``$HOME``; ``... activate`` makes that stack the active one;
+``... status EXEC_ID STATUS`` sets a run's status as its orchestrator would.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 import os
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +106,21 @@ def activate() -> None:
     Client().activate_stack(NAME)
 
 
+def set_status(exec_id: str, status: str) -> None:
+    """What the remote run would report: it ``failed``, or ``paused`` with no wait left."""
+    from zenml.client import Client
+    from zenml.enums import ExecutionStatus
+    from zenml.models import PipelineRunUpdate
+
+    from kitaru_mcp.gateway import session
+
+    session.ensure_store()
+    update = PipelineRunUpdate(status=ExecutionStatus(status))
+    Client().zen_store.update_run(run_id=uuid.UUID(exec_id), run_update=update)
+
+
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    {"register": register, "activate": activate}[sys.argv[1]]()
+    steps = {"register": register, "activate": activate, "status": set_status}
+    steps[sys.argv[1]](*sys.argv[2:])
     print("ok", flush=True)

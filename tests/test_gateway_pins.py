@@ -239,7 +239,8 @@ def test_run_tags_and_tag_claims() -> None:
 def test_orchestrator_submission_points() -> None:
     """gateway/runtime.py ``on_submission``: ``BaseOrchestrator.run(snapshot, stack,
     placeholder_run)`` calls ``submit_dynamic_pipeline`` / ``submit_pipeline``, whose
-    ``SubmissionResult.wait_for_completion`` is the synchronous wait."""
+    ``SubmissionResult.wait_for_completion`` is the synchronous wait; Kitaru's retry and
+    resume call ``resume_run(snapshot, run, stack, force_async)``, which submits the same way."""
     from zenml.orchestrators.base_orchestrator import BaseOrchestrator, SubmissionResult
     from zenml.orchestrators.local.local_orchestrator import LocalOrchestrator
 
@@ -249,6 +250,14 @@ def test_orchestrator_submission_points() -> None:
         "stack",
         "placeholder_run",
     ]
+    assert list(inspect.signature(BaseOrchestrator.resume_run).parameters) == [
+        "self",
+        "snapshot",
+        "run",
+        "stack",
+        "force_async",
+    ]
+    assert "submit_dynamic_pipeline" in inspect.getsource(BaseOrchestrator.resume_run)
     assert "placeholder_run" in _parameters(BaseOrchestrator.submit_dynamic_pipeline)
     assert "placeholder_run" in _parameters(BaseOrchestrator.submit_pipeline)
     assert SubmissionResult(wait_for_completion=None).wait_for_completion is None

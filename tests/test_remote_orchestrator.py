@@ -29,9 +29,9 @@ pytestmark = [pytest.mark.server, pytest.mark.timeout(300), pytest.mark.warm_run
 TAG = uuid.uuid4().hex[:8]
 
 
-def _setup(env: dict[str, str], step: str) -> None:
+def _setup(env: dict[str, str], step: str, *args: str) -> None:
     done = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "fake_remote.py"), step],
+        [sys.executable, str(ROOT / "tests" / "fake_remote.py"), step, *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -116,3 +116,39 @@ def test_a_replay_on_a_remote_stack_does_not_wait_either(remote) -> None:
     record = _record(remote["home"], exec_id)
     assert record.get("elsewhere") is True
     assert wait_until(lambda: _gone(record["pid"]), timeout=60, interval=0.2)
+
+
+@pytest.mark.parametrize(
+    ("operation", "left_as"),
+    [("kitaru_executions_retry", "failed"), ("kitaru_executions_resume", "paused")],
+)
+def test_a_retry_or_resume_on_a_remote_stack_returns_once_resubmitted(
+    remote, operation: str, left_as: str
+) -> None:
+    """Kitaru reruns the execution on its own stack (``resume_run``): the runner reports it
+    at the resubmission, drops the orchestrator's hour-long wait and ends."""
+    client = remote["client"]
+    started = client.ok(
+        "kitaru_executions_run",
+        {
+            "target": "examples/two_steps.py:two_steps",
+            "args": {"name": f"again-{operation[-5:]}-{TAG}"},
+            "stack": "fake-remote",
+        },
+    )
+    exec_id = started["execution"]["exec_id"]
+    first = _record(remote["home"], exec_id)
+    assert wait_until(lambda: _gone(first["pid"]), timeout=60, interval=0.2)
+    _setup(remote["env"], "status", exec_id, left_as)  # what the remote run reported
+
+    again = client.ok(operation, {"exec_id": exec_id})
+    assert again["execution"]["exec_id"] == exec_id
+    assert _submitted(remote["submissions"]).count(exec_id) == 2, "resubmitted once"
+    record = _record(remote["home"], exec_id)
+    assert record["pid"] != first["pid"] and record.get("elsewhere") is True
+    assert wait_until(lambda: _gone(record["pid"]), timeout=60, interval=0.2), (
+        "the runner ended after the resubmission instead of waiting on the flow"
+    )
+    assert client.ok("kitaru_executions_get", {"exec_id": exec_id})["status"] != "failed" or (
+        left_as == "failed"
+    )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+from collections.abc import Iterator
 from typing import Any
 
 from kitaru_mcp.core.statuses import LIVE_RUN_STATUSES
@@ -211,27 +212,56 @@ LOCAL_FLAVOR = "local"  # zenml.orchestrators.local.LocalOrchestratorFlavor().na
 def on_submission(report: Any) -> None:
     """Call ``report(exec_id)`` once an orchestrator has accepted a run, and never wait
     on the run here (a synchronous orchestrator's ``wait_for_completion`` is dropped):
-    for orchestrators that run flows elsewhere, the run is theirs once submitted.
+    for orchestrators that run flows elsewhere, the run is theirs once submitted. A new
+    run and a retried or resumed one alike.
 
     Private ZenML API: wraps ``BaseOrchestrator.run`` (what ``Stack.deploy_pipeline``
-    calls) and, for that call, the orchestrator's ``submit_dynamic_pipeline`` /
+    calls) and ``BaseOrchestrator.resume_run`` (what Kitaru's retry and resume call)
+    and, for those calls, the orchestrator's ``submit_dynamic_pipeline`` /
     ``submit_pipeline``, whose ``SubmissionResult`` carries the wait.
     """
     from zenml.orchestrators.base_orchestrator import BaseOrchestrator
 
-    original = BaseOrchestrator.run
-    names = ("submit_dynamic_pipeline", "submit_pipeline")
+    original_run, original_resume = BaseOrchestrator.run, BaseOrchestrator.resume_run
 
     def submitting(self: Any, snapshot: Any, stack: Any, placeholder_run: Any = None) -> None:
-        for name in names:
-            setattr(self, name, _reporting(getattr(self, name), placeholder_run, report))
-        try:
-            return original(self, snapshot, stack, placeholder_run)
-        finally:
-            for name in names:
-                self.__dict__.pop(name, None)
+        with _submissions_reported(self, placeholder_run, report):
+            return original_run(self, snapshot, stack, placeholder_run)
+
+    def resuming(self: Any, snapshot: Any, run: Any, stack: Any, force_async: bool = False) -> None:
+        with _submissions_reported(self, run, report):
+            return original_resume(self, snapshot, run, stack, force_async)
 
     BaseOrchestrator.run = submitting  # type: ignore[method-assign]
+    BaseOrchestrator.resume_run = resuming  # type: ignore[method-assign]
+
+
+@contextlib.contextmanager
+def _submissions_reported(orchestrator: Any, run: Any, report: Any) -> Iterator[None]:
+    """For one call on ``orchestrator``: its submissions report ``run`` and drop the wait."""
+    names = ("submit_dynamic_pipeline", "submit_pipeline")
+    for name in names:
+        setattr(orchestrator, name, _reporting(getattr(orchestrator, name), run, report))
+    try:
+        yield
+    finally:
+        for name in names:
+            orchestrator.__dict__.pop(name, None)
+
+
+def stack_of(exec_id: str) -> str | None:
+    """The id of the stack an execution ran on: where Kitaru's retry and resume run it
+    again (None when its snapshot names none).
+
+    Public ZenML API: ``Client().get_pipeline_run`` and the run's ``snapshot.stack``.
+    """
+    import_sdk()
+    from zenml.client import Client
+
+    ensure_store()
+    snapshot = Client().get_pipeline_run(exec_id).snapshot
+    stack = snapshot.stack if snapshot is not None else None
+    return str(stack.id) if stack is not None else None
 
 
 def _reporting(submit: Any, placeholder_run: Any, report: Any) -> Any:

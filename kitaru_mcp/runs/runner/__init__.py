@@ -140,7 +140,7 @@ def run(operation: str, options: dict[str, Any], reporter: Reporter) -> None:
         with contextlib.suppress(TargetError):
             load_target(target)
     _connect(reporter)
-    here = _install_exec_id_hook(reporter)
+    here = _install_exec_id_hook(reporter, _stack_to_rerun_on(operation, exec_id))
     from kitaru import KitaruClient
 
     executions = KitaruClient().executions
@@ -159,6 +159,19 @@ def run(operation: str, options: dict[str, Any], reporter: Reporter) -> None:
     elif operation == "resume":
         executions.resume(exec_id)
     reporter.started(exec_id)
+
+
+def _stack_to_rerun_on(operation: str, exec_id: str | None) -> str | None:
+    """Retry and resume run an execution again on its own stack (Kitaru activates it);
+    a replay runs on the active one (None)."""
+    if operation not in ("retry", "resume") or not exec_id:
+        return None
+    from kitaru_mcp.gateway import runtime
+
+    try:
+        return runtime.stack_of(exec_id)
+    except Exception:  # an unknown execution: Kitaru's own retry or resume says so
+        return None
 
 
 def _connect(reporter: Reporter) -> None:
