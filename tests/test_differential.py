@@ -194,6 +194,32 @@ def test_keyset_pages_walk_the_sdks_order(store, gw, sdk_gw, path) -> None:
             assert after_key["executions"] == walked[index + 1 : index + 6], (flow, status)
 
 
+def test_the_listing_before_kitaru_loads_is_the_sdks_listing(store, gw, monkeypatch) -> None:
+    """``store.light``: the first page a server answers while Kitaru still loads, read with
+    SQLAlchemy Core from the same file, equals the SQL path's (which equals the SDK's)."""
+    from kitaru_mcp.gateway import keyset, session, store_lock
+    from kitaru_mcp.gateway.store import light
+
+    found = light.connection()
+    assert found is not None, "the test store is one the light path reads"
+    assert found[1] == gw.store_sql()[1], "the same project"
+    monkeypatch.setattr(session, "warming", lambda: True)
+    monkeypatch.setattr(store_lock, "store_open", lambda: False)
+    pairs = _flows_and_statuses(gw, store["sample"])
+    assert len(pairs) > 12
+    for flow, status in pairs:
+        sql = gw.page_executions(flow=flow, status=status, limit=60)
+        before = gw._page_before_kitaru(flow=flow, status=status, limit=60, after=None)
+        assert before is not None
+        assert [s for s, _ in before] == sql["executions"], (flow, status)
+        assert [k for _, k in before] == sql["keys"], (flow, status)
+        if len(sql["keys"]) > 30:  # and from a key on, the same next page
+            after = keyset.decode_key(sql["keys"][30])
+            rest = gw._page_before_kitaru(flow=flow, status=status, limit=20, after=after)
+            assert [s for s, _ in rest or []] == sql["executions"][31:51], (flow, status)
+    assert sum(len(gw.page_executions(limit=500)["executions"]) for _ in [0]) > SEEDED
+
+
 def test_flow_inputs_are_the_runs_parameters(store, gw, sdk_gw) -> None:
     sample = store["sample"]
     expected = {exec_id: sdk_gw.flow_inputs(exec_id) for exec_id in sample}

@@ -150,6 +150,22 @@ def test_status_mapping_and_flow_name_aliases() -> None:
     }  # fmt: skip
     assert normalize_flow_name(f"{PIPELINE_SOURCE_ALIAS_PREFIX}x") == "x"
     assert callable(normalize_checkpoint_name)
+    # gateway/names.py holds copies (no Kitaru import on a read): they are Kitaru's
+    from kitaru_mcp.gateway import names
+
+    assert {
+        public.value: tuple(raws) for public, raws in _RAW_STATUSES_BY_PUBLIC_STATUS.items()
+    } == names.RAW_STATUSES_BY_PUBLIC
+    assert names.PIPELINE_ALIAS_PREFIX == PIPELINE_SOURCE_ALIAS_PREFIX
+    for name in (None, "", "  ", "x", " x ", f"{PIPELINE_SOURCE_ALIAS_PREFIX}x", "a b"):
+        assert names.public_flow_name(name) == normalize_flow_name(name), name
+    assert names.public_flow_name(PIPELINE_SOURCE_ALIAS_PREFIX) is None
+    from kitaru._env import KITARU_REPOSITORY_DIRECTORY_NAME
+
+    from kitaru_mcp.gateway.store import light
+
+    assert light.REPOSITORY_MARKER == KITARU_REPOSITORY_DIRECTORY_NAME
+    assert normalize_flow_name(PIPELINE_SOURCE_ALIAS_PREFIX) is None
     assert {"status_reason", "exception_info", "default_origin", "fallback_message"} <= (
         _parameters(_map_failure_info)
     )

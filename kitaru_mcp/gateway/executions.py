@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from kitaru_mcp.core.errors import InvalidArgument
 from kitaru_mcp.core.statuses import UNFINISHED
-from kitaru_mcp.gateway import filters, keyset, names, serialize, server_reads
+from kitaru_mcp.gateway import filters, keyset, names, serialize, server_reads, session, store_lock
 from kitaru_mcp.gateway.base import GatewayBase, missing_execution
-from kitaru_mcp.gateway.store import detail, summaries
+from kitaru_mcp.gateway.store import detail, light, summaries
+
+logger = logging.getLogger("kitaru_mcp")
 
 if TYPE_CHECKING:
     from kitaru_mcp.gateway.shapes import Execution, ExecutionSummary
@@ -53,6 +56,9 @@ class ExecutionsGateway(GatewayBase):
                 field="cursor",
                 hint="Pass next_cursor from the previous page unchanged, or omit it.",
             ) from None
+        rows = self._page_before_kitaru(flow=flow, status=status, limit=limit, after=resume)
+        if rows is not None:
+            return {"executions": [s for s, _ in rows], "keys": [k for _, k in rows]}
         store = self.store_sql()
         if store is None:
             rows = self._page_by_rest(flow=flow, status=status, limit=limit, after=resume)
@@ -62,6 +68,37 @@ class ExecutionsGateway(GatewayBase):
                 engine, project_id, flow=flow, status=status, limit=limit, after=resume
             )
         return {"executions": [s for s, _ in rows], "keys": [k for _, k in rows]}
+
+    @staticmethod
+    def _page_before_kitaru(
+        *,
+        flow: str | None,
+        status: str | None,
+        limit: int,
+        after: tuple[datetime, str] | None,
+    ) -> list[tuple[ExecutionSummary, str]] | None:
+        """The same page read from the embedded store while the warm-up still loads Kitaru
+        (``store.light``); None once the store is open here, or whenever the light read
+        is not sure to be the SDK's (the SDK path then answers, errors included)."""
+        if not session.warming() or store_lock.store_open():
+            return None
+        try:
+            found = light.connection()
+            if found is None:
+                return None
+            engine, project_id = found
+            return summaries.list_summaries(
+                engine,
+                project_id,
+                flow=flow,
+                status=status,
+                limit=limit,
+                after=after,
+                tables=light.table,
+            )
+        except Exception as exc:  # anything odd: the SDK path answers
+            logger.info("light listing not used: %s", type(exc).__name__)
+            return None
 
     def _page_by_rest(
         self,

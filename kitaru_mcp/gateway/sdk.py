@@ -30,6 +30,11 @@ def import_sdk() -> None:
         import zenml.client  # noqa: F401
 
 
+def imported() -> bool:
+    """Whether Kitaru and ZenML's client are imported in this process (nothing waits)."""
+    return "kitaru.client" in sys.modules and not _import_lock.locked()
+
+
 def config_path() -> str:
     """ZenML's global configuration file (Kitaru's connection and active stack live there)."""
     from zenml.utils.io_utils import get_global_config_directory

@@ -148,10 +148,14 @@ def in_call() -> Iterator[None]:
     """Hold the connection for one tool call: a configuration reload never happens under it.
 
     The reload check runs first (outside the hold); within the call
-    ``sync_connection`` only probes the server, and only the first time.
+    ``sync_connection`` only probes the server, and only the first time. While
+    Kitaru still loads, nothing waits for it here: a call that needs the store
+    opens it through ``client()`` / ``zen_client()``; a listing may not need it
+    (``store.light``).
     """
-    ensure_store()  # before anything of this call can touch the store
-    _reload_if_changed()
+    if sdk.imported():  # before, no configuration is loaded and every store use opens it
+        ensure_store()  # before anything of this call can touch the store
+        _reload_if_changed()
     with _in_use.shared():
         if not getattr(_calls, "depth", 0):
             _calls.probed_at = None  # a new call: its first client probes the server
@@ -211,6 +215,12 @@ def warm_up() -> None:
     finally:
         with _warm_lock:
             _warm_done = True
+
+
+def warming() -> bool:
+    """Whether the background warm-up is still importing Kitaru or opening the store."""
+    with _warm_lock:
+        return _warm_thread is not None and not _warm_done
 
 
 def warm_up_enabled() -> bool:

@@ -90,6 +90,11 @@ def store_lock(timeout_s: float = LOCK_TIMEOUT_S, portable: bool | None = None) 
         yield
 
 
+def store_open() -> bool:
+    """Whether this process has opened the store (``ensure_store`` has returned)."""
+    return _ready_pid == os.getpid()
+
+
 def ensure_store() -> None:
     """Create or open the store once per process, under the lock; later calls return at once."""
     global _ready_pid

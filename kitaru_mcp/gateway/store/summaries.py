@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -22,15 +23,18 @@ if TYPE_CHECKING:
     from kitaru_mcp.gateway.shapes import ExecutionSummary
 
 
-def summary_query(project_id: uuid.UUID | None) -> Any:
+Tables = Callable[[str], Any]  # a table class by its ZenML name: tables.table or light.table
+
+
+def summary_query(project_id: uuid.UUID | None, tables: Tables = table) -> Any:
     """Every column an ExecutionSummary needs, one row per run (pending wait as a flag)."""
     from sqlalchemy import and_, exists, func, select
 
-    Run = table("PipelineRunSchema")
-    Pipeline = table("PipelineSchema")
-    Snapshot = table("PipelineSnapshotSchema")
-    Wait = table("RunWaitConditionSchema")
-    Stack = table("StackSchema")
+    Run = tables("PipelineRunSchema")
+    Pipeline = tables("PipelineSchema")
+    Snapshot = tables("PipelineSnapshotSchema")
+    Wait = tables("RunWaitConditionSchema")
+    Stack = tables("StackSchema")
 
     pending = exists().where(and_(Wait.run_id == Run.id, Wait.status == "pending"))
     stack_id = func.coalesce(Snapshot.stack_id, Run.stack_id)
@@ -70,12 +74,12 @@ def summary(row: Any) -> ExecutionSummary:
     }
 
 
-def _with_status(query: Any, status: str | None) -> Any:
+def _with_status(query: Any, status: str | None, tables: Tables = table) -> Any:
     """The SDK's status filter, exact: a running run with a pending wait is waiting."""
     from sqlalchemy import and_, exists, not_, or_
 
-    Run = table("PipelineRunSchema")
-    Wait = table("RunWaitConditionSchema")
+    Run = tables("PipelineRunSchema")
+    Wait = tables("RunWaitConditionSchema")
 
     if status is None:
         return query
@@ -96,16 +100,16 @@ def list_summaries(
     status: str | None,
     limit: int,
     after: tuple[datetime, str] | None = None,
+    tables: Tables = table,
 ) -> list[tuple[ExecutionSummary, str]]:
     """(summary, resume key) newest first, as the SDK orders them (created, then id,
     descending); ``after`` continues strictly after a key (keyset pagination)."""
     from sqlalchemy import and_, or_
-    from sqlmodel import Session
 
-    Run = table("PipelineRunSchema")
-    Pipeline = table("PipelineSchema")
+    Run = tables("PipelineRunSchema")
+    Pipeline = tables("PipelineSchema")
 
-    query = _with_status(summary_query(project_id), status)
+    query = _with_status(summary_query(project_id, tables), status, tables)
     if flow is not None:
         query = query.where(Pipeline.name.in_(flow_names(flow)))
     if after is not None:
@@ -114,8 +118,8 @@ def list_summaries(
             or_(Run.created < created, and_(Run.created == created, Run.id < last_id))
         )
     query = query.order_by(Run.created.desc(), Run.id.desc()).limit(limit)
-    with Session(engine) as session:
-        rows = session.execute(query).all()
+    with engine.connect() as conn:  # plain columns: no ORM session needed
+        rows = conn.execute(query).all()
     return [(summary(row), encode_key(row[5], row[0])) for row in rows]
 
 

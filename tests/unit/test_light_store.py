@@ -1,0 +1,147 @@
+"""The listing read before Kitaru loads (``gateway.store.light``) on a small SQLite file
+laid out as ZenML's store: what it answers, and every case it leaves to the SDK."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+from kitaru_mcp.gateway.store import light, summaries
+
+pytestmark = pytest.mark.unit
+
+PROJECT = uuid.UUID(int=1)
+OTHER_PROJECT = uuid.UUID(int=2)
+SCHEMA = """
+CREATE TABLE alembic_version (version_num VARCHAR(32));
+CREATE TABLE pipeline (id CHAR(32), project_id CHAR(32), name VARCHAR);
+CREATE TABLE stack (id CHAR(32), name VARCHAR);
+CREATE TABLE pipeline_snapshot (id CHAR(32), stack_id CHAR(32));
+CREATE TABLE run_wait_condition (id CHAR(32), run_id CHAR(32), status VARCHAR);
+CREATE TABLE pipeline_run (
+    id CHAR(32), project_id CHAR(32), pipeline_id CHAR(32), snapshot_id CHAR(32),
+    stack_id CHAR(32), original_run_id CHAR(32), status VARCHAR, created DATETIME,
+    start_time DATETIME, end_time DATETIME
+);
+"""
+
+
+def _id(n: int) -> str:
+    return uuid.UUID(int=n).hex  # ZenML's CHAR(32) form
+
+
+def _store(folder: Path, *, version: str | None = None, url: str | None = None) -> Path:
+    """A config folder whose config.yaml points at a SQLite file with four runs."""
+    folder.mkdir(parents=True, exist_ok=True)
+    db = folder / "zenml.db"
+    with sqlite3.connect(db) as conn:
+        conn.executescript(SCHEMA)
+        conn.execute(
+            "INSERT INTO alembic_version VALUES (?)", (version or metadata.version("zenml"),)
+        )
+        conn.execute("INSERT INTO pipeline VALUES (?, ?, 'greet')", (_id(10), PROJECT.hex))
+        conn.execute(
+            "INSERT INTO pipeline VALUES (?, ?, '__kitaru_pipeline_source_greet')",
+            (_id(11), PROJECT.hex),
+        )
+        conn.execute("INSERT INTO stack VALUES (?, 'default')", (_id(20),))
+        conn.execute("INSERT INTO pipeline_snapshot VALUES (?, ?)", (_id(30), _id(20)))
+        runs = [  # id, pipeline, status, created
+            (101, 10, "completed", "2026-12-01 10:00:00"),
+            (102, 11, "running", "2026-12-01 10:01:00"),  # with a pending wait: waiting
+            (103, 10, "paused", "2026-12-01 10:02:00"),  # Kitaru's waiting too
+            (104, 10, "retried", "2026-12-01 10:03:00"),  # Kitaru's failed
+        ]
+        for run, pipeline, status, created in runs:
+            conn.execute(
+                "INSERT INTO pipeline_run VALUES (?, ?, ?, ?, NULL, NULL, ?, ?, ?, NULL)",
+                (_id(run), PROJECT.hex, _id(pipeline), _id(30), status, created, created),
+            )
+        conn.execute(
+            "INSERT INTO pipeline_run VALUES"
+            " (?, ?, ?, NULL, NULL, NULL, 'completed', ?, NULL, NULL)",
+            (_id(199), OTHER_PROJECT.hex, _id(10), "2026-12-01 11:00:00"),
+        )
+        conn.execute("INSERT INTO run_wait_condition VALUES (?, ?, 'pending')", (_id(40), _id(102)))
+    store_url = url or f"sqlite:///{db}"
+    (folder / "config.yaml").write_text(
+        f"active_project_id: {PROJECT}\nstore:\n  type: sql\n  url: {store_url}\n"
+    )
+    return folder
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ("ZENML_CONFIG_PATH", "KITARU_SERVER_URL", "ZENML_STORE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(light, "_engines", {})
+    folder = tmp_path / "config"
+    monkeypatch.setenv("KITARU_CONFIG_PATH", str(folder))
+    return folder
+
+
+def test_a_page_is_read_with_kitarus_names_and_statuses(config: Path) -> None:
+    _store(config)
+    found = light.connection()
+    assert found is not None and found[1] == PROJECT
+    rows = summaries.list_summaries(*found, flow=None, status=None, limit=10, tables=light.table)
+    listed = [(s["exec_id"], s["flow"], s["status"], s["stack"]) for s, _ in rows]
+    assert listed == [
+        (str(uuid.UUID(int=104)), "greet", "failed", "default"),
+        (str(uuid.UUID(int=103)), "greet", "waiting", "default"),
+        (str(uuid.UUID(int=102)), "greet", "waiting", "default"),
+        (str(uuid.UUID(int=101)), "greet", "completed", "default"),
+    ]  # newest first, the other project's run left out, the alias name shown plainly
+    assert rows[3][0]["started_at"] == "2026-12-01T10:00:00"
+    waiting = summaries.list_summaries(
+        *found, flow="greet", status="waiting", limit=10, tables=light.table
+    )
+    assert [s["exec_id"] for s, _ in waiting] == [str(uuid.UUID(int=n)) for n in (103, 102)]
+
+
+@pytest.mark.parametrize(
+    "variable",
+    ["KITARU_SERVER_URL", "ZENML_STORE_URL", "KITARU_PROJECT", "ZENML_ACTIVE_PROJECT_ID"],
+)
+def test_a_connection_variable_leaves_it_to_the_sdk(
+    config: Path, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    _store(config)
+    monkeypatch.setenv(variable, "x")
+    assert light.connection() is None
+
+
+@pytest.mark.parametrize("marker", [".kitaru", ".zen"])
+def test_a_repository_configuration_leaves_it_to_the_sdk(
+    config: Path, tmp_path: Path, marker: str
+) -> None:
+    _store(config)
+    (tmp_path / marker).mkdir()
+    assert light.connection() is None
+
+
+def test_a_schema_from_another_zenml_leaves_it_to_the_sdk(config: Path) -> None:
+    _store(config, version="0.1.0")  # the SDK migrates it first
+    assert light.connection() is None
+
+
+def test_no_store_file_yet_leaves_it_to_the_sdk(config: Path, tmp_path: Path) -> None:
+    _store(config, url=f"sqlite:///{tmp_path / 'not-yet.db'}")
+    assert light.connection() is None
+
+
+def test_a_server_connection_leaves_it_to_the_sdk(config: Path) -> None:
+    _store(config, url="https://kitaru.example.test")
+    assert light.connection() is None
+
+
+@pytest.mark.parametrize("text", ["", ": not yaml: [", "store: 3\n", "active_project_id: nope\n"])
+def test_an_odd_configuration_leaves_it_to_the_sdk(config: Path, text: str) -> None:
+    _store(config)
+    (config / "config.yaml").write_text(text)
+    assert light.connection() is None
