@@ -195,12 +195,12 @@ def test_keyset_pages_walk_the_sdks_order(store, gw, sdk_gw, path) -> None:
 
 
 def test_the_listing_before_kitaru_loads_is_the_sdks_listing(store, gw, monkeypatch) -> None:
-    """``store.light``: the first page a server answers while Kitaru still loads, read with
-    SQLAlchemy Core from the same file, equals the SQL path's (which equals the SDK's)."""
-    from kitaru_mcp.gateway import keyset, session, store_lock
-    from kitaru_mcp.gateway.store import light
+    """``embedded`` + ``store.light``: the first page a server answers while Kitaru still
+    loads, read with SQLAlchemy Core from the same file, equals the SQL path's (which
+    equals the SDK's)."""
+    from kitaru_mcp.gateway import embedded, keyset, session, store_lock
 
-    found = light.connection()
+    found = embedded.connection()
     assert found is not None, "the test store is one the light path reads"
     assert found[1] == gw.store_sql()[1], "the same project"
     monkeypatch.setattr(session, "warming", lambda: True)

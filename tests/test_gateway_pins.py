@@ -162,9 +162,9 @@ def test_status_mapping_and_flow_name_aliases() -> None:
     assert names.public_flow_name(PIPELINE_SOURCE_ALIAS_PREFIX) is None
     from kitaru._env import KITARU_REPOSITORY_DIRECTORY_NAME
 
-    from kitaru_mcp.gateway.store import light
+    from kitaru_mcp.gateway import embedded
 
-    assert light.REPOSITORY_MARKER == KITARU_REPOSITORY_DIRECTORY_NAME
+    assert embedded.REPOSITORY_MARKER == KITARU_REPOSITORY_DIRECTORY_NAME
     assert normalize_flow_name(PIPELINE_SOURCE_ALIAS_PREFIX) is None
     assert {"status_reason", "exception_info", "default_origin", "fallback_message"} <= (
         _parameters(_map_failure_info)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 from kitaru_mcp.core.errors import InvalidArgument
 from kitaru_mcp.core.statuses import UNFINISHED
-from kitaru_mcp.gateway import filters, keyset, names, serialize, server_reads, session, store_lock
+from kitaru_mcp.gateway import embedded, filters, keyset, names, serialize, server_reads, session
 from kitaru_mcp.gateway.base import GatewayBase, missing_execution
 from kitaru_mcp.gateway.store import detail, light, summaries
 
@@ -78,12 +78,12 @@ class ExecutionsGateway(GatewayBase):
         after: tuple[datetime, str] | None,
     ) -> list[tuple[ExecutionSummary, str]] | None:
         """The same page read from the embedded store while the warm-up still loads Kitaru
-        (``store.light``); None once the store is open here, or whenever the light read
-        is not sure to be the SDK's (the SDK path then answers, errors included)."""
-        if not session.warming() or store_lock.store_open():
+        (``embedded``, ``store.light``); None once the store is open here, or whenever the
+        light read is not sure to be the SDK's (the SDK path then answers, errors included)."""
+        if not session.may_answer_before_kitaru():
             return None
         try:
-            found = light.connection()
+            found = embedded.connection()
             if found is None:
                 return None
             engine, project_id = found

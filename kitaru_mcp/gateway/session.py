@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from kitaru_mcp.gateway import backend, sdk
+from kitaru_mcp.gateway import backend, embedded, sdk
 
 if TYPE_CHECKING:
     from kitaru import KitaruClient
@@ -149,11 +149,11 @@ def in_call() -> Iterator[None]:
 
     The reload check runs first (outside the hold); within the call
     ``sync_connection`` only probes the server, and only the first time. While
-    Kitaru still loads, nothing waits for it here: a call that needs the store
-    opens it through ``client()`` / ``zen_client()``; a listing may not need it
-    (``store.light``).
+    the warm-up still loads Kitaru and the store exists already, nothing waits
+    for it here (``may_answer_before_kitaru``): a call that needs Kitaru opens
+    the connection through ``client()`` / ``zen_client()``; a listing may not.
     """
-    if sdk.imported():  # before, no configuration is loaded and every store use opens it
+    if not may_answer_before_kitaru():
         ensure_store()  # before anything of this call can touch the store
         _reload_if_changed()
     with _in_use.shared():
@@ -221,6 +221,20 @@ def warming() -> bool:
     """Whether the background warm-up is still importing Kitaru or opening the store."""
     with _warm_lock:
         return _warm_thread is not None and not _warm_done
+
+
+def may_answer_before_kitaru() -> bool:
+    """Whether a call may be answered from the embedded store without Kitaru: the warm-up
+    still loads it, this process has not opened the store, and a store that needs no
+    creating or migrating is there (``embedded.connection``). Never on a fresh store."""
+    from kitaru_mcp.gateway import store_lock
+
+    if not warming() or store_lock.store_open():
+        return False
+    try:
+        return embedded.connection() is not None
+    except Exception:  # an odd file: the SDK path says what is wrong
+        return False
 
 
 def warm_up_enabled() -> bool:

@@ -1,5 +1,6 @@
-"""The listing read before Kitaru loads (``gateway.store.light``) on a small SQLite file
-laid out as ZenML's store: what it answers, and every case it leaves to the SDK."""
+"""The listing read before Kitaru loads (``gateway.embedded``, ``gateway.store.light``), on
+a small SQLite file laid out as ZenML's store: what it answers, and every case it leaves
+to the SDK."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from kitaru_mcp.gateway import embedded
 from kitaru_mcp.gateway.store import light, summaries
 
 pytestmark = pytest.mark.unit
@@ -79,7 +81,7 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("ZENML_CONFIG_PATH", "KITARU_SERVER_URL", "ZENML_STORE_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(light, "_engines", {})
+    monkeypatch.setattr(embedded, "_engines", {})
     folder = tmp_path / "config"
     monkeypatch.setenv("KITARU_CONFIG_PATH", str(folder))
     return folder
@@ -87,7 +89,7 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_a_page_is_read_with_kitarus_names_and_statuses(config: Path) -> None:
     _store(config)
-    found = light.connection()
+    found = embedded.connection()
     assert found is not None and found[1] == PROJECT
     rows = summaries.list_summaries(*found, flow=None, status=None, limit=10, tables=light.table)
     listed = [(s["exec_id"], s["flow"], s["status"], s["stack"]) for s, _ in rows]
@@ -113,7 +115,7 @@ def test_a_connection_variable_leaves_it_to_the_sdk(
 ) -> None:
     _store(config)
     monkeypatch.setenv(variable, "x")
-    assert light.connection() is None
+    assert embedded.connection() is None
 
 
 @pytest.mark.parametrize("marker", [".kitaru", ".zen"])
@@ -122,26 +124,26 @@ def test_a_repository_configuration_leaves_it_to_the_sdk(
 ) -> None:
     _store(config)
     (tmp_path / marker).mkdir()
-    assert light.connection() is None
+    assert embedded.connection() is None
 
 
 def test_a_schema_from_another_zenml_leaves_it_to_the_sdk(config: Path) -> None:
     _store(config, version="0.1.0")  # the SDK migrates it first
-    assert light.connection() is None
+    assert embedded.connection() is None
 
 
 def test_no_store_file_yet_leaves_it_to_the_sdk(config: Path, tmp_path: Path) -> None:
     _store(config, url=f"sqlite:///{tmp_path / 'not-yet.db'}")
-    assert light.connection() is None
+    assert embedded.connection() is None
 
 
 def test_a_server_connection_leaves_it_to_the_sdk(config: Path) -> None:
     _store(config, url="https://kitaru.example.test")
-    assert light.connection() is None
+    assert embedded.connection() is None
 
 
 @pytest.mark.parametrize("text", ["", ": not yaml: [", "store: 3\n", "active_project_id: nope\n"])
 def test_an_odd_configuration_leaves_it_to_the_sdk(config: Path, text: str) -> None:
     _store(config)
     (config / "config.yaml").write_text(text)
-    assert light.connection() is None
+    assert embedded.connection() is None
