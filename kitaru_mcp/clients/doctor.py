@@ -74,10 +74,10 @@ def redact(url: str) -> str:
 
 
 def config_dir() -> Path:
-    for name in ("KITARU_CONFIG_PATH", "ZENML_CONFIG_PATH"):
-        if os.environ.get(name):
-            return Path(os.environ[name]).expanduser()
-    return Path.home() / ".config" / "kitaru"
+    """Kitaru's configuration folder, by Kitaru's own rule (on macOS not ``~/.config``)."""
+    from kitaru_mcp.gateway import embedded
+
+    return embedded.config_dir()
 
 
 def _store_config(folder: Path) -> dict[str, Any]:

@@ -147,3 +147,23 @@ def test_an_odd_configuration_leaves_it_to_the_sdk(config: Path, text: str) -> N
     _store(config)
     (config / "config.yaml").write_text(text)
     assert embedded.connection() is None
+
+
+def test_the_configuration_folder_is_found_by_kitarus_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kitaru's: KITARU_CONFIG_PATH, ZENML_CONFIG_PATH, else click's folder for "kitaru"
+    (XDG_CONFIG_HOME on Linux, ~/Library/Application Support on macOS); doctor agrees."""
+    import click
+
+    from kitaru_mcp.clients import doctor
+
+    for name in ("KITARU_CONFIG_PATH", "ZENML_CONFIG_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    assert embedded.config_dir() == Path(click.get_app_dir("kitaru"))
+    assert doctor.config_dir() == embedded.config_dir()
+    monkeypatch.setenv("ZENML_CONFIG_PATH", str(tmp_path / "zen"))
+    assert doctor.config_dir() == tmp_path / "zen"
+    monkeypatch.setenv("KITARU_CONFIG_PATH", str(tmp_path / "kit"))
+    assert embedded.config_dir() == tmp_path / "kit"
