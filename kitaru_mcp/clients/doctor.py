@@ -18,14 +18,14 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from kitaru_mcp.clients import files, json_config, toml_config
 from kitaru_mcp.clients.entry import Entry, same_program, this_command
 from kitaru_mcp.clients.files import ConfigError
 from kitaru_mcp.clients.registry import CLIENTS
+from kitaru_mcp.gateway import embedded
 
-URL_VARIABLES = ("KITARU_SERVER_URL", "ZENML_STORE_URL")
 CREDENTIAL_VARIABLES = (
     "KITARU_API_KEY",
     "ZENML_STORE_API_KEY",
@@ -75,20 +75,7 @@ def redact(url: str) -> str:
 
 def config_dir() -> Path:
     """Kitaru's configuration folder, by Kitaru's own rule (on macOS not ``~/.config``)."""
-    from kitaru_mcp.gateway import embedded
-
     return embedded.config_dir()
-
-
-def _store_config(folder: Path) -> dict[str, Any]:
-    import yaml
-
-    try:
-        loaded = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return {}
-    store = loaded.get("store") if isinstance(loaded, dict) else None
-    return store if isinstance(store, dict) else {}
 
 
 def _answers(url: str) -> str | None:
@@ -109,8 +96,8 @@ def _answers(url: str) -> str | None:
 
 def connection() -> list[Check]:
     folder = config_dir()
-    url_from = next((name for name in URL_VARIABLES if os.environ.get(name)), None)
-    store = _store_config(folder)
+    url_from = next((name for name in embedded.URL_VARIABLES if os.environ.get(name)), None)
+    store = embedded.store_section(embedded.read_config(folder))
     if url_from is None and store.get("type") != "rest":
         default = folder / "local_stores" / "default_zen_store" / "zenml.db"
         database = Path(str(store.get("database") or default))

@@ -18,9 +18,9 @@ from urllib.parse import urlparse
 
 from kitaru_mcp.core import state
 from kitaru_mcp.core.errors import BackendUnavailable, redact
+from kitaru_mcp.gateway.embedded import URL_VARIABLES
 
 CONNECT_TIMEOUT_S = float(os.environ.get("KITARU_MCP_CONNECT_TIMEOUT", "3"))
-URL_VARIABLES = ("KITARU_SERVER_URL", "ZENML_STORE_URL")
 
 
 def server_url() -> str | None:

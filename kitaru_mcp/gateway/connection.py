@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kitaru_mcp.core.errors import BackendUnavailable
-from kitaru_mcp.gateway import backend
+from kitaru_mcp.gateway import backend, embedded
 from kitaru_mcp.gateway.base import GatewayBase
 
 
@@ -79,7 +79,7 @@ class ConnectionGateway(GatewayBase):
 
     def url_variables_set(self) -> list[str]:
         """The server-URL environment variables set in this process (they pin new processes)."""
-        return [name for name in backend.URL_VARIABLES if os.environ.get(name)]
+        return [name for name in embedded.URL_VARIABLES if os.environ.get(name)]
 
     def local_server(self) -> LocalServer:
         """The registered local server, if any.

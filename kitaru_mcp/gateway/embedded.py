@@ -23,7 +23,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-# variables that choose a connection, a project or a repository (any of them: the SDK decides)
+# the variables that name a server to talk to, in the SDK's order of precedence
+URL_VARIABLES = ("KITARU_SERVER_URL", "ZENML_STORE_URL")
+# variables that choose a connection (URL_VARIABLES among them), a project or a
+# repository: with any of them set, the SDK decides
 _ENV_PREFIXES = (
     "ZENML_STORE_",
     "ZENML_SERVER",
@@ -64,6 +67,24 @@ def _configured_elsewhere() -> bool:
     )
 
 
+def read_config(folder: Path | None = None) -> dict[str, Any]:
+    """Kitaru's ``config.yaml`` (in ``folder``, else ``config_dir()``) as a mapping; {} when
+    it is missing or unreadable."""
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(((folder or config_dir()) / "config.yaml").read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def store_section(config: dict[str, Any]) -> dict[str, Any]:
+    """The ``store`` section of a loaded ``config.yaml`` ({} when there is none)."""
+    store = config.get("store")
+    return store if isinstance(store, dict) else {}
+
+
 def _schema_current(engine: Any) -> bool:
     from sqlalchemy import text
 
@@ -76,14 +97,12 @@ def connection() -> tuple[Any, uuid.UUID] | None:
     """(engine, active project id) of the embedded store, or None to leave it to the SDK."""
     if _configured_elsewhere():
         return None
-    import yaml
-
+    config = read_config()
+    store = store_section(config)
     try:
-        config = yaml.safe_load((config_dir() / "config.yaml").read_text(encoding="utf-8"))
-        store = config["store"]
         url = str(store["url"])
         project = uuid.UUID(str(config["active_project_id"]))
-    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError):
         return None
     if store.get("type") != "sql" or not url.startswith("sqlite:///"):
         return None

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 from kitaru_mcp.core.errors import InvalidArgument
 from kitaru_mcp.core.statuses import UNFINISHED
-from kitaru_mcp.gateway import embedded, filters, keyset, names, serialize, server_reads, session
+from kitaru_mcp.gateway import filters, keyset, names, serialize, server_reads, session
 from kitaru_mcp.gateway.base import GatewayBase, missing_execution
 from kitaru_mcp.gateway.store import detail, light, summaries
 
@@ -80,12 +80,10 @@ class ExecutionsGateway(GatewayBase):
         """The same page read from the embedded store while the warm-up still loads Kitaru
         (``embedded``, ``store.light``); None once the store is open here, or whenever the
         light read is not sure to be the SDK's (the SDK path then answers, errors included)."""
-        if not session.may_answer_before_kitaru():
+        found = session.light_store()
+        if found is None:
             return None
         try:
-            found = embedded.connection()
-            if found is None:
-                return None
             engine, project_id = found
             return summaries.list_summaries(
                 engine,

@@ -10,9 +10,10 @@ import logging
 import os
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kitaru_mcp.gateway import backend, embedded, sdk
 
@@ -150,20 +151,25 @@ def in_call() -> Iterator[None]:
     The reload check runs first (outside the hold); within the call
     ``sync_connection`` only probes the server, and only the first time. While
     the warm-up still loads Kitaru and the store exists already, nothing waits
-    for it here (``may_answer_before_kitaru``): a call that needs Kitaru opens
-    the connection through ``client()`` / ``zen_client()``; a listing may not.
+    for it here (``light_store``, decided once a call): a call that needs Kitaru
+    opens the connection through ``client()`` / ``zen_client()``; a listing may not.
     """
-    if not may_answer_before_kitaru():
+    outer = not getattr(_calls, "depth", 0)
+    light = _light_store() if outer else getattr(_calls, "light", None)
+    if light is None:
         ensure_store()  # before anything of this call can touch the store
         _reload_if_changed()
     with _in_use.shared():
-        if not getattr(_calls, "depth", 0):
+        if outer:
             _calls.probed_at = None  # a new call: its first client probes the server
+            _calls.light = light
         _calls.depth = getattr(_calls, "depth", 0) + 1
         try:
             yield
         finally:
             _calls.depth -= 1
+            if outer:
+                _calls.light = None
 
 
 def client() -> KitaruClient:
@@ -223,18 +229,26 @@ def warming() -> bool:
         return _warm_thread is not None and not _warm_done
 
 
-def may_answer_before_kitaru() -> bool:
-    """Whether a call may be answered from the embedded store without Kitaru: the warm-up
-    still loads it, this process has not opened the store, and a store that needs no
-    creating or migrating is there (``embedded.connection``). Never on a fresh store."""
+def light_store() -> tuple[Any, uuid.UUID] | None:
+    """This call's (engine, project id) of the embedded store when it may be answered
+    without Kitaru, else None (``_light_store``, decided once per call by ``in_call``)."""
+    if getattr(_calls, "depth", 0):
+        return getattr(_calls, "light", None)
+    return _light_store()
+
+
+def _light_store() -> tuple[Any, uuid.UUID] | None:
+    """(engine, project id) when the warm-up still loads Kitaru, this process has not
+    opened the store, and a store that needs no creating or migrating is there
+    (``embedded.connection``); None otherwise, and always on a fresh store."""
     from kitaru_mcp.gateway import store_lock
 
     if not warming() or store_lock.store_open():
-        return False
+        return None
     try:
-        return embedded.connection() is not None
+        return embedded.connection()
     except Exception:  # an odd file: the SDK path says what is wrong
-        return False
+        return None
 
 
 def warm_up_enabled() -> bool:

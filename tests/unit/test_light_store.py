@@ -167,3 +167,32 @@ def test_the_configuration_folder_is_found_by_kitarus_rule(
     assert doctor.config_dir() == tmp_path / "zen"
     monkeypatch.setenv("KITARU_CONFIG_PATH", str(tmp_path / "kit"))
     assert embedded.config_dir() == tmp_path / "kit"
+
+
+def test_a_call_decides_once_whether_kitaru_is_needed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``in_call`` asks ``embedded`` once per call (not again for the listing, nor for a
+    nested hold), and a call answered without Kitaru neither creates the store nor reloads."""
+    from kitaru_mcp.gateway import session
+
+    asked: list[int] = []
+    found = (object(), uuid.uuid4())
+
+    def decide() -> object:
+        asked.append(1)
+        return found
+
+    def never() -> None:
+        raise AssertionError("a call answered before Kitaru touched the SDK")
+
+    monkeypatch.setattr(session, "_light_store", decide)
+    monkeypatch.setattr(session, "ensure_store", never)
+    monkeypatch.setattr(session, "_reload_if_changed", never)
+    with session.in_call():
+        assert session.light_store() is found
+        with session.in_call():
+            assert session.light_store() is found
+        assert session.light_store() is found
+    assert len(asked) == 1
+    with session.in_call():
+        assert session.light_store() is found
+    assert len(asked) == 2
