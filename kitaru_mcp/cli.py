@@ -389,7 +389,7 @@ def _apply_target_roots(roots: list[str] | None) -> None:
 
 
 class _StopBeforeServing(BaseException):  # not caught by an `except Exception` on the way
-    """SIGTERM arrived before the transport took the signals over."""
+    """SIGTERM or SIGINT arrived before the transport took the signals over."""
 
 
 def _stop_before_serving(signum: int, frame: Any) -> None:
@@ -402,13 +402,15 @@ def _stop_before_serving(signum: int, frame: Any) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
-    """Serve until told to stop. A SIGTERM before the transport handles signals (while
-    the socket is bound and Kitaru loads, say) finds nothing in flight: the server then
-    releases what it started and exits 0, as it would a moment later, and does not die
-    of the signal."""
+    """Serve until told to stop. A SIGTERM or SIGINT (Ctrl-C) before the transport handles
+    signals (while the socket is bound and Kitaru loads, say) finds nothing in flight: the
+    server then releases what it started and exits 0, as it would a moment later, without
+    a traceback. Our SIGINT handler also keeps asyncio's own (which cancels the main task
+    wherever it is) from being installed."""
     import signal
 
-    signal.signal(signal.SIGTERM, _stop_before_serving)
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, _stop_before_serving)
     try:
         return _serve(args)
     except _StopBeforeServing:
@@ -475,7 +477,8 @@ def _serve(args: argparse.Namespace) -> int:
                 anyio.run(serve_http, server, http_options, listening)
             else:
                 anyio.run(serve_stdio, server)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # a second Ctrl-C while shutting down
+        _exit_now(130)
         return 130
     _exit_now(0)
     return 0

@@ -56,6 +56,37 @@ def test_a_terminal_gets_the_note_and_the_server_keeps_serving(tmp_path: Path) -
         os.close(primary)
 
 
+def test_ctrl_c_while_it_starts_ends_it_quietly(tmp_path: Path) -> None:
+    """Ctrl-C at once after the note (Kitaru and the server's modules still loading, the
+    event loop not yet listening for signals): exit 0 within seconds, no traceback."""
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen(
+        [OURS],
+        stdin=secondary,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **home_env(tmp_path)},
+        cwd=tmp_path,
+        start_new_session=True,
+    )
+    os.close(secondary)
+    try:
+        said = b""
+        while b"Ctrl-C" not in said:
+            ready, _, _ = select.select([process.stderr], [], [], 60)
+            chunk = os.read(process.stderr.fileno(), 4096) if ready else b""  # type: ignore[union-attr]
+            assert chunk, f"no note: {said!r}"
+            said += chunk
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+        rest = process.stderr.read().decode()  # type: ignore[union-attr]
+        assert "Traceback" not in rest and "KeyboardInterrupt" not in rest, rest
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(primary)
+
+
 def test_a_client_on_a_pipe_sees_no_note(tmp_path: Path) -> None:
     log = tmp_path / "stderr.log"
     client = StdioClient([OURS], env=home_env(tmp_path), cwd=tmp_path)

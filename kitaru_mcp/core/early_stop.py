@@ -1,7 +1,8 @@
 """A stop signal that arrived before a transport listened for signals.
 
 From its start until its transport takes SIGTERM and SIGINT over, the server
-has nothing in flight, so ``kitaru_mcp.cli`` ends it at once on a SIGTERM. Once
+has nothing in flight, so ``kitaru_mcp.cli`` ends it at once on a SIGTERM or a
+SIGINT. Once
 an event loop runs, raising from the signal handler would land in whatever
 task or callback the loop is in (a task group wraps it, a callback logs it), so
 the handler calls ``ask()`` instead and the transport, once it listens,
