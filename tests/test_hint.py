@@ -56,9 +56,16 @@ def test_a_terminal_gets_the_note_and_the_server_keeps_serving(tmp_path: Path) -
         os.close(primary)
 
 
-def test_ctrl_c_while_it_starts_ends_it_quietly(tmp_path: Path) -> None:
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("inherited", ["default", "ignored"])
+def test_ctrl_c_while_it_starts_ends_it_quietly(tmp_path: Path, inherited: str) -> None:
     """Ctrl-C at once after the note (Kitaru and the server's modules still loading, the
-    event loop not yet listening for signals): exit 0 within seconds, no traceback."""
+    event loop not yet listening for signals): exit 0 within seconds, no traceback. Also
+    when the server was started with SIGINT ignored (a shell's background job, a test
+    runner's worker): before, that Ctrl-C was lost and the server served on."""
     primary, secondary = pty.openpty()
     process = subprocess.Popen(
         [OURS],
@@ -67,6 +74,7 @@ def test_ctrl_c_while_it_starts_ends_it_quietly(tmp_path: Path) -> None:
         env={**os.environ, **home_env(tmp_path)},
         cwd=tmp_path,
         start_new_session=True,
+        preexec_fn=_ignore_sigint if inherited == "ignored" else None,
     )
     os.close(secondary)
     try:
