@@ -34,7 +34,7 @@ os.environ.update(
         "AUTO_OPEN_DASHBOARD": "false",
     }
 )
-# A server started here keeps no runner template (``kitaru_mcp.runs.launcher``) unless its
+# A server started here keeps no runner template (``kitaru_mcp.runs.forkserver``) unless its
 # module is marked ``warm_runner`` or it asks with WARM: the template imports Kitaru in a
 # process of its own (about 5 s of CPU a server), and most servers here run no flow. The
 # session servers and every module that runs flows or judges the template ask for it.

@@ -2,6 +2,8 @@
 
 - ``launcher``: writes a job, starts a runner (forked from the template or
   cold) and waits for its exec_id report;
+- ``forkserver``: the server's side of the template: start it, ask it for a
+  runner, let it go;
 - ``template``: the warm process that imports Kitaru once and forks runners;
 - ``runner``: ``python -m kitaru_mcp.runs.runner``, one execution's process;
 - ``reaper``: records runners' exits and stops orphaned ones;

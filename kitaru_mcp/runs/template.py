@@ -38,8 +38,8 @@ from pathlib import Path
 from typing import Any
 
 from kitaru_mcp.core import state
+from kitaru_mcp.runs.forkserver import REPLY_FD_ENV
 
-REPLY_FD_ENV = "KITARU_MCP_TEMPLATE_REPLY_FD"
 POLL_S = 0.25
 
 

@@ -214,9 +214,9 @@ def build_server(
     async def shutdown() -> None:
         await dispatcher.shutdown()
         if dispatcher.starts_runners:
-            from kitaru_mcp.runs import launcher
+            from kitaru_mcp.runs import forkserver
 
-            await anyio.to_thread.run_sync(launcher.shutdown)
+            await anyio.to_thread.run_sync(forkserver.shutdown)
 
     warm_up.soon(WARM_UP_DELAY_S)
     server = KitaruServer(
@@ -365,15 +365,15 @@ def background(options: ServeOptions) -> Iterator[None]:
     if not Dispatcher(options).starts_runners:
         yield
         return
-    from kitaru_mcp.runs import launcher
+    from kitaru_mcp.runs import forkserver
 
-    launcher.start_template()
+    forkserver.start_template()
     reaper.start()
     try:
         yield
     finally:
         reaper.stop()
-        launcher.shutdown()
+        forkserver.shutdown()
 
 
 async def serve_stdio(server: Server[Any]) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from kitaru_mcp.core import processes, state
 from kitaru_mcp.gateway import store_lock
-from kitaru_mcp.runs import idempotency, launcher, reaper, runner
+from kitaru_mcp.runs import forkserver, idempotency, launcher, reaper, runner
 
 pytestmark = pytest.mark.unit
 
@@ -304,21 +304,21 @@ def test_a_runner_record_is_written_to_the_pending_key_as_soon_as_it_exists() ->
 
 
 def test_without_fork_no_template_starts_and_starts_go_cold(monkeypatch, caplog) -> None:
-    monkeypatch.delattr(launcher.os, "fork")  # as on a platform without fork()
-    assert launcher.fork_available() is False and launcher.template_enabled() is False
+    monkeypatch.delattr(forkserver.os, "fork")  # as on a platform without fork()
+    assert forkserver.fork_available() is False and forkserver.template_enabled() is False
     with caplog.at_level("WARNING", logger="kitaru_mcp"):
-        assert launcher.start_template() is None
+        assert forkserver.start_template() is None
     assert "fork() is not available" in caplog.text
-    assert launcher.template_pid() is None
-    with pytest.raises(launcher.TemplateUnavailable):
-        launcher._fork_from_template("t", Path("job"), Path("log"))
+    assert forkserver.template_pid() is None
+    with pytest.raises(forkserver.TemplateUnavailable):
+        forkserver.fork_runner("t", Path("job"), Path("log"))
 
 
 def test_the_template_switch(monkeypatch) -> None:
-    monkeypatch.setenv(launcher.WARM_RUNNER_ENV, "off")
-    assert launcher.template_enabled() is False
-    monkeypatch.setenv(launcher.WARM_RUNNER_ENV, "1")
-    assert launcher.template_enabled() is launcher.fork_available()
+    monkeypatch.setenv(forkserver.WARM_RUNNER_ENV, "off")
+    assert forkserver.template_enabled() is False
+    monkeypatch.setenv(forkserver.WARM_RUNNER_ENV, "1")
+    assert forkserver.template_enabled() is forkserver.fork_available()
 
 
 def test_reaper_settles_a_record_whose_execution_is_not_in_the_store() -> None:
