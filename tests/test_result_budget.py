@@ -164,6 +164,6 @@ def test_an_execution_of_100_checkpoints_stays_within_the_budget(servers, runs) 
         if token is None:
             break
     assert seen == [c["call_id"] for c in whole["checkpoints"]]
-    # a list stays within the budget too (tests/unit/test_budget.py cuts 200 executions)
+    # a list stays within the budget too (tests/unit/calls/test_budget.py cuts 200 executions)
     listed = servers["narrow"].call("kitaru_executions_list", {"limit": 200})
     assert _size(listed) <= SMALL

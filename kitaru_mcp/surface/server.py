@@ -317,6 +317,10 @@ class WarmUp:
         self._dispatcher = dispatcher
 
     def soon(self, delay_s: float) -> None:
+        from kitaru_mcp.gateway import session
+
+        if not session.warm_up_enabled():  # decided now: a timer never outlives the switch
+            return
         with self._lock:
             if self._timer is not None and delay_s >= WARM_UP_DELAY_S:
                 return

@@ -8,10 +8,8 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from fakes import FakeGateway, FakeRuns, execution
-
 from kitaru_mcp.calls.context import CallContext, _current, activate
+from unit.fakes import FakeGateway, FakeRuns, execution
 
 
 @pytest.fixture
@@ -37,6 +35,13 @@ def _no_kitaru_import():
     yield
     leaked = sorted(n for n in ("kitaru", "zenml") if n in sys.modules and n not in before)
     assert not leaked, f"a unit test imported {leaked}"
+
+
+@pytest.fixture(autouse=True)
+def _no_warm_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server built here never warms Kitaru up in the background (``build_server`` would
+    half a second later, in a thread that outlives the test and creates a real store)."""
+    monkeypatch.setenv("KITARU_MCP_WARMUP", "0")
 
 
 @pytest.fixture(autouse=True)

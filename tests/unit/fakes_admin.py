@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from fakes import FakeGateway
 
 from kitaru_mcp.core.errors import NotFound, Unsupported
 from kitaru_mcp.gateway.connection import LocalServer, LocalServerAction, RuntimeSnapshot
 from kitaru_mcp.gateway.environment import CleanupPreview
+from unit.fakes import FakeGateway
 
 if TYPE_CHECKING:
     from kitaru_mcp.gateway.shapes import Deployment, Project, SecretSummary, Stack

@@ -14,10 +14,9 @@ from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from fakes import FakeGateway
-
 from kitaru_mcp.core.errors import InvalidArgument, NotFound
 from kitaru_mcp.gateway.artifacts import ArtifactLoadFailed, LoadedArtifact
+from unit.fakes import FakeGateway
 
 if TYPE_CHECKING:
     from kitaru_mcp.gateway.shapes import Artifact, ExecutionSummary

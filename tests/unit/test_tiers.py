@@ -32,8 +32,12 @@ def _marks(path: Path) -> list[str]:
     return []
 
 
+UNIT = TESTS / "unit"
+PACKAGE = ROOT / "kitaru_mcp"
+
+
 def _modules() -> list[Path]:
-    return sorted(TESTS.glob("test_*.py")) + sorted((TESTS / "unit").glob("test_*.py"))
+    return sorted(TESTS.glob("test_*.py")) + sorted(UNIT.rglob("test_*.py"))
 
 
 @pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(TESTS)))
@@ -42,12 +46,23 @@ def test_module_names_one_tier(path: Path) -> None:
     assert len(tiers) == 1, (
         f"{path.name}: pytestmark names tiers {tiers}, expected one of {sorted(TIERS)}"
     )
-    assert (tiers[0] == "unit") == (path.parent.name == "unit"), (
+    assert (tiers[0] == "unit") == (UNIT in path.parents), (
         f"{path.name}: tier {tiers[0]!r}, but unit modules live in tests/unit/ and only there"
     )
 
 
-@pytest.mark.parametrize("path", sorted((TESTS / "unit").glob("*.py")), ids=lambda p: p.name)
+def test_unit_tests_mirror_the_package() -> None:
+    """tests/unit/<wing>/ holds the unit tests of kitaru_mcp/<wing>/ (handlers/ is installed
+    as kitaru_mcp.handlers); the modules directly in tests/unit/ are about the project."""
+    wings = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()} | {"handlers"}
+    folders = {p.name for p in UNIT.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert folders <= wings, f"tests/unit/ folders that are no wing: {sorted(folders - wings)}"
+    for folder in folders:
+        assert (UNIT / folder / "__init__.py").is_file(), f"tests/unit/{folder}/ is no package"
+        assert any((UNIT / folder).glob("test_*.py")), f"tests/unit/{folder}/ holds no tests"
+
+
+@pytest.mark.parametrize("path", sorted(UNIT.rglob("*.py")), ids=lambda p: str(p.relative_to(UNIT)))
 def test_unit_modules_start_nothing(path: Path) -> None:
     imported = set()
     for node in ast.walk(ast.parse(path.read_text())):

@@ -13,7 +13,7 @@ from kitaru_mcp.core import errors
 
 pytestmark = pytest.mark.unit
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _source() -> list[str]:

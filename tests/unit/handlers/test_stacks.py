@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from fakes import execution
-from fakes_admin import FakeAdminGateway, raised
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import stacks
 
 from kitaru_mcp.core.errors import Conflict, InvalidArgument, NotFound
+from unit.fakes import execution
+from unit.fakes_admin import FakeAdminGateway, raised
 
 pytestmark = pytest.mark.unit
 

@@ -11,8 +11,6 @@ import sys
 
 import anyio
 import pytest
-from fakes import FakeGateway, execution
-from fakes_reads import ReadsFake
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import artifacts, diff, executions, logs
 
@@ -20,6 +18,8 @@ from kitaru_mcp.calls import budget, layout
 from kitaru_mcp.calls.context import CallContext, activate, current
 from kitaru_mcp.core.errors import InvalidArgument
 from kitaru_mcp.surface.dispatch import Dispatcher, ServeOptions, check_budget
+from unit.fakes import FakeGateway, execution
+from unit.fakes_reads import ReadsFake
 
 pytestmark = pytest.mark.unit
 

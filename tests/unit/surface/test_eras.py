@@ -17,11 +17,11 @@ import anyio
 import mcp
 import mcp.types as types
 import pytest
-from fakes import FakeGateway, execution
 from kitaru_mcp.handlers import waiting
 
 from kitaru_mcp.surface import request_state
 from kitaru_mcp.surface.server import build_server
+from unit.fakes import FakeGateway, execution
 
 pytestmark = pytest.mark.unit
 

@@ -14,7 +14,7 @@ import anyio
 import jwt
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/, for oauth_issuer
 from kitaru_mcp.generated.tools import TOOLS
 from oauth_issuer import DESTRUCTIVE, READ, WRITE, Issuer
 
@@ -31,7 +31,7 @@ from kitaru_mcp.surface.http_front import classify
 
 pytestmark = pytest.mark.unit
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 AUDIENCE = "https://mcp.kitaru.test/mcp"
 
 # -- the scope table -------------------------------------------------------------------

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from fakes_admin import FakeAdminGateway, raised
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import environment
 
 from kitaru_mcp.core.errors import NotFound
 from kitaru_mcp.gateway.environment import CleanupPreview
+from unit.fakes_admin import FakeAdminGateway, raised
 
 pytestmark = pytest.mark.unit
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from fakes import execution
-from fakes_admin import FakeAdminGateway, deployment, raised
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import deployments
 
 from kitaru_mcp.core.errors import InvalidArgument, NotFound, Unsupported
+from unit.fakes import execution
+from unit.fakes_admin import FakeAdminGateway, deployment, raised
 
 pytestmark = pytest.mark.unit
 

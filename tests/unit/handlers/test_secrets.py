@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from fakes_admin import FakeAdminGateway, raised
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import secrets
 
 from kitaru_mcp.core.errors import BackendUnavailable, Conflict, Internal, InvalidArgument
+from unit.fakes_admin import FakeAdminGateway, raised
 
 pytestmark = pytest.mark.unit
 

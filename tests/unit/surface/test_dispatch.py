@@ -8,7 +8,6 @@ import time
 
 import anyio
 import pytest
-from fakes import FakeGateway
 
 from kitaru_mcp.calls.stubs import ToolStub, load_contract
 from kitaru_mcp.core.errors import NotFound, ToolFailure
@@ -19,6 +18,7 @@ from kitaru_mcp.surface.dispatch import (
     ServeOptions,
     nesting_depth,
 )
+from unit.fakes import FakeGateway
 
 pytestmark = pytest.mark.unit
 

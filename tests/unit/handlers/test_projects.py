@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from fakes_admin import DEFAULT_PROJECT_ID, FakeAdminGateway, raised
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import projects
 
 from kitaru_mcp.core.errors import BackendUnavailable, NotFound, Unsupported
+from unit.fakes_admin import DEFAULT_PROJECT_ID, FakeAdminGateway, raised
 
 pytestmark = pytest.mark.unit
 

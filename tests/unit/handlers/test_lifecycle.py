@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from fakes import FakeGateway, FakeRuns, execution
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import lifecycle
 
 from kitaru_mcp.core.errors import Conflict, InvalidArgument
+from unit.fakes import FakeGateway, FakeRuns, execution
 
 pytestmark = pytest.mark.unit
 

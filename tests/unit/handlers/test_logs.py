@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from fakes import FakeRuns, execution
-from fakes_reads import ReadsFake
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import logs
 
 from kitaru_mcp.calls.context import current
 from kitaru_mcp.core.errors import InvalidArgument, NotFound
+from unit.fakes import FakeRuns, execution
+from unit.fakes_reads import ReadsFake
 
 pytestmark = pytest.mark.unit
 

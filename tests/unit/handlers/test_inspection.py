@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from fakes import execution
-from fakes_reads import ReadsFake, artifact, comparison_item, uuid
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import cohort, diff, statistics
 
 from kitaru_mcp.core.errors import InvalidArgument, NotFound
 from kitaru_mcp.gateway.inspection import time_conditions
+from unit.fakes import execution
+from unit.fakes_reads import ReadsFake, artifact, comparison_item, uuid
 
 pytestmark = pytest.mark.unit
 

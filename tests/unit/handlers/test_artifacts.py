@@ -6,13 +6,13 @@ import dataclasses
 import json
 
 import pytest
-from fakes import execution
-from fakes_reads import ReadsFake, artifact, uuid
 from kitaru_mcp.generated import models
 from kitaru_mcp.handlers import artifacts, values
 
 from kitaru_mcp.core.errors import InvalidArgument, NotFound, Unsupported
 from kitaru_mcp.gateway.values import metadata
+from unit.fakes import execution
+from unit.fakes_reads import ReadsFake, artifact, uuid
 
 pytestmark = pytest.mark.unit
 
