@@ -56,6 +56,8 @@ except ImportError:  # pragma: no cover - depends on how the script is started
         os.execv(str(venv_python), [str(venv_python), __file__, *sys.argv[1:]])
     raise
 
+from harness import isolate  # noqa: E402  (beside this script)
+
 TARGETS = {  # tool -> (kind, limit): "ratio" vs the SDK, "ms" absolute at 10,000
     "get": ("ratio", 0.6),
     "diff": ("ratio", 1.3),
@@ -69,21 +71,6 @@ TARGETS = {  # tool -> (kind, limit): "ratio" vs the SDK, "ms" absolute at 10,00
     "cohort_none": ("ms", 300),
 }
 GROWTH_TARGET = 1.5  # 10,000 -> 30,000, for statistics and every paged read
-
-
-def isolate(home: Path) -> None:
-    for name in list(os.environ):
-        if name.startswith(("KITARU_", "ZENML_")):
-            del os.environ[name]
-    os.environ.update(
-        {
-            "HOME": str(home),
-            "ZENML_ANALYTICS_OPT_IN": "false",
-            "KITARU_ANALYTICS_OPT_IN": "false",
-            "ZENML_LOGGING_COLORS_DISABLED": "true",
-            "AUTO_OPEN_DASHBOARD": "false",
-        }
-    )
 
 
 def median(values: list[float]) -> float:
