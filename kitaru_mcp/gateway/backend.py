@@ -16,8 +16,8 @@ import os
 import socket
 from urllib.parse import urlparse
 
-from kitaru_mcp.core import state
 from kitaru_mcp.core.errors import BackendUnavailable, redact
+from kitaru_mcp.gateway import embedded
 from kitaru_mcp.gateway.embedded import URL_VARIABLES
 
 CONNECT_TIMEOUT_S = float(os.environ.get("KITARU_MCP_CONNECT_TIMEOUT", "3"))
@@ -69,6 +69,7 @@ def ensure_reachable(timeout_s: float = CONNECT_TIMEOUT_S) -> None:
 
 
 def local_store_missing() -> bool:
-    """No server configured by environment, and the embedded store does not exist yet."""
+    """No server configured by environment, and the embedded store does not exist yet (in
+    Kitaru's configuration folder, found by Kitaru's rule: ``embedded.config_dir``)."""
     has_remote = any(os.environ.get(name) for name in URL_VARIABLES)
-    return not has_remote and not (state.state_dir().parent / "local_stores").exists()
+    return not has_remote and not (embedded.config_dir() / "local_stores").exists()

@@ -196,3 +196,22 @@ def test_a_call_decides_once_whether_kitaru_is_needed(monkeypatch: pytest.Monkey
     with session.in_call():
         assert session.light_store() is found
     assert len(asked) == 2
+
+
+def test_the_missing_store_is_looked_for_in_kitarus_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where Kitaru keeps its local stores, whatever our state folder is (before: beside
+    ``~/.config/kitaru/mcp``, wrong on macOS and with ZENML_CONFIG_PATH alone)."""
+    from kitaru_mcp.gateway import backend
+
+    for name in ("KITARU_CONFIG_PATH", *embedded.URL_VARIABLES):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ZENML_CONFIG_PATH", str(tmp_path / "zen"))
+    monkeypatch.setenv("KITARU_MCP_STATE_DIR", str(tmp_path / "elsewhere" / "mcp"))
+    assert backend.local_store_missing()
+    (tmp_path / "zen" / "local_stores").mkdir(parents=True)
+    assert not backend.local_store_missing()
+    monkeypatch.setenv("KITARU_SERVER_URL", "https://kitaru.example.test")
+    (tmp_path / "zen" / "local_stores").rmdir()
+    assert not backend.local_store_missing()  # a server: nothing to create here
