@@ -6,8 +6,9 @@
 - ``settings``: the server's own settings (target roots, file targets);
 - ``targets``: loading a flow target (``module:attr`` or a file);
 - ``state``: the state directory and its file locks;
-- ``processes``: is a pid alive, is it one of our runners (portable, no ``/proc``).
-- ``early_stop``: a stop signal that came while a transport was starting.
+- ``processes``: is a pid alive, is it one of our runners (portable, no ``/proc``);
+- ``early_stop``: a stop signal that came while a transport was starting;
+- ``nesting``: how deep a value nests (arguments, audited values).
 
 Nothing here imports Kitaru or ZenML. This wing may import only the standard
 library, its third-party dependencies and the ``kitaru_mcp`` package itself.

@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from kitaru_mcp.core.errors import is_secret_name
+from kitaru_mcp.core.nesting import nesting_depth
 
 try:
     import fcntl
@@ -92,24 +93,9 @@ def is_sensitive(name: str) -> bool:
     return is_secret_name(name) or "auth" in name.lower() or "private" in name.lower()
 
 
-def nesting_depth(value: Any, limit: int = MAX_DIGEST_DEPTH) -> int:
-    """How deep objects and arrays nest in ``value`` (stops past ``limit``), no recursion."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if not isinstance(node, dict | list | tuple):
-            continue
-        deepest = max(deepest, depth)
-        if deepest > limit:
-            break
-        children = node.values() if isinstance(node, dict) else node
-        stack.extend((child, depth + 1) for child in children)
-    return deepest
-
-
 def digest(value: Any, key: bytes) -> str:
     """A keyed digest of a JSON value (canonical: sorted keys, no spaces); 16 bytes of hex."""
-    if nesting_depth(value) > MAX_DIGEST_DEPTH:
+    if nesting_depth(value, MAX_DIGEST_DEPTH) > MAX_DIGEST_DEPTH:
         return "too_deep"
     try:
         text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)

@@ -28,6 +28,7 @@ from kitaru_mcp.core.errors import (
     failure_text,
     to_failure,
 )
+from kitaru_mcp.core.nesting import nesting_depth
 from kitaru_mcp.observe import tracing
 from kitaru_mcp.runs.port import RunsPort
 
@@ -84,23 +85,8 @@ def all_tools() -> dict[str, ToolStub]:
     return TOOLS
 
 
-def nesting_depth(value: Any, limit: int = MAX_DEPTH) -> int:
-    """How many objects and arrays nest in ``value`` (stops past ``limit``), without recursion."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if not isinstance(node, dict | list):
-            continue
-        deepest = max(deepest, depth)
-        if deepest > limit:
-            break
-        children = node.values() if isinstance(node, dict) else node
-        stack.extend((child, depth + 1) for child in children)
-    return deepest
-
-
 def check_depth(arguments: Any) -> None:
-    if nesting_depth(arguments) > MAX_DEPTH:
+    if nesting_depth(arguments, MAX_DEPTH) > MAX_DEPTH:
         raise InvalidArgument(
             f"arguments nest deeper than {MAX_DEPTH} levels.",
             field="(arguments)",

@@ -11,12 +11,12 @@ import pytest
 
 from kitaru_mcp.calls.stubs import ToolStub, load_contract
 from kitaru_mcp.core.errors import NotFound, ToolFailure
+from kitaru_mcp.core.nesting import nesting_depth
 from kitaru_mcp.surface.dispatch import (
     MAX_DEPTH,
     Dispatcher,
     NotServed,
     ServeOptions,
-    nesting_depth,
 )
 from unit.fakes import FakeGateway
 
@@ -90,7 +90,8 @@ def test_over_deep_arguments_are_refused(gw) -> None:
         node = node["a"]
     error = _error(_dispatcher(gw), "kitaru_executions_list", {"flow": deep})
     assert error["code"] == "invalid_argument" and str(MAX_DEPTH) in error["message"]
-    assert nesting_depth({"a": [1, {"b": 2}]}) == 3
+    assert nesting_depth({"a": [1, {"b": 2}]}, MAX_DEPTH) == 3
+    assert nesting_depth(deep, MAX_DEPTH) == MAX_DEPTH + 1  # counting stops past the limit
 
 
 def test_a_gateway_not_found_keeps_its_code(gw) -> None:
