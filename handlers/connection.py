@@ -7,10 +7,10 @@ from urllib.parse import urlparse
 from kitaru_mcp.generated import models
 
 from kitaru_mcp.core.errors import Conflict, Unsupported, redact, to_failure
+from kitaru_mcp.core.hosts import is_loopback
 from kitaru_mcp.gateway.connection import LocalServer
 from kitaru_mcp.gateway.ports import GatewayPort
 
-_LOOPBACK = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
 _STATUS_VERSIONS = ("kitaru", "zenml", "mcp", "kitaru_mcp")
 _DEFAULT_TIMEOUT_S = 60  # the schema's default, for an explicit null
 _INSTALL_HINT = (
@@ -22,7 +22,8 @@ _INSTALL_HINT = (
 def _kind(server_url: str | None) -> str:
     if not server_url:
         return "local_store"
-    return "local_server" if urlparse(server_url).hostname in _LOOPBACK else "remote"
+    host = urlparse(server_url).hostname
+    return "local_server" if is_loopback(host) or host == "0.0.0.0" else "remote"
 
 
 def status(gw: GatewayPort, params: models.KitaruStatusInput) -> models.KitaruStatusOutput:

@@ -24,7 +24,8 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.exceptions import MCPError
 from mcp_client import ERAS, MODERN, StdioClient
 
-from kitaru_mcp.surface.http_transport import HttpConfigError, HttpOptions, OriginGuard, is_loopback
+from kitaru_mcp.core.hosts import is_loopback
+from kitaru_mcp.surface.http_transport import HttpConfigError, HttpOptions, OriginGuard
 
 pytestmark = pytest.mark.server
 

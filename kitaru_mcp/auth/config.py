@@ -13,6 +13,8 @@ import os
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from kitaru_mcp.core.hosts import is_loopback
+
 ISSUER_ENV = "KITARU_MCP_AUTH_ISSUER"
 AUDIENCE_ENV = "KITARU_MCP_AUTH_AUDIENCE"
 PUBLIC_URL_ENV = "KITARU_MCP_PUBLIC_URL"
@@ -31,18 +33,6 @@ class AuthConfigError(ValueError):
     """The OAuth settings are missing or unsafe: the server must not start."""
 
 
-def _is_loopback_host(host: str) -> bool:
-    import ipaddress
-
-    name = host.strip("[]").lower()
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
 def check_url(url: str, what: str) -> str:
     """``url`` if it is absolute HTTPS, or HTTP on loopback; AuthConfigError otherwise."""
     parts = urlsplit(url)
@@ -50,7 +40,7 @@ def check_url(url: str, what: str) -> str:
         raise AuthConfigError(f"{what} {url!r} is not an absolute http(s) URL.")
     if parts.username or parts.password:
         raise AuthConfigError(f"{what} must not carry credentials in the URL.")
-    if parts.scheme == "http" and not _is_loopback_host(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise AuthConfigError(
             f"{what} {url!r} is plain HTTP on a non-loopback host: use https:// "
             "(tokens and keys must not travel in clear text)."

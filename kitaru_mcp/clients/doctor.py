@@ -24,6 +24,7 @@ from kitaru_mcp.clients import files, json_config, toml_config
 from kitaru_mcp.clients.entry import Entry, same_program, this_command
 from kitaru_mcp.clients.files import ConfigError
 from kitaru_mcp.clients.registry import CLIENTS
+from kitaru_mcp.core.hosts import is_loopback
 from kitaru_mcp.gateway import embedded
 
 CREDENTIAL_VARIABLES = (
@@ -33,7 +34,6 @@ CREDENTIAL_VARIABLES = (
     "ZENML_STORE_PASSWORD",
 )
 PROBE_TIMEOUT_S = 3.0
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass
@@ -82,7 +82,7 @@ def _answers(url: str) -> str | None:
     """None when ``url``/health answers; else why not (never the URL's credentials)."""
     probe = redact(url).rstrip("/") + "/health"
     host = (urllib.parse.urlsplit(probe).hostname or "").lower()
-    handlers = [urllib.request.ProxyHandler({})] if host in LOOPBACK else []
+    handlers = [urllib.request.ProxyHandler({})] if is_loopback(host) else []
     opener = urllib.request.build_opener(*handlers)
     try:
         with opener.open(probe, timeout=PROBE_TIMEOUT_S) as got:
@@ -112,7 +112,7 @@ def connection() -> list[Check]:
         ]
     url = os.environ[url_from] if url_from else str(store.get("url") or "")
     host = (urllib.parse.urlsplit(url).hostname or "").lower()
-    kind = "local Kitaru server" if host in LOOPBACK else "Kitaru server"
+    kind = "local Kitaru server" if is_loopback(host) else "Kitaru server"
     where = f" (from {url_from})" if url_from else f" (from {folder / 'config.yaml'})"
     checks = []
     problem = _answers(url)

@@ -8,7 +8,8 @@
 - ``state``: the state directory and its file locks;
 - ``processes``: is a pid alive, is it one of our runners (portable, no ``/proc``);
 - ``early_stop``: a stop signal that came while a transport was starting;
-- ``nesting``: how deep a value nests (arguments, audited values).
+- ``nesting``: how deep a value nests (arguments, audited values);
+- ``hosts``: which hosts are loopback (one rule for HTTP binds, OAuth URLs, doctor).
 
 Nothing here imports Kitaru or ZenML. This wing may import only the standard
 library, its third-party dependencies and the ``kitaru_mcp`` package itself.

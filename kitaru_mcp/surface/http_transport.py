@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-import ipaddress
 import json
 import logging
 import os
@@ -40,6 +39,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from kitaru_mcp.auth.config import AuthConfig, AuthConfigError
 from kitaru_mcp.auth.verify import Identity
 from kitaru_mcp.core import early_stop
+from kitaru_mcp.core.hosts import is_loopback
 from kitaru_mcp.surface import http_front
 
 logger = logging.getLogger("kitaru_mcp")
@@ -59,17 +59,6 @@ class HttpConfigError(ValueError):
 
 class ListenError(OSError):
     """The address cannot be bound (in use, not ours, not known): nothing started."""
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` (a name or an address) only listens on this machine."""
-    name = host.strip().strip("[]").lower()
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True)
