@@ -25,13 +25,7 @@ def list_artifacts(
         found, "artifact_id", params.limit, params.cursor, filters, current().max_result_chars
     )
     return models.KitaruArtifactsListOutput.model_validate(
-        {
-            "exec_id": params.exec_id,
-            "artifacts": page["items"],
-            "count": len(page["items"]),
-            "has_more": page["has_more"],
-            "next_cursor": page["next_cursor"],
-        }
+        cursor.answer(page, "artifacts", exec_id=params.exec_id)
     )
 
 

@@ -90,13 +90,7 @@ def list_deployments(
         current().max_result_chars,
     )
     return models.KitaruDeploymentsListOutput.model_validate(
-        {
-            "deployments": page["items"],
-            "count": len(page["items"]),
-            "note": note,
-            "has_more": page["has_more"],
-            "next_cursor": page["next_cursor"],
-        }
+        cursor.answer(page, "deployments", note=note)
     )
 
 

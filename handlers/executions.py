@@ -53,14 +53,8 @@ def list_executions(
 def _page(
     items: Sequence[Mapping[str, Any]], has_more: bool, next_cursor: str | None
 ) -> models.KitaruExecutionsListOutput:
-    return models.KitaruExecutionsListOutput.model_validate(
-        {
-            "executions": items,
-            "count": len(items),
-            "has_more": has_more,
-            "next_cursor": next_cursor,
-        }
-    )
+    page = {"items": items, "has_more": has_more, "next_cursor": next_cursor}
+    return models.KitaruExecutionsListOutput.model_validate(cursor.answer(page, "executions"))
 
 
 def fitted_execution(gw: GatewayPort, exec_id: str, beside: dict[str, Any] | None = None) -> dict:

@@ -30,13 +30,7 @@ def list_projects(
         projects, "id", params.limit, params.cursor, {}, current().max_result_chars
     )
     return models.KitaruProjectsListOutput.model_validate(
-        {
-            "projects": page["items"],
-            "count": len(page["items"]),
-            "active": active,
-            "has_more": page["has_more"],
-            "next_cursor": page["next_cursor"],
-        }
+        cursor.answer(page, "projects", active=active)
     )
 
 

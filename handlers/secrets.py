@@ -42,13 +42,7 @@ def list_secrets(
         current().max_result_chars,
     )
     return models.KitaruSecretsListOutput.model_validate(
-        {
-            "secrets": page["items"],
-            "count": len(page["items"]),
-            "total": len(found),
-            "has_more": page["has_more"],
-            "next_cursor": page["next_cursor"],
-        }
+        cursor.answer(page, "secrets", total=len(found))
     )
 
 

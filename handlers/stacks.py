@@ -25,12 +25,7 @@ def list_stacks(
         stacks, "id", params.limit, params.cursor, {}, current().max_result_chars
     )
     return models.KitaruStacksListOutput.model_validate(
-        {
-            "stacks": page["items"],
-            "active": active,
-            "has_more": page["has_more"],
-            "next_cursor": page["next_cursor"],
-        }
+        cursor.answer(page, "stacks", counted=False, active=active)
     )
 
 

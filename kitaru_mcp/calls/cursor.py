@@ -107,3 +107,16 @@ def paginate(
     has_more = len(items) > start + len(kept)
     next_cursor = encode(start + len(kept), kept[-1][key], filters) if has_more and kept else None
     return {"items": kept, "has_more": has_more, "next_cursor": next_cursor}
+
+
+def answer(page: Mapping[str, Any], name: str, *, counted: bool = True, **beside: Any) -> dict:
+    """A paged list's answer, the one shape every paged list tool returns: the page's items
+    as ``name`` (with their ``count`` when ``counted``), what goes ``beside`` them, then
+    ``has_more`` and ``next_cursor``."""
+    shaped: dict[str, Any] = {name: page["items"]}
+    if counted:
+        shaped["count"] = len(page["items"])
+    shaped.update(beside)
+    shaped["has_more"] = page["has_more"]
+    shaped["next_cursor"] = page["next_cursor"]
+    return shaped
