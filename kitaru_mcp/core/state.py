@@ -7,9 +7,12 @@ otherwise. Nothing here imports Kitaru.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +71,22 @@ def subdir(name: str) -> Path:
 def exit_path(token: str) -> Path:
     """Where the exit status of the runner started for launch ``token`` is written."""
     return subdir("exits") / f"{token}.json"
+
+
+def record_exit(token: str | None, pid: int, returncode: int, by: str) -> None:
+    """Leave how runner ``pid`` ended (``returncode``, negative for a signal, whose name
+    goes beside it) where any later server reads it; ``by`` says who saw it end (the
+    runner itself, the template or the server). Never raises for a full or missing disk."""
+    if not token:
+        return
+    record: dict[str, Any] = {"pid": pid, "returncode": returncode, "by": by, "at": time.time()}
+    if returncode < 0:
+        try:
+            record["signal"] = signal.Signals(-returncode).name
+        except ValueError:
+            record["signal"] = f"signal {-returncode}"
+    with contextlib.suppress(OSError):
+        write_json(exit_path(token), record)
 
 
 def pid_alive(pid: int | None, create_time: float | None = None) -> bool:

@@ -179,14 +179,7 @@ def _launch(operation: str, options: dict[str, str | None], trace: dict | None) 
 
 def _reap_cold(process: subprocess.Popen, token: str) -> None:
     """Wait for a cold runner and record how it ended (while this server lives)."""
-    code = process.wait()
-    exit_record: dict[str, Any] = {"pid": process.pid, "returncode": code, "by": "server"}
-    if code < 0:
-        with contextlib.suppress(ValueError):
-            exit_record["signal"] = signal.Signals(-code).name
-    exit_record["at"] = time.time()
-    with contextlib.suppress(OSError):
-        state.write_json(state.exit_path(token), exit_record)
+    state.record_exit(token, process.pid, process.wait(), "server")
 
 
 _launch_hooks: list[Callable[[], None]] = []

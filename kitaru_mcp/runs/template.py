@@ -117,12 +117,6 @@ def _job_waiting() -> bool:
     return bool(readable)
 
 
-def _signal_name(number: int) -> str:
-    with contextlib.suppress(ValueError):
-        return signal.Signals(number).name
-    return f"signal {number}"
-
-
 class Template:
     """The template's loop: read jobs, fork, reap, leave with the server."""
 
@@ -163,14 +157,7 @@ class Template:
             token = self.children.pop(pid, None)
             if token is None:
                 continue
-            record: dict[str, Any] = {"pid": pid, "by": "template", "at": time.time()}
-            if os.WIFSIGNALED(status):
-                number = os.WTERMSIG(status)
-                record.update(returncode=-number, signal=_signal_name(number))
-            else:
-                record["returncode"] = os.WEXITSTATUS(status)
-            with contextlib.suppress(OSError):
-                state.write_json(state.exit_path(token), record)
+            state.record_exit(token, pid, os.waitstatus_to_exitcode(status), "template")
 
     def read_jobs(self) -> bool:
         """Fork for every complete job line on stdin; False once stdin is closed."""

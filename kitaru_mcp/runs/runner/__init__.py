@@ -206,14 +206,6 @@ def read_job(path: Path) -> dict[str, Any]:
     return job
 
 
-def record_exit(token: str | None, code: int, by: str) -> None:
-    """Leave this runner's exit code where a later server can read it."""
-    if token:
-        with contextlib.suppress(OSError):
-            exit_record = {"pid": os.getpid(), "returncode": code, "by": by, "at": time.time()}
-            state.write_json(state.exit_path(token), exit_record)
-
-
 def run_job(job: dict[str, Any]) -> int:
     """Run one job (cold or forked runner); the exit code of the runner."""
     with contextlib.suppress(OSError):
@@ -260,7 +252,7 @@ def _run_reported(
         with contextlib.suppress(Exception):
             sys.stdout.flush()
             sys.stderr.flush()
-        record_exit(job.get("token"), code, "runner")
+        state.record_exit(job.get("token"), os.getpid(), code, "runner")
         if reporter.beating:
             from kitaru_mcp.runs import heartbeats
 
