@@ -29,6 +29,7 @@ import sys
 from typing import Any
 
 from kitaru_mcp import __version__
+from kitaru_mcp.core import settings
 from kitaru_mcp.surface.toolsets import parse_toolsets
 
 USAGE_ERROR = 2
@@ -68,7 +69,7 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--call-timeout",
         type=float,
-        default=float(os.environ.get("KITARU_MCP_CALL_TIMEOUT", "120")),
+        default=settings.number("KITARU_MCP_CALL_TIMEOUT"),
         help="seconds one tool call may take before it is a timeout error (default 120)",
     )
     parser.add_argument(
@@ -99,9 +100,7 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
         default=os.environ.get("KITARU_MCP_HOST", "127.0.0.1"),
         help="address to bind (default 127.0.0.1); any non-loopback address needs a token",
     )
-    http.add_argument(
-        "--port", type=int, default=int(os.environ.get("KITARU_MCP_PORT", "8765")), help="port"
-    )
+    http.add_argument("--port", type=int, default=settings.number("KITARU_MCP_PORT"), help="port")
     http.add_argument(
         "--token",
         default=None,
@@ -186,21 +185,21 @@ def _auth_options(http: Any) -> None:
     http.add_argument(
         "--auth-leeway",
         type=float,
-        default=float(env("KITARU_MCP_AUTH_LEEWAY", "30")),
+        default=settings.number("KITARU_MCP_AUTH_LEEWAY"),
         metavar="S",
         help="clock leeway for exp/nbf, in seconds (default 30)",
     )
     http.add_argument(
         "--header-timeout",
         type=float,
-        default=float(env("KITARU_MCP_HEADER_TIMEOUT", "10")),
+        default=settings.number("KITARU_MCP_HEADER_TIMEOUT"),
         metavar="S",
         help="close a connection whose request headers take longer (default 10 s)",
     )
     http.add_argument(
         "--max-connections",
         type=int,
-        default=int(env("KITARU_MCP_MAX_CONNECTIONS", "256")),
+        default=settings.number("KITARU_MCP_MAX_CONNECTIONS"),
         metavar="N",
         help="open connections beyond this get 503 and are closed (default 256)",
     )
@@ -587,6 +586,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     _check_budget(parser, args)
+    problems = settings.environment_problems()
+    if problems and args.command not in ("tools", "contract", "install", "uninstall", "doctor"):
+        for problem in problems:  # serving or calling on a setting we would have to guess
+            print(f"kitaru-mcp: {problem}", file=sys.stderr)
+        return USAGE_ERROR
 
     from kitaru_mcp.core.errors import install_log_handlers
 

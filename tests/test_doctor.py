@@ -69,6 +69,7 @@ def test_a_fresh_home_is_healthy_and_doctor_writes_nothing(tmp_path: Path) -> No
     )
     assert found["target roots"]["detail"].startswith(str(home))
     assert found["PATH"]["detail"].startswith("no kitaru-mcp on PATH")
+    assert found["settings"]["ok"]
     assert tree(home) == {}  # nothing written: no store, no config
     assert took < 10, f"doctor took {took:.1f} s"
 
@@ -178,3 +179,28 @@ def test_another_kitaru_mcp_first_on_path_fails(tmp_path: Path) -> None:
         f"kitaru-mcp on PATH is {other / 'kitaru-mcp'}, not this installation"
     )
     assert found["fix"].startswith(f"put {Path(OURS).parent} first on PATH")
+
+
+def test_a_setting_the_server_would_refuse_fails_with_the_fix(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    done = doctor(home, "--json", KITARU_MCP_CALL_TIMEOUT="soon")
+    assert done.returncode != 0
+    found = checks(done)["settings"]
+    assert not found["ok"] and "the server will not start" in found["fix"]
+    assert (
+        found["detail"]
+        == "KITARU_MCP_CALL_TIMEOUT must be a number of seconds above 0, not 'soon'."
+    )
+    served = subprocess.run(
+        [OURS],
+        env={**os.environ, **home_env(home), "KITARU_MCP_CALL_TIMEOUT": "soon"},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert served.returncode == 2 and "Traceback" not in served.stderr
+    assert (
+        "kitaru-mcp: KITARU_MCP_CALL_TIMEOUT must be a number of seconds above 0" in served.stderr
+    )

@@ -235,8 +235,20 @@ def clients(name: str = "kitaru") -> list[Check]:
     return checks
 
 
+def numbers() -> Check:
+    """The numeric KITARU_MCP_* settings the server would refuse to start with."""
+    from kitaru_mcp.core.settings import environment_problems
+
+    problems = environment_problems()
+    if not problems:
+        return Check("settings", True, "every numeric KITARU_MCP_* setting is usable")
+    return Check(
+        "settings", False, " ".join(problems), "fix or unset them: the server will not start"
+    )
+
+
 def run_checks() -> list[Check]:
-    return [versions(), *connection(), target_roots(), on_path(), *clients()]
+    return [versions(), *connection(), target_roots(), numbers(), on_path(), *clients()]
 
 
 def main(as_json: bool, out: TextIO) -> int:

@@ -16,11 +16,12 @@ import os
 import socket
 from urllib.parse import urlparse
 
+from kitaru_mcp.core import settings
 from kitaru_mcp.core.errors import BackendUnavailable, redact
 from kitaru_mcp.gateway import embedded
 from kitaru_mcp.gateway.embedded import URL_VARIABLES
 
-CONNECT_TIMEOUT_S = float(os.environ.get("KITARU_MCP_CONNECT_TIMEOUT", "3"))
+CONNECT_TIMEOUT_S = settings.number("KITARU_MCP_CONNECT_TIMEOUT")
 
 
 def server_url() -> str | None:

@@ -18,14 +18,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from kitaru_mcp.core import state
+from kitaru_mcp.core import settings, state
 
 try:
     import fcntl
 except ImportError:  # not POSIX
     fcntl = None  # type: ignore[assignment]
 
-LOCK_TIMEOUT_S = float(os.environ.get("KITARU_MCP_STORE_LOCK_TIMEOUT", "300"))
+LOCK_TIMEOUT_S = settings.number("KITARU_MCP_STORE_LOCK_TIMEOUT")
 
 _thread_lock = threading.Lock()
 _ready_pid: int | None = None  # the process that touched the store (a forked child has not)

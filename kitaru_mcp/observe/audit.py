@@ -51,6 +51,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from kitaru_mcp.core import settings
 from kitaru_mcp.core.errors import is_secret_name
 from kitaru_mcp.core.nesting import nesting_depth
 
@@ -62,8 +63,6 @@ except ImportError:  # pragma: no cover - not POSIX: rotation then takes no lock
 AUDIT_ENV = "KITARU_MCP_AUDIT_LOG"
 MAX_BYTES_ENV = "KITARU_MCP_AUDIT_MAX_BYTES"
 BACKUPS_ENV = "KITARU_MCP_AUDIT_BACKUPS"
-DEFAULT_MAX_BYTES = 10 * 1024 * 1024
-DEFAULT_BACKUPS = 5
 OFF = frozenset({"off", "none", "0", "false", "no", "-"})
 AUDITED = frozenset({"tools/call", "resources/read", "prompts/get"})
 
@@ -368,20 +367,11 @@ def resolve(option: str | None, *, default_on: bool = False) -> Path | None:
     return default_path() if default_on else None
 
 
-def _int_env(name: str, default: int) -> int:
-    try:
-        return int(os.environ.get(name, default))
-    except ValueError:
-        return default
-
-
 def open_log(path: Path) -> AuditLog:
     """Open (and create) the log at ``path``; AuditConfigError when it cannot be written."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        log = AuditLog(
-            path, _int_env(MAX_BYTES_ENV, DEFAULT_MAX_BYTES), _int_env(BACKUPS_ENV, DEFAULT_BACKUPS)
-        )
+        log = AuditLog(path, int(settings.number(MAX_BYTES_ENV)), int(settings.number(BACKUPS_ENV)))
     except OSError as exc:
         raise AuditConfigError(
             f"cannot write the audit log {str(path)!r}: {exc.strerror or exc}. Give a writable "

@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import threading
 import time
 from typing import Any
 
+from kitaru_mcp.core import settings
 from kitaru_mcp.core.statuses import LIVE_RUN_STATUSES
 
 PREFIX = "kitaru-mcp-alive-"
-LEASE_S = float(os.environ.get("KITARU_MCP_RUNNER_LEASE", "30"))
+LEASE_S = settings.number("KITARU_MCP_RUNNER_LEASE")
 BEAT_S = max(0.5, min(5.0, LEASE_S / 5))
 
 logger = logging.getLogger("kitaru_mcp")

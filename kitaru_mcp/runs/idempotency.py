@@ -31,13 +31,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from kitaru_mcp.core import processes, state
+from kitaru_mcp.core import processes, settings, state
 from kitaru_mcp.core.errors import Conflict
 from kitaru_mcp.runs.shared_keys import StartInProgress
 
 __all__ = ["StartInProgress", "start_once"]
 
-WINDOW_S = float(os.environ.get("KITARU_MCP_IDEMPOTENCY_WINDOW", "900"))
+WINDOW_S = settings.number("KITARU_MCP_IDEMPOTENCY_WINDOW")
 
 
 def _digest(value: Any) -> str:

@@ -34,13 +34,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from kitaru_mcp.core import processes, state
+from kitaru_mcp.core import processes, settings, state
 from kitaru_mcp.core.errors import Internal, Timeout, failure_from_dict
 from kitaru_mcp.observe import tracing
 from kitaru_mcp.runs import forkserver
 from kitaru_mcp.runs.port import Launched
 
-START_TIMEOUT_S = float(os.environ.get("KITARU_MCP_START_TIMEOUT", "300"))
+START_TIMEOUT_S = settings.number("KITARU_MCP_START_TIMEOUT")
 
 logger = logging.getLogger("kitaru_mcp")
 

@@ -29,17 +29,17 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from kitaru_mcp.core import settings
 from kitaru_mcp.core.errors import Conflict
 
 PREFIX = "kitaru-mcp-key-"
-LEASE_S = float(os.environ.get("KITARU_MCP_CLAIM_LEASE", "30"))
+LEASE_S = settings.number("KITARU_MCP_CLAIM_LEASE")
 TOUCH_S = max(0.5, min(5.0, LEASE_S / 4))
 ATTEMPTS = 3
 

@@ -8,7 +8,6 @@ error boundary (``kitaru_mcp.core.errors.to_failure``).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +19,7 @@ from kitaru_mcp.auth.scopes import allows
 from kitaru_mcp.calls import budget, layout
 from kitaru_mcp.calls.context import CallContext, InputRequired, activate
 from kitaru_mcp.calls.stubs import ToolStub
+from kitaru_mcp.core import settings
 from kitaru_mcp.core.errors import (
     BackendUnavailable,
     InvalidArgument,
@@ -32,7 +32,7 @@ from kitaru_mcp.core.nesting import nesting_depth
 from kitaru_mcp.observe import tracing
 from kitaru_mcp.runs.port import RunsPort
 
-DEFAULT_CALL_TIMEOUT_S = float(os.environ.get("KITARU_MCP_CALL_TIMEOUT", "120"))
+DEFAULT_CALL_TIMEOUT_S = settings.number("KITARU_MCP_CALL_TIMEOUT")
 MAX_DEPTH = 32  # arguments nested deeper than this are refused before any check runs
 
 

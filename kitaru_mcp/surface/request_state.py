@@ -24,7 +24,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from kitaru_mcp.core import state
+from kitaru_mcp.core import settings, state
 from kitaru_mcp.core.errors import InvalidArgument, failure_text
 
 logger = logging.getLogger("kitaru_mcp")
@@ -32,7 +32,6 @@ logger = logging.getLogger("kitaru_mcp")
 KEY_ENV = "KITARU_MCP_REQUEST_STATE_KEY"
 TTL_ENV = "KITARU_MCP_REQUEST_STATE_TTL"  # seconds a form stays answerable
 KEY_FILE = "request-state.key"
-DEFAULT_TTL_S = 3600.0  # a person answers a form: give them an hour
 AUDIENCE = "kitaru-mcp"
 MIN_KEY_CHARS = 32
 
@@ -87,10 +86,7 @@ def _create_key(path: Path) -> bytes:
 
 
 def ttl_s() -> float:
-    try:
-        return float(os.environ.get(TTL_ENV) or DEFAULT_TTL_S)
-    except ValueError:
-        return DEFAULT_TTL_S
+    return settings.number(TTL_ENV)
 
 
 def install(server: Any) -> None:
