@@ -254,7 +254,13 @@ def _parser() -> argparse.ArgumentParser:
         "from a terminal.",
     )
     parser.add_argument("--version", action="version", version=f"kitaru-mcp {__version__}")
-    parser.add_argument("--log-level", default=os.environ.get("KITARU_MCP_LOG_LEVEL", "WARNING"))
+    parser.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        default=os.environ.get("KITARU_MCP_LOG_LEVEL", "WARNING"),
+        help="what goes to stderr (default warning). Env: KITARU_MCP_LOG_LEVEL.",
+    )
     _serve_options(parser)
     _observe_options(parser)
     commands = parser.add_subparsers(
@@ -582,10 +588,37 @@ def _check_budget(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
         parser.exit(USAGE_ERROR, f"kitaru-mcp: {exc}\n")
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# options whose default comes from a variable: argparse checks a flag's value against
+# the choices, never a default, so a variable's value is checked here
+_CHOSEN_FROM_ENV = (
+    ("mode", "KITARU_MCP_MODE", ("read-only", "standard", "destructive")),
+    ("transport", "KITARU_MCP_TRANSPORT", ("stdio", "http")),
+    ("auth", "KITARU_MCP_AUTH", ("none", "oauth")),
+    ("log_level", "KITARU_MCP_LOG_LEVEL", LOG_LEVELS),
+)
+
+
+def _check_choices(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """A mode, transport, auth or log level from the environment that is none of the
+    choices: exit 2 naming the variable (a flag's value argparse has checked already)."""
+    args.log_level = str(args.log_level).upper()
+    for dest, variable, choices in _CHOSEN_FROM_ENV:
+        value = getattr(args, dest, None)
+        if value is not None and value not in choices:
+            shown = ", ".join(
+                choice.lower() if dest == "log_level" else choice for choice in choices
+            )
+            parser.exit(
+                USAGE_ERROR, f"kitaru-mcp: {variable} must be one of {shown}, not {value!r}.\n"
+            )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     _check_budget(parser, args)
+    _check_choices(parser, args)
     problems = settings.environment_problems()
     if problems and args.command not in ("tools", "contract", "install", "uninstall", "doctor"):
         for problem in problems:  # serving or calling on a setting we would have to guess

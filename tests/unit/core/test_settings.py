@@ -59,3 +59,25 @@ def test_bad_values_are_named_with_what_was_expected(
     assert cli.main(["--transport", "http"]) == cli.USAGE_ERROR  # refused before serving
     said = capsys.readouterr().err
     assert f"kitaru-mcp: {name} must be {expected}" in said and "Traceback" not in said
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw", "says"),
+    [
+        ("KITARU_MCP_MODE", "wild", "one of read-only, standard, destructive, not 'wild'"),
+        ("KITARU_MCP_TRANSPORT", "carrier", "one of stdio, http, not 'carrier'"),
+        ("KITARU_MCP_AUTH", "maybe", "one of none, oauth, not 'maybe'"),
+        ("KITARU_MCP_LOG_LEVEL", "loud", "one of debug, info, warning, error, critical"),
+    ],
+)
+def test_a_choice_from_the_environment_is_checked_as_a_flag_would_be(
+    monkeypatch, capsys, variable: str, raw: str, says: str
+) -> None:
+    """argparse checks a flag against its choices, never a default taken from a variable:
+    before, a bad mode or transport served silently, a bad log level crashed."""
+    monkeypatch.setenv(variable, raw)
+    with pytest.raises(SystemExit) as stopped:
+        cli.main([])
+    said = capsys.readouterr().err
+    assert stopped.value.code == cli.USAGE_ERROR
+    assert f"kitaru-mcp: {variable} must be {says}" in said and "Traceback" not in said
