@@ -3,10 +3,10 @@
 The CLI turns ``--allow-target-root`` into ``KITARU_MCP_TARGET_ROOTS`` once, at
 start-up, before any call is served; handlers only ever read it through
 ``target_roots()``. Every number the server takes from the environment (time
-limits, leases, sizes) is in ``NUMBERS``, read with ``number()``; the CLI refuses
-to start on a value that is not such a number (``environment_problems``), so
-the fallback to the default is only ever taken by a process started some other
-way. Nothing here imports Kitaru.
+limits, leases, sizes) is in ``NUMBERS``, read with ``number()``, and every switch
+in ``SWITCHES``, read with ``switch()``; the CLI refuses to start on a value that
+is no such number or switch (``environment_problems``), so the fallback to the
+default is only ever taken by a process started some other way. Nothing here imports Kitaru.
 """
 
 from __future__ import annotations
@@ -118,10 +118,32 @@ def number(name: str) -> float:
     return value if setting.kind.startswith("seconds") else int(value)
 
 
+SWITCHES: dict[str, bool] = {  # name -> default
+    "KITARU_MCP_WARMUP": True,  # import Kitaru in the background after tools/list
+    "KITARU_MCP_WARM_RUNNER": True,  # keep a runner template
+    "KITARU_MCP_STATELESS": False,  # HTTP without sessions
+}
+_ON = {"1", "true", "yes", "on"}
+_OFF = {"0", "false", "no", "off"}
+
+
+def switch(name: str) -> bool:
+    """The switch ``name`` (one of ``SWITCHES``): 1/true/yes/on or 0/false/no/off, any
+    case; else (unset, empty, anything else) its default."""
+    raw = os.environ.get(name, "").strip().lower()
+    return True if raw in _ON else False if raw in _OFF else SWITCHES[name]
+
+
 def environment_problems() -> list[str]:
-    """One line per numeric setting whose value is not what it must be (set but empty
-    counts as unset)."""
+    """One line per numeric setting or switch whose value is not what it must be (set
+    but empty counts as unset)."""
     problems = []
+    for name in SWITCHES:
+        raw = os.environ.get(name, "").strip()
+        if raw and raw.lower() not in _ON | _OFF:
+            problems.append(
+                f"{name} must be one of 1, true, yes, on, 0, false, no, off, not {raw[:40]!r}."
+            )
     for name, setting in NUMBERS.items():
         raw = os.environ.get(name, "").strip()
         if raw and _parsed(raw, setting.kind) is None:

@@ -7,7 +7,6 @@ first use (or ``warm_up()`` does it ahead of time, in the background).
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 import uuid
@@ -15,6 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from kitaru_mcp.core import settings
 from kitaru_mcp.gateway import backend, embedded, sdk
 
 if TYPE_CHECKING:
@@ -252,7 +252,7 @@ def _light_store() -> tuple[Any, uuid.UUID] | None:
 
 
 def warm_up_enabled() -> bool:
-    return os.environ.get("KITARU_MCP_WARMUP", "1") != "0"
+    return settings.switch("KITARU_MCP_WARMUP")
 
 
 def start_warm_up() -> None:

@@ -24,7 +24,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from kitaru_mcp.core import state
+from kitaru_mcp.core import settings, state
 
 FORK_REPLY_TIMEOUT_S = 30.0
 WARM_RUNNER_ENV = "KITARU_MCP_WARM_RUNNER"
@@ -146,8 +146,7 @@ def fork_available() -> bool:
 
 
 def template_enabled() -> bool:
-    off = {"0", "false", "no", "off"}
-    return os.environ.get(WARM_RUNNER_ENV, "1").strip().lower() not in off and fork_available()
+    return settings.switch(WARM_RUNNER_ENV) and fork_available()
 
 
 def start_template() -> int | None:

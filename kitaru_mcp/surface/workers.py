@@ -37,6 +37,8 @@ import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
+from kitaru_mcp.core import settings
+
 logger = logging.getLogger("kitaru_mcp")
 
 WORKERS_ENV = "KITARU_MCP_WORKERS"
@@ -82,7 +84,7 @@ def kernel_balances() -> bool:
 
 
 def stateless_from_env() -> bool:
-    return os.environ.get(STATELESS_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+    return settings.switch(STATELESS_ENV)
 
 
 @dataclass(frozen=True)

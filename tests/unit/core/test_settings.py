@@ -81,3 +81,25 @@ def test_a_choice_from_the_environment_is_checked_as_a_flag_would_be(
     said = capsys.readouterr().err
     assert stopped.value.code == cli.USAGE_ERROR
     assert f"kitaru-mcp: {variable} must be {says}" in said and "Traceback" not in said
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"), [("1", True), ("TRUE", True), (" on ", True), ("no", False), ("0", False)]
+)
+def test_a_switch_takes_the_usual_words(monkeypatch, raw: str, value: bool) -> None:
+    for name in settings.SWITCHES:
+        monkeypatch.setenv(name, raw)
+        assert settings.switch(name) is value
+    assert settings.environment_problems() == []
+
+
+def test_an_unknown_switch_word_is_refused_and_reads_as_the_default(monkeypatch) -> None:
+    """Before, KITARU_MCP_WARMUP=false left the warm-up on (only "0" was off), and
+    KITARU_MCP_STATELESS=maybe served with sessions, silently."""
+    monkeypatch.setenv("KITARU_MCP_WARMUP", "false")
+    assert settings.switch("KITARU_MCP_WARMUP") is False
+    monkeypatch.setenv("KITARU_MCP_STATELESS", "maybe")
+    assert settings.switch("KITARU_MCP_STATELESS") is False
+    assert settings.environment_problems() == [
+        "KITARU_MCP_STATELESS must be one of 1, true, yes, on, 0, false, no, off, not 'maybe'."
+    ]
