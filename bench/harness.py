@@ -13,8 +13,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -139,49 +137,11 @@ def execution_count() -> int:
 
 
 def seed_executions(template_exec_id: str, total: int) -> float:
-    """Copy one real run's row until the store holds ``total`` executions; seconds taken."""
-    from sqlmodel import Session, select
-    from zenml.client import Client
-    from zenml.enums import ExecutionStatus
-    from zenml.models import PipelineRunRequest
-    from zenml.zen_stores.schemas import PipelineRunSchema, PipelineSnapshotSchema
+    """Copy one real run's row until the store holds ``total`` executions, each completed
+    and newer than the last (``bench/seed.py``); seconds taken."""
+    import seed  # bench/seed.py, beside this module
 
-    start = time.perf_counter()
-    missing = total - execution_count()
-    store = Client().zen_store
-    with Session(store.engine) as session:
-        template = session.get(PipelineRunSchema, uuid.UUID(template_exec_id))
-        snapshot = session.get(PipelineSnapshotSchema, template.snapshot_id)
-        last = (
-            session.exec(
-                select(PipelineRunSchema.index)
-                .where(PipelineRunSchema.pipeline_id == snapshot.pipeline_id)
-                .order_by(PipelineRunSchema.index.desc())
-            ).first()
-            or 0
-        )
-        now = datetime.now(UTC).replace(tzinfo=None)
-        for offset in range(missing):
-            request = PipelineRunRequest(
-                name=f"bench-seed-{last + offset + 1}-{os.urandom(4).hex()}",
-                snapshot=template.snapshot_id,
-                project=template.project_id,
-                user=template.user_id,
-                status=ExecutionStatus.RUNNING,
-                start_time=now,
-            )
-            row = PipelineRunSchema.from_request(
-                request,
-                pipeline_id=snapshot.pipeline_id,
-                index=last + offset + 1,
-                enable_heartbeat=False,
-            )
-            row.status = ExecutionStatus.COMPLETED.value
-            row.in_progress = False
-            row.end_time = now
-            session.add(row)
-        session.commit()
-    return time.perf_counter() - start
+    return seed.seed([template_exec_id], total, days=0, statuses=("completed",), replays=0)
 
 
 # ---------------------------------------------------------------------------- stdio sessions

@@ -4,8 +4,8 @@ Used by ``bench/scale.py`` and ``tests/test_differential.py``. The real runs
 (two ``two_steps`` with different inputs, a failed one, one paused on a wait)
 give executions with checkpoints, artifacts, inputs and a pending wait; the
 copies are their pipeline-run rows inserted through ZenML's own SQL schema
-(``PipelineRunSchema.from_request``, as ``bench/run.py``'s ``seed_executions``
-does) with a random status, start time (over ``DAYS`` days), template
+(``PipelineRunSchema.from_request``; ``bench/harness.py``'s ``seed_executions``
+calls ``seed`` too) with a random status, start time (over ``DAYS`` days), template
 (so flow inputs and snapshots vary) and, now and then, an ``original_run``
 (a replay). Ten thousand executions take a few seconds.
 """
@@ -91,12 +91,19 @@ def count() -> int:
 
 
 def seed(
-    templates: list[str], total: int, rng: random.Random | None = None, days: int = DAYS
+    templates: list[str],
+    total: int,
+    rng: random.Random | None = None,
+    days: int = DAYS,
+    statuses: tuple[str, ...] = STATUSES,
+    replays: float = 0.1,
 ) -> float:
     """Copy template rows until the store holds ``total`` executions; seconds taken.
 
     Start (and creation) times are spread over the last ``days`` days; with
     ``days=0`` the copies are new arrivals, each a millisecond after the last.
+    Each copy takes one of ``statuses``; a share ``replays`` of them are replays of
+    their template.
     """
     from sqlmodel import Session, select
     from zenml.client import Client
@@ -129,7 +136,7 @@ def seed(
                 started = now - timedelta(seconds=rng.randrange(days * 86400))
             else:
                 started = datetime.now(UTC).replace(tzinfo=None) + timedelta(milliseconds=number)
-            status = rng.choice(STATUSES)
+            status = rng.choice(statuses)
             request = PipelineRunRequest(
                 name=f"seed-{last[template.pipeline_id]}-{os.urandom(4).hex()}",
                 snapshot=template.snapshot_id,
@@ -148,7 +155,7 @@ def seed(
             row.in_progress = status in ("running", "paused")
             row.end_time = None if row.in_progress else started + timedelta(seconds=3)
             row.created = started  # the SDK lists by creation time: spread it too
-            if rng.random() < 0.1:
+            if rng.random() < replays:
                 row.original_run_id = template.id
             session.add(row)
         session.commit()
