@@ -179,10 +179,12 @@ def test_a_client_dropping_its_body_midway_leaves_no_traceback(
     _healthy(server)  # answered after the 30 dropped requests were handled
     added = server.stderr[len(before) :]
     assert "Traceback" not in added and "ClientDisconnect" not in added, added[-3000:]
-    # Other work (a first store load) may log meanwhile; the drops themselves
-    # must leave neither a warning nor a line each.
+    # Other work (the warm-up creating the store: ZenML warns that it sets the default
+    # stack) may log meanwhile; the drops themselves must leave neither a warning nor a
+    # line each.
     lines = added.splitlines()
-    assert not [line for line in lines if " WARNING " in line or " ERROR " in line], added[-3000:]
+    ours = [line for line in lines if " zenml." not in line and not line.startswith("Kitaru: ")]
+    assert not [line for line in ours if " WARNING " in line or " ERROR " in line], added[-3000:]
     assert len(lines) < 30, added[-3000:]
 
 

@@ -151,6 +151,10 @@ def reconcile(fail: Any = None, status: Any = None, stop: Any = None) -> int:
         try:
             current = status(exec_id)
             if current in LIVE_RUN_STATUSES:
+                if _exit_status_due(exec_id, record.get("token")):
+                    live += 1  # look again next pass, when the template has recorded it
+                    continue
+                _dead_since.pop(exec_id, None)
                 reason = launcher.exit_reason(record.get("token"), record.get("pid"))
                 fail(exec_id, reason)
                 logger.warning("execution %s: %s; marked failed", exec_id, reason)
@@ -167,6 +171,21 @@ def reconcile(fail: Any = None, status: Any = None, stop: Any = None) -> int:
 
 
 _alive_here: set[str] = set()  # executions whose runner this machine saw alive last pass
+# A runner that just died is reaped by whoever started it (the template polls every
+# 0.25 s) before its exit status is on record: its failure waits that long for it.
+EXIT_STATUS_GRACE_S = 1.0
+_dead_since: dict[str, float] = {}
+
+
+def _exit_status_due(exec_id: str, token: str | None) -> bool:
+    """Whether a dead runner's exit status may still be on its way (first seen dead less
+    than ``EXIT_STATUS_GRACE_S`` ago, none recorded yet): then its reason waits a pass."""
+    if not token or state.read_json(state.exit_path(token)) is not None:
+        return False
+    first = _dead_since.setdefault(exec_id, time.monotonic())
+    return time.monotonic() - first < EXIT_STATUS_GRACE_S
+
+
 # The connection is a Kitaru server (as the last pass found): only then can a stop be
 # requested where this machine's cancel cannot see it, so only then is the store asked.
 _on_a_server = False

@@ -224,6 +224,27 @@ def test_reaper_fails_a_live_execution_whose_runner_died() -> None:
     assert failed == {}, "a settled record is not failed twice"
 
 
+def test_reaper_waits_a_moment_for_a_dead_runners_exit_status(monkeypatch) -> None:
+    """Seen dead before the template reaped it: the failure waits for the exit status
+    (the reason then names the signal), and without one it still comes after the grace."""
+    monkeypatch.setattr(reaper, "_dead_since", {})
+    dead, _ = _dead_pid()
+    for exec_id, token in (("e-slow", "tok-slow"), ("e-none", "tok-none")):
+        state.write_json(
+            state.record_path(exec_id), {"exec_id": exec_id, "pid": dead, "token": token}
+        )
+    failed: dict[str, str] = {}
+    live = reaper.reconcile(fail=failed.__setitem__, status=lambda _: "running")
+    assert failed == {} and live == 2  # both looked at again on the next pass
+    state.write_json(state.exit_path("tok-slow"), {"returncode": -9, "signal": "SIGKILL"})
+    monkeypatch.setattr(reaper, "EXIT_STATUS_GRACE_S", 0.0)
+    reaper.reconcile(fail=failed.__setitem__, status=lambda _: "running")
+    assert failed == {
+        "e-slow": f"runner process {dead} died: SIGKILL",
+        "e-none": f"runner process {dead} died (no exit status was recorded)",
+    }
+
+
 def test_reaper_leaves_live_runners_alone() -> None:
     state.write_json(
         state.record_path("e-live"),
