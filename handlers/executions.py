@@ -57,12 +57,18 @@ def _page(
     return models.KitaruExecutionsListOutput.model_validate(cursor.answer(page, "executions"))
 
 
-def fitted_execution(gw: GatewayPort, exec_id: str, beside: dict[str, Any] | None = None) -> dict:
+def fitted_execution(
+    gw: GatewayPort,
+    exec_id: str,
+    beside: dict[str, Any] | None = None,
+    known: Mapping[str, Any] | None = None,
+) -> dict:
     """The execution as an action's answer carries it: within the result budget, after what
     the answer holds ``beside`` it (checkpoints paged when it must be), so an action that
-    happened is never answered by a budget error."""
+    happened is never answered by a budget error. ``known``: the execution as read already
+    (a runner's report), else the gateway reads it."""
     room = current().max_result_chars - budget.size(beside or {}) - budget.SLACK
-    return fit_execution(gw.get_execution(exec_id), room)
+    return fit_execution(known if known is not None else gw.get_execution(exec_id), room)
 
 
 def _short(text: str | None, room: int) -> str | None:

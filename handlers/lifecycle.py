@@ -35,7 +35,7 @@ def _started(
         {
             "available": True,
             "operation": operation,
-            "execution": fitted_execution(gw, launched.exec_id),
+            "execution": fitted_execution(gw, launched.exec_id, known=launched.execution),
             "log_file": launched.log_file,
             "reused": reused,
         }

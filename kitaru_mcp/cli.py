@@ -419,6 +419,9 @@ def serve(args: argparse.Namespace) -> int:
     try:
         return _serve(args)
     except _StopBeforeServing:
+        from kitaru_mcp.runs import forkserver
+
+        forkserver.shutdown()  # a template spawned before serving (``_start_template``)
         _exit_now(0)
         return 0
 
@@ -440,8 +443,6 @@ def _serve(args: argparse.Namespace) -> int:
         from kitaru_mcp.clients.hint import print_hint
 
         print_hint(sys.stdin, sys.stderr)
-
-    from kitaru_mcp.surface.server import background, build_server, serve_stdio
 
     http_options = None
     if args.auth == "oauth" and args.transport != "http":
@@ -469,6 +470,9 @@ def _serve(args: argparse.Namespace) -> int:
             return 1
         if count > 1:
             return _supervise(args, options, http_options, listening, count)
+    _start_template(options)
+    from kitaru_mcp.surface.server import background, build_server, serve_stdio
+
     try:
         server = build_server(options)
     except KeyConfigError as exc:
@@ -487,6 +491,18 @@ def _serve(args: argparse.Namespace) -> int:
         return 130
     _exit_now(0)
     return 0
+
+
+def _start_template(options: Any) -> None:
+    """Spawn the runner template now, before the MCP import (``background`` finds it
+    running): a run as the session's first call waits for the template's Kitaru import,
+    the longest step on its way, and this starts that import half a second sooner."""
+    from kitaru_mcp.surface.dispatch import Dispatcher
+
+    if Dispatcher(options).starts_runners:
+        from kitaru_mcp.runs import forkserver
+
+        forkserver.start_template()
 
 
 def _stateless(args: argparse.Namespace) -> bool:

@@ -9,7 +9,8 @@
 - ``processes``: is a pid alive, is it one of our runners (portable, no ``/proc``);
 - ``early_stop``: a stop signal that came while a transport was starting;
 - ``nesting``: how deep a value nests (arguments, audited values);
-- ``hosts``: which hosts are loopback (one rule for HTTP binds, OAuth URLs, doctor).
+- ``hosts``: which hosts are loopback (one rule for HTTP binds, OAuth URLs, doctor);
+- ``collector``: the garbage collector paused while Kitaru is imported.
 
 Nothing here imports Kitaru or ZenML. This wing may import only the standard
 library, its third-party dependencies and the ``kitaru_mcp`` package itself.

@@ -25,8 +25,13 @@ CONNECT_TIMEOUT_S = settings.number("KITARU_MCP_CONNECT_TIMEOUT")
 
 
 def server_url() -> str | None:
-    """The http(s) URL of the server the SDK would talk to; None for a local store."""
+    """The http(s) URL of the server the SDK would talk to; None for a local store.
+
+    From the environment, else ``config.yaml`` read directly (``embedded.configured_url``:
+    a first call never waits for ZenML's import), else ZenML's global configuration."""
     url = next((os.environ[name] for name in URL_VARIABLES if os.environ.get(name)), None)
+    if url is None:
+        url = embedded.configured_url()
     if url is None:
         with contextlib.suppress(Exception):  # an odd configuration: let the SDK say why
             from zenml.config.global_config import GlobalConfiguration

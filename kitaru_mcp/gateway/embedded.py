@@ -85,6 +85,15 @@ def store_section(config: dict[str, Any]) -> dict[str, Any]:
     return store if isinstance(store, dict) else {}
 
 
+def configured_url() -> str | None:
+    """The store URL in ``config.yaml`` when nothing could make the SDK's another (no
+    connection variable, no repository); None when it is not there or the SDK decides."""
+    if _configured_elsewhere():
+        return None
+    url = store_section(read_config()).get("url")
+    return url if isinstance(url, str) and url else None
+
+
 def _schema_current(engine: Any) -> bool:
     from sqlalchemy import text
 

@@ -1,7 +1,8 @@
 """The bottom of the gateway: importing Kitaru, and ZenML's configuration file.
 
-Imports nothing of ours. Importing this module imports neither Kitaru nor
-ZenML; ``import_sdk()`` does, once per process.
+Imports nothing of ours but ``core.collector``. Importing this module imports
+neither Kitaru nor ZenML; ``import_sdk()`` does, once per process, with the
+garbage collector paused.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import os
 import sys
 import threading
 import time
+
+from kitaru_mcp.core import collector
 
 _import_lock = threading.Lock()
 SETTLE_S = 0.02  # how long a rewrite of the configuration file is given to finish
@@ -24,7 +27,7 @@ def import_sdk() -> None:
     """
     if "kitaru.client" in sys.modules and not _import_lock.locked():
         return
-    with _import_lock:
+    with _import_lock, collector.paused():
         import kitaru
         import kitaru.client  # noqa: F401
         import zenml.client  # noqa: F401

@@ -224,9 +224,10 @@ def warm_up() -> None:
 
 
 def warming() -> bool:
-    """Whether the background warm-up is still importing Kitaru or opening the store."""
+    """Whether the background warm-up is on and has not loaded Kitaru and the store yet:
+    running, or about to start (a call that comes before its thread does counts too)."""
     with _warm_lock:
-        return _warm_thread is not None and not _warm_done
+        return warm_up_enabled() and not _warm_done
 
 
 def light_store() -> tuple[Any, uuid.UUID] | None:

@@ -26,6 +26,7 @@ except ImportError:  # not POSIX
     fcntl = None  # type: ignore[assignment]
 
 LOCK_TIMEOUT_S = settings.number("KITARU_MCP_STORE_LOCK_TIMEOUT")
+MIGRATIONS_OFF_ENV = "DISABLE_DATABASE_MIGRATION"  # ZenML's; see ``_first_access``
 
 _thread_lock = threading.Lock()
 _ready_pid: int | None = None  # the process that touched the store (a forked child has not)
@@ -90,6 +91,35 @@ def store_lock(timeout_s: float = LOCK_TIMEOUT_S, portable: bool | None = None) 
         yield
 
 
+@contextlib.contextmanager
+def _first_access() -> Iterator[None]:
+    """Around a process's first store access: the store lock, unless the embedded store is
+    there at the installed schema (``embedded.connection``). That access then creates and
+    migrates nothing, and waiting while another process opens the store (seconds, when
+    it competes with an import) would only delay this one: a runner's first checkpoint.
+
+    ZenML's migration check still loads its ~290 revision files then (0.15 s); a process
+    with one thread (a runner) turns it off by ZenML's own switch for the moment of the
+    access. A threaded one (the server) leaves its environment alone.
+
+    Private ZenML API: ``zenml.constants.ENV_ZENML_DISABLE_DATABASE_MIGRATION``.
+    """
+    from kitaru_mcp.gateway import embedded
+
+    if embedded.connection() is None:
+        with store_lock():
+            yield
+        return
+    if threading.active_count() > 1 or MIGRATIONS_OFF_ENV in os.environ:
+        yield
+        return
+    os.environ[MIGRATIONS_OFF_ENV] = "true"
+    try:
+        yield
+    finally:
+        os.environ.pop(MIGRATIONS_OFF_ENV, None)
+
+
 def store_open() -> bool:
     """Whether this process has opened the store (``ensure_store`` has returned)."""
     return _ready_pid == os.getpid()
@@ -108,7 +138,7 @@ def ensure_store() -> None:
         sdk.import_sdk()
 
         if backend.server_url() is None:  # a server-backed connection has no local store
-            with store_lock():
+            with _first_access():
                 from zenml.client import Client
 
                 Client().zen_store  # noqa: B018 - the first access creates/migrates the store

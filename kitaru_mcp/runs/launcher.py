@@ -248,7 +248,12 @@ def _await_report(
     report.unlink(missing_ok=True)
     if "error" in data:
         raise failure_from_dict(data["error"])
-    return Launched(exec_id=data["exec_id"], log_file=str(log_file))
+    execution = data.get("execution")
+    return Launched(
+        exec_id=data["exec_id"],
+        log_file=str(log_file),
+        execution=execution if isinstance(execution, dict) else None,
+    )
 
 
 # --- runner processes ------------------------------------------------------------------

@@ -15,10 +15,12 @@ from typing import Any, Protocol
 
 @dataclass(frozen=True)
 class Launched:
-    """A runner that reported its execution: the exec_id, and the runner's log file."""
+    """A runner that reported its execution: the exec_id, the runner's log file, and the
+    execution as the runner read it when it reported (None when it could not)."""
 
     exec_id: str
     log_file: str | None
+    execution: dict[str, Any] | None = None
 
 
 class RunsPort(Protocol):

@@ -236,6 +236,7 @@ def _loop() -> None:
     if _stop.wait(AFTER_BEGIN_S):  # the tools/list answer goes out first
         return
     while not _stop.is_set():
+        _wake.clear()  # before the pass: a launch during it wakes the wait below at once
         shared: bool | None = None
         try:
             live = reconcile()
@@ -246,7 +247,6 @@ def _loop() -> None:
         except Exception:
             logger.exception("reaper pass failed")
             live = 1
-        _wake.clear()
         if live:
             _stop.wait(INTERVAL_S)
         else:  # nothing live here: sleep until a launch pokes us (or the next shared look)

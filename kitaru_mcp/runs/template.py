@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kitaru_mcp.core import state
+from kitaru_mcp.core import collector, state
 from kitaru_mcp.runs.forkserver import REPLY_FD_ENV
 
 POLL_S = 0.25
@@ -112,11 +112,6 @@ def _child(job_file: str, log: str, reply_fd: int) -> None:
         os._exit(code)
 
 
-def _job_waiting() -> bool:
-    readable, _, _ = select.select([0], [], [], 0)
-    return bool(readable)
-
-
 class Template:
     """The template's loop: read jobs, fork, reap, leave with the server."""
 
@@ -175,19 +170,26 @@ class Template:
         return True
 
     def loop(self) -> None:
-        warm = False
-        if not _job_waiting():  # a start that came during the warm-up goes first
-            warm = _warm_store()
-        _freeze()
+        """Fork a runner per job; when idle, finish warming up (``_warm_store``, ``_freeze``).
+
+        A start that came during the import is forked first, before anything else: the
+        first run of a session waits for nothing it does not need.
+        """
+        warm = frozen = False
+        timeout = 0.0
         while True:
-            readable, _, _ = select.select([0], [], [], POLL_S)
+            readable, _, _ = select.select([0], [], [], timeout)
+            timeout = POLL_S
             self.reap()
-            if not readable and not warm:
-                warm = _warm_store()
-                if warm:
+            if readable:
+                if not self.read_jobs():
+                    return  # the server closed our stdin: it is done
+            elif not (warm and frozen):
+                if not warm and _warm_store():
+                    warm, frozen = True, False  # what it made is frozen too
+                if not frozen:
                     _freeze()
-            if readable and not self.read_jobs():
-                return  # the server closed our stdin: it is done
+                    frozen = True
             if os.getppid() != self.parent:
                 return  # the server died (its pipe may live on elsewhere)
 
@@ -197,7 +199,9 @@ def serve() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the terminal's Ctrl-C is for the server
     reply_fd = int(os.environ.pop(REPLY_FD_ENV))
     began = time.monotonic()
-    _warm_up()
+    with collector.paused():
+        _warm_up()
+    gc.freeze()  # no forked runner's collection touches these objects' pages (later: _freeze)
     print(
         f"kitaru-mcp runner template ready in {time.monotonic() - began:.1f} s "
         f"(pid {os.getpid()}, threads {threading.active_count()})",

@@ -161,7 +161,8 @@ class FakeRuns:
     """The runs port in memory: launches recorded, each a new execution in the gateway.
 
     ``records`` is what the server remembers of executions it started; ``fail``,
-    when set, is raised by the next launch (a runner that cannot start).
+    when set, is raised by the next launch (a runner that cannot start); with
+    ``describes`` each launch carries the execution, as a runner's report does.
     """
 
     def __init__(self, gateway: FakeGateway | None = None) -> None:
@@ -171,17 +172,19 @@ class FakeRuns:
         self.keys: dict[tuple[str, str], str] = {}
         self.stopped: list[int | None] = []
         self.fail: Exception | None = None
+        self.describes = False
 
     def launch(self, operation: str, **options: str | None) -> Launched:
         if self.fail is not None:
             raise self.fail
         self.launched.append((operation, options))
         exec_id = f"0000e{len(self.launched):03d}"  # hex, as Kitaru's ids
+        started = execution(exec_id, status="running", minutes=-1)
         if self.gateway is not None:
-            self.gateway.executions[exec_id] = execution(exec_id, status="running", minutes=-1)
+            self.gateway.executions[exec_id] = started
         log = f"/runs/{exec_id}.log"
         self.records[exec_id] = {"target": options.get("target"), "logs": [log]}
-        return Launched(exec_id, log)
+        return Launched(exec_id, log, dict(started) if self.describes else None)
 
     def start_once(
         self, tool: str, key: str | None, arguments: dict[str, Any], start: Callable[[], str]

@@ -65,7 +65,13 @@ class Reporter:
             "logs": [log for log in logs if log],
         }
         state.write_json(state.record_path(exec_id), record)
-        state.write_json(self.path, {"exec_id": exec_id})
+        from kitaru_mcp.gateway import runtime
+
+        report: dict[str, Any] = {"exec_id": exec_id}
+        execution = runtime.describe(exec_id)  # the server answers with it (``Launched``)
+        if execution is not None:
+            report["execution"] = execution
+        state.write_json(self.path, report)
         if self.tag:
             self._tag(exec_id, self.tag)
         if self.beats and not self.record.get("elsewhere"):

@@ -4,10 +4,13 @@ to the SDK."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import uuid
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -215,3 +218,70 @@ def test_the_missing_store_is_looked_for_in_kitarus_folder(
     monkeypatch.setenv("KITARU_SERVER_URL", "https://kitaru.example.test")
     (tmp_path / "zen" / "local_stores").rmdir()
     assert not backend.local_store_missing()  # a server: nothing to create here
+
+
+def test_the_server_url_is_read_from_config_yaml_without_zenml(config: Path) -> None:
+    from kitaru_mcp.gateway import backend
+
+    _store(config, url="https://kitaru.example.com/")
+    assert embedded.configured_url() == "https://kitaru.example.com/"
+    assert backend.server_url() == "https://kitaru.example.com"  # as the SDK's, trimmed
+
+
+def test_a_local_store_in_config_yaml_has_no_server_url(config: Path) -> None:
+    from kitaru_mcp.gateway import backend
+
+    _store(config)
+    assert (embedded.configured_url() or "").startswith("sqlite:///")
+    assert backend.server_url() is None
+
+
+def test_a_variable_or_a_missing_file_leaves_the_url_to_the_sdk(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert embedded.configured_url() is None  # no config.yaml yet
+    _store(config, url="https://kitaru.example.com")
+    monkeypatch.setenv("ZENML_STORE_API_KEY", "x")  # could point the SDK elsewhere
+    assert embedded.configured_url() is None
+
+
+def test_a_current_store_is_first_opened_without_the_lock(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At the installed schema nothing is created or migrated: no process waits for another's
+    first access, and one with a single thread skips ZenML's migration check."""
+    from kitaru_mcp.gateway import store_lock
+
+    locked: list[bool] = []
+    monkeypatch.setattr(store_lock, "store_lock", lambda: _noting(locked))
+    monkeypatch.delenv(store_lock.MIGRATIONS_OFF_ENV, raising=False)
+    monkeypatch.setattr(store_lock.threading, "active_count", lambda: 1)
+    _store(config)
+    with store_lock._first_access():
+        assert os.environ[store_lock.MIGRATIONS_OFF_ENV] == "true"
+    assert store_lock.MIGRATIONS_OFF_ENV not in os.environ and locked == []
+
+    monkeypatch.setattr(store_lock.threading, "active_count", lambda: 3)  # a server
+    with store_lock._first_access():
+        assert store_lock.MIGRATIONS_OFF_ENV not in os.environ
+    assert locked == []
+
+
+def test_a_store_to_migrate_is_first_opened_under_the_lock(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kitaru_mcp.gateway import store_lock
+
+    locked: list[bool] = []
+    monkeypatch.setattr(store_lock, "store_lock", lambda: _noting(locked))
+    monkeypatch.setattr(store_lock.threading, "active_count", lambda: 1)
+    _store(config, version="0.1.0")
+    with store_lock._first_access():
+        assert store_lock.MIGRATIONS_OFF_ENV not in os.environ  # ZenML migrates it
+    assert locked == [True]
+
+
+def _noting(locked: list[bool]) -> Any:
+    """A stand-in for the store lock that notes it was taken."""
+    locked.append(True)
+    return contextlib.nullcontext()

@@ -56,6 +56,18 @@ def test_run_launches_the_target_with_its_arguments(gw, runs, flow_file) -> None
     assert "prepare" in gw.names()  # the store and Kitaru get ready before the runner starts
 
 
+def test_a_run_is_answered_with_the_execution_its_runner_reported(gw, runs, flow_file) -> None:
+    runs.describes = True  # the runner read it when it reported: the server reads nothing
+    params = _model("KitaruExecutionsRunInput", target=f"{flow_file}:greet")
+    started = lifecycle.run_flow(gw, params)
+    assert started.execution.exec_id == "0000e001"
+    assert started.execution.status == "running"
+    assert "get_execution" not in gw.names()
+    runs.describes = False  # a report without it: the gateway reads it
+    lifecycle.run_flow(gw, params)
+    assert gw.calls[-1] == ("get_execution", ("0000e002",))
+
+
 def test_run_with_the_same_idempotency_key_starts_once(gw, runs, flow_file) -> None:
     arguments = {"target": f"{flow_file}:greet", "idempotency_key": "k-1"}
     first = lifecycle.run_flow(gw, _model("KitaruExecutionsRunInput", **arguments))

@@ -245,6 +245,38 @@ def test_reaper_waits_a_moment_for_a_dead_runners_exit_status(monkeypatch) -> No
     }
 
 
+def test_a_launch_during_a_reaper_pass_is_not_slept_through(monkeypatch) -> None:
+    """A poke while a pass runs (a first call that is a run, while the pass waits for
+    Kitaru's import) wakes the next pass; it once cleared it and slept until the next
+    launch, so a runner killed meanwhile was never failed."""
+    for name in ("_wake", "_stop", "_begun"):
+        monkeypatch.setattr(reaper, name, threading.Event())
+    monkeypatch.setattr(reaper, "AFTER_BEGIN_S", 0.0)
+    monkeypatch.setattr(reaper, "_shared", lambda: False)  # a local store: no timed look
+    passes: list[int] = []
+    second = threading.Event()
+
+    def one_pass() -> int:
+        passes.append(1)
+        if len(passes) == 1:
+            reaper.poke()  # the launch, while this pass runs
+        else:
+            second.set()
+        return 0  # nothing live: the loop waits for a poke
+
+    monkeypatch.setattr(reaper, "reconcile", one_pass)
+    reaper._begun.set()
+    thread = threading.Thread(target=reaper._loop, daemon=True)
+    thread.start()
+    try:
+        assert second.wait(10), "the poke during the first pass was lost"
+    finally:
+        reaper._stop.set()
+        reaper._wake.set()
+        thread.join(5)
+    assert not thread.is_alive()
+
+
 def test_reaper_leaves_live_runners_alone() -> None:
     state.write_json(
         state.record_path("e-live"),
