@@ -14,6 +14,10 @@ server's warm-up and the runner template do them:
 6. what the runner template adds: the modules every run imports
    (``gateway.runtime.preload``) and ZenML's ``pip freeze`` (``freeze_python_packages``).
 
+The imports (2, 3 and 6) run with the garbage collector paused, as the server's
+``import_sdk`` and the template do (``core.collector``); ``--collector-on``
+measures them with it on, for comparison.
+
 For every stage: wall time, CPU time, and the process's memory after it
 (psutil's ``memory_full_info``: RSS, USS = private, PSS, shared = RSS - USS),
 medians over ``--rounds`` children on an existing store, and one child on a
@@ -54,6 +58,9 @@ CHILD = r"""
 import json, os, sys, time
 import psutil
 trace = sys.argv[1] == "trace"
+from kitaru_mcp.core import collector  # the server and the template import with it paused
+import contextlib
+paused = collector.paused if sys.argv[2] == "paused" else contextlib.nullcontext
 if trace:
     import tracemalloc
     tracemalloc.start()
@@ -72,9 +79,11 @@ def stage(name, work):
         row["traced_mb"] = tracemalloc.get_traced_memory()[0] / 2**20
     out[name] = row
 def kitaru_import():
-    import kitaru, kitaru.client, zenml.client
+    with paused():
+        import kitaru, kitaru.client, zenml.client
 def sql_store():
-    import zenml.zen_stores.sql_zen_store, zenml.zen_stores.schemas
+    with paused():
+        import zenml.zen_stores.sql_zen_store, zenml.zen_stores.schemas
 def store():
     from zenml.client import Client
     Client().zen_store
@@ -86,7 +95,8 @@ def query():
     assert not result.is_error, result
 def run_modules():
     from kitaru_mcp.gateway import runtime
-    runtime.preload()
+    with paused():
+        runtime.preload()
 def pip_freeze():
     from kitaru_mcp.gateway import runtime
     runtime.freeze_python_packages()
@@ -109,11 +119,13 @@ def isolated_env(home: Path) -> dict[str, str]:
     return env
 
 
-def one_child(home: Path, trace: bool = False) -> dict[str, dict[str, float]]:
+def one_child(
+    home: Path, trace: bool = False, collector: str = "paused"
+) -> dict[str, dict[str, float]]:
     script = home / "breakdown_child.py"  # ZenML wants a main module with a file
     script.write_text(CHILD)
     done = subprocess.run(
-        [sys.executable, str(script), "trace" if trace else "plain"],
+        [sys.executable, str(script), "trace" if trace else "plain", collector],
         env=isolated_env(home),
         cwd=home,
         capture_output=True,
@@ -149,14 +161,15 @@ def medians(rows: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, floa
     }
 
 
-def measure(rounds: int, trace: bool) -> dict[str, Any]:
+def measure(rounds: int, trace: bool, collector: str) -> dict[str, Any]:
     home = Path(tempfile.mkdtemp(prefix="kitaru-mcp-breakdown-"))
     try:
-        fresh = one_child(home)  # the first child creates the store
+        fresh = one_child(home, collector=collector)  # the first child creates the store
         seed(home)  # one execution, so the first query has a row to build
-        existing = medians([one_child(home) for _ in range(rounds)])
+        existing = medians([one_child(home, collector=collector) for _ in range(rounds)])
         results: dict[str, Any] = {
             "rounds": rounds,
+            "collector": collector,
             "fresh": medians([fresh]),
             "existing": existing,
         }
@@ -188,7 +201,10 @@ def print_table(results: dict[str, Any]) -> None:
         if traced:
             cells.append(f"{traced[key]['traced_mb']:.0f}")
         print("| " + " | ".join(cells) + " |")
-    print(f"\nexisting store: medians of {results['rounds']} children; fresh store: one child")
+    print(
+        f"\nexisting store: medians of {results['rounds']} children; fresh store: one child; "
+        f"the imports with the garbage collector {results['collector']}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -199,9 +215,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--tracemalloc", action="store_true", help="also trace allocations per stage"
     )
+    parser.add_argument(
+        "--collector-on",
+        action="store_true",
+        help="import with the garbage collector on (the server and the template pause it)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    results = measure(args.rounds, args.tracemalloc)
+    results = measure(args.rounds, args.tracemalloc, "on" if args.collector_on else "paused")
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print_table(results)
     return 0
