@@ -502,7 +502,8 @@ def _start_template(options: Any) -> None:
     if Dispatcher(options).starts_runners:
         from kitaru_mcp.runs import forkserver
 
-        forkserver.start_template()
+        pid = forkserver.start_template()
+        logging.getLogger("kitaru_mcp").debug("runner template %s spawned", pid)
 
 
 def _stateless(args: argparse.Namespace) -> bool:

@@ -136,6 +136,33 @@ def test_a_killed_template_falls_back_to_cold_and_is_replaced(served) -> None:
         assert until_status(client, one["execution"]["exec_id"], FINISHED)["status"] == "completed"
 
 
+def test_the_template_comes_before_the_handshake_and_serves_a_first_run(tmp_path: Path) -> None:
+    """Spawned before the server's MCP import, the template is there once ``initialize`` is
+    answered; a run as the session's very first call is a fork of it, answered with the
+    execution its runner read (the same one ``get`` reads)."""
+    before = server_pids()
+    errors = tmp_path / "server.log"
+    client = StdioClient(
+        [sys.executable, "-m", "kitaru_mcp"], env={"KITARU_MCP_LOG_LEVEL": "DEBUG"}, cwd=ROOT
+    ).start(errlog_path=errors)
+    (server,) = server_pids() - before
+    try:
+        template = template_of(server)
+        assert template is not None  # no waiting: it was spawned before the handshake
+        lines = errors.read_text().splitlines()
+        spawned = next(i for i, line in enumerate(lines) if f"template {template} spawned" in line)
+        mcp_up = next(i for i, line in enumerate(lines) if "Initializing server" in line)
+        assert spawned < mcp_up  # before the MCP server was built
+        started = _run(client, "First")
+        assert _forked_from(started) == template
+        exec_id = started["execution"]["exec_id"]
+        got = client.ok("kitaru_executions_get", {"exec_id": exec_id})
+        assert started["execution"]["flow"] == got["flow"] == "two_steps"
+        assert started["execution"]["started_at"] == got["started_at"]
+    finally:
+        client.close()
+
+
 def test_no_template_outlives_its_server() -> None:
     client, server = _start()  # a clean exit (stdin closed) releases it
     template = _ready_template(server)
