@@ -147,7 +147,8 @@ def _stamp() -> str | None:
 
 
 def warm_store() -> None:
-    """Fill SQLAlchemy's statement cache with one read, then close every connection.
+    """Fill SQLAlchemy's statement cache with one read (and the newest execution read as
+    a runner's report reads it, ``describe``), then close every connection.
 
     The template calls this under the store lock when the embedded store exists:
     a forked runner then skips ~1 s of query compilation. Afterwards no
@@ -162,7 +163,9 @@ def warm_store() -> None:
     from zenml.client import Client
 
     _config_stamp = _stamp()
-    KitaruClient().executions.list(limit=1)
+    newest: list[Any] = KitaruClient().executions.list(limit=1)
+    if newest:
+        describe(str(newest[0].exec_id))
     store = Client().zen_store
     engine = getattr(store, "engine", None)
     if engine is not None and type(store).__name__ == "SqlZenStore":
