@@ -551,7 +551,7 @@ def _supervise(
 ) -> int:
     """``--workers N`` (N > 1): uvicorn's supervisor over N servers on ``sock``."""
     from kitaru_mcp.observe import audit
-    from kitaru_mcp.surface import request_state, workers
+    from kitaru_mcp.surface import request_state, supervisor, workers
 
     try:
         request_state.load_key()  # what every worker would refuse, refused once here
@@ -564,13 +564,13 @@ def _supervise(
     if warning:
         print(warning, file=sys.stderr)
     log = audit.installed()
-    spec = workers.WorkerSpec(
+    spec = supervisor.WorkerSpec(
         serve=options,
         http=http_options,
         audit_log=str(log.path) if log is not None else None,
         log_level=args.log_level,
     )
-    code = workers.supervise(spec, sock, count)
+    code = supervisor.supervise(spec, sock, count)
     _exit_now(code)
     return code
 

@@ -7,8 +7,8 @@
 - ``toolsets``: ``--toolsets`` values checked and expanded;
 - ``stdio_transport``, ``http_transport``, ``http_front``, ``http_auth``: the
   transports, the HTTP front's limits and the OAuth and scope gates;
-- ``workers``: ``--workers N``, N whole servers behind one socket (uvicorn's
-  supervisor);
+- ``workers``: the ``--workers N`` and ``--stateless`` options, checked;
+  ``supervisor``: N whole servers behind one socket (uvicorn's supervisor);
 - ``request_state``: the sealed ``requestState`` of 2026-07-28 round trips;
 - ``resources``, ``prompts``, ``completion``, ``app_view`` (and ``app/``, the
   built MCP App): what the server offers besides tools.
