@@ -283,3 +283,14 @@ def test_orchestrator_submission_points() -> None:
     from kitaru_mcp.gateway.runtime import LOCAL_FLAVOR
 
     assert LocalOrchestratorFlavor().name == LOCAL_FLAVOR  # runtime.runs_here
+
+
+def test_the_migration_switch_a_runner_sets_is_zenmls() -> None:
+    """``store_lock._first_access`` turns ZenML's migration check off by its own variable."""
+    from zenml import constants
+    from zenml.zen_stores.sql_zen_store import SqlZenStore
+
+    from kitaru_mcp.gateway import store_lock
+
+    assert constants.ENV_ZENML_DISABLE_DATABASE_MIGRATION == store_lock.MIGRATIONS_OFF_ENV
+    assert "ENV_ZENML_DISABLE_DATABASE_MIGRATION" in inspect.getsource(SqlZenStore._run_migrations)
